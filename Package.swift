@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Module layout: see ../shared/ARCHITECTURE.md. Dependencies point down the module list only.
+let package = Package(
+    name: "calrec-workbench",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "calrec", targets: ["calrec"]),
+        .library(name: "RecData", targets: ["RecData"]),
+        .library(name: "Reporting", targets: ["Reporting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System-library shims (module maps only). Each names its pkg-config file and Debian package.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CCmark", pkgConfig: "libcmark-gfm",
+            providers: [.apt(["libcmark-gfm-dev", "libcmark-gfm-extensions-dev"])]),
+
+        // simdjson (Debian libsimdjson-dev) behind a C interface for JSON-lines scanning.
+        .target(
+            name: "CJSONLines",
+            cxxSettings: [.unsafeFlags(["-O3", "-mavx2", "-mbmi", "-mpclmul", "-mlzcnt"])],
+            linkerSettings: [.linkedLibrary("simdjson")]),
+
+        .target(name: "RecData", dependencies: ["CZlib", "CJSONLines"]),
+        .target(name: "Reporting", dependencies: ["RecData"]),
+        .executableTarget(
+            name: "calrec",
+            dependencies: [
+                "RecData", "Reporting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
+            name: "ReaderBenchmark", dependencies: ["RecData"], path: "Benchmarks/ReaderBenchmark"),
+
+        .testTarget(name: "RecDataTests", dependencies: ["RecData"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
+        .testTarget(name: "CalrecCLITests", dependencies: ["calrec"]),
+    ],
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
+)

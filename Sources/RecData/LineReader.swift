@@ -1,0 +1,118 @@
+import CZlib
+import Foundation
+
+/// Streams the lines of a plain or gzip-compressed text file through zlib (`gzread` reads both),
+/// in fixed-size chunks, so memory stays proportional to the chunk and the longest line, not to the
+/// file. Each line is handed out as a borrowed byte range followed by at least `padding` readable
+/// bytes, which is what simdjson needs to parse in place.
+struct LineReader {
+    /// The file being read, as given by the caller (used in error messages).
+    let path: String
+    /// Readable bytes guaranteed after the end of every line handed out.
+    let padding: Int
+    /// Bytes requested from zlib per read.
+    let chunkSize: Int
+
+    init(path: String, padding: Int, chunkSize: Int = 4 << 20) {
+        self.path = path
+        self.padding = padding
+        self.chunkSize = chunkSize
+    }
+
+    /// Calls `body(lineNumber, bytes)` for every line (1-based numbers, `\n` and a trailing `\r`
+    /// removed; blank lines are not handed out). `bytes.baseAddress! + bytes.count + padding` is
+    /// readable. Returns the number of lines seen.
+    @discardableResult
+    func forEachLine(_ body: (Int, UnsafeBufferPointer<UInt8>) throws -> Void) throws -> Int {
+        guard FileManager.default.fileExists(atPath: path) else { throw RecDataError.missingPath(path) }
+        guard let file = gzopen(path, "rb") else {
+            throw RecDataError.io(path: path, detail: "cannot open: \(String(cString: strerror(errno)))")
+        }
+        defer { gzclose(file) }
+        gzbuffer(file, 1 << 20)
+
+        var capacity = chunkSize * 2
+        var buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity + padding)
+        defer { buffer.deallocate() }
+        var filled = 0  // bytes of [buffer] holding data not yet handed out
+        var lineNumber = 0
+        var atEnd = false
+
+        while !atEnd {
+            if capacity - filled < chunkSize {
+                // A line longer than the buffer: grow it.
+                let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2 + padding)
+                grown.update(from: buffer, count: filled)
+                buffer.deallocate()
+                buffer = grown
+                capacity *= 2
+            }
+            let read = gzread(file, buffer + filled, UInt32(chunkSize))
+            if read < 0 { throw compressedError(file) }
+            if read == 0 {
+                try checkStreamEnd(file)
+                atEnd = true
+            }
+            filled += Int(read)
+            // Zero the padding after the data so a parser never reads stale bytes as content.
+            (buffer + filled).initialize(repeating: 0, count: padding)
+
+            var start = 0
+            while start < filled {
+                let remaining = filled - start
+                guard let newline = memchr(buffer + start, Int32(UInt8(ascii: "\n")), remaining) else {
+                    if atEnd {
+                        lineNumber += 1
+                        try emit(buffer + start, remaining, lineNumber, body)
+                        start = filled
+                    }
+                    break
+                }
+                let end = newline.assumingMemoryBound(to: UInt8.self) - buffer
+                lineNumber += 1
+                try emit(buffer + start, end - start, lineNumber, body)
+                start = end + 1
+            }
+            if start > 0 {
+                let rest = filled - start
+                if rest > 0 { buffer.update(from: buffer + start, count: rest) }
+                filled = rest
+            }
+        }
+        return lineNumber
+    }
+
+    private func emit(
+        _ start: UnsafeMutablePointer<UInt8>, _ length: Int, _ lineNumber: Int,
+        _ body: (Int, UnsafeBufferPointer<UInt8>) throws -> Void
+    ) throws {
+        var length = length
+        if length > 0 && start[length - 1] == UInt8(ascii: "\r") { length -= 1 }
+        var blank = true
+        for i in 0..<length where start[i] != 0x20 && start[i] != 0x09 {
+            blank = false
+            break
+        }
+        if blank { return }
+        try body(lineNumber, UnsafeBufferPointer(start: start, count: length))
+    }
+
+    /// At end of input, zlib reports a stream that stopped before its end marker as Z_BUF_ERROR.
+    private func checkStreamEnd(_ file: gzFile) throws {
+        var code: Int32 = 0
+        let message = gzerror(file, &code)
+        if code != Z_OK && code != Z_STREAM_END {
+            throw RecDataError.corruptCompressedFile(
+                file: path, detail: message.map { String(cString: $0) } ?? "zlib error \(code)")
+        }
+    }
+
+    private func compressedError(_ file: gzFile) -> RecDataError {
+        var code: Int32 = 0
+        let message = gzerror(file, &code).map { String(cString: $0) } ?? "zlib error \(code)"
+        if code == Z_ERRNO {
+            return .io(path: path, detail: "read failed: \(String(cString: strerror(errno)))")
+        }
+        return .corruptCompressedFile(file: path, detail: message)
+    }
+}

@@ -1,0 +1,30 @@
+import ArgumentParser
+import Foundation
+
+/// `calrec` — the command-line face of calrec-workbench. Every subcommand is a thin call into a library.
+@main
+struct Calrec: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calrec",
+        abstract: "Reproduce, teach and audit CALRec (RecSys 2024) on an ordinary machine.",
+        version: "0.1.0",
+        subcommands: [SynthCommand.self, PrepareCommand.self, StatsCommand.self])
+}
+
+/// Runs `body`, turning any error into one clear line on standard error and exit status 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        let message = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
+/// A progress line on standard error (kept off standard output, which carries results).
+func log(_ message: String) {
+    FileHandle.standardError.write(Data("calrec: \(message)\n".utf8))
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import RecData
+
+/// `calrec synth`: a synthetic category in the Amazon 2018 schema.
+struct SynthCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "synth",
+        abstract: "Write <Category>_5.json.gz and meta_<Category>.json.gz from a seeded latent model.")
+
+    @Option(help: "Output folder.")
+    var out: String
+
+    @Option(help: "Number of simulated users before the 5-core filter.")
+    var users = 2000
+
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 42
+
+    @Option(help: "Category file stem.")
+    var category = "Synthetic"
+
+    func run() throws {
+        try reportingErrors {
+            var options = SyntheticAmazon.Options(users: users, seed: seed)
+            options.category = category
+            let files = try SyntheticAmazon(options: options).write(to: out)
+            log("wrote \(files.reviews) and \(files.meta)")
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import XCTest
+
+/// End-to-end: the `calrec` binary as a user calls it.
+final class CLITests: XCTestCase {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let sharedData = repository.deletingLastPathComponent().appendingPathComponent("shared/data")
+
+    /// The built `calrec` next to the test bundle.
+    private var binary: URL {
+        var folder = Bundle(for: CLITests.self).bundleURL
+        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("calrec").path) && folder.path != "/" {
+            folder.deleteLastPathComponent()
+        }
+        return folder.appendingPathComponent("calrec")
+    }
+
+    private func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
+    private func scratch() throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("calrec-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url.path
+    }
+
+    func testStatsJSONOnGiftCardsHasEveryKey() throws {
+        let folder = Self.sharedData.appendingPathComponent("amazon2018-gift-cards").path
+        let result = try run(["stats", "--amazon2018", folder, "--category", "Gift_Cards", "--format", "json"])
+        XCTAssertEqual(result.status, 0, result.err)
+        let object = try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as! [String: Any]
+        XCTAssertEqual(
+            Set(object.keys),
+            ["category", "users", "duplicate_pct", "items", "purchases", "items_per_user", "purchases_per_item", "density",
+             "words_per_item", "vocab_size", "avg_word_freq"])
+        XCTAssertEqual(object["category"] as? String, "Gift_Cards")
+        XCTAssertEqual(object["users"] as? Int, 458)
+    }
+
+    func testStatsWithSampledUsersKeepsTheFraction() throws {
+        let folder = Self.sharedData.appendingPathComponent("amazon2018-gift-cards").path
+        let result = try run(["stats", "--amazon2018", folder, "--sample-users", "0.5", "--seed", "3", "--format", "json"])
+        XCTAssertEqual(result.status, 0, result.err)
+        let object = try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as! [String: Any]
+        XCTAssertEqual(object["users"] as? Int, 229)
+        let again = try run(["stats", "--amazon2018", folder, "--sample-users", "0.5", "--seed", "3", "--format", "json"])
+        XCTAssertEqual(again.out, result.out)
+    }
+
+    func testStatsOnRecBoleOffice() throws {
+        let folder = Self.sharedData.appendingPathComponent("office-2014-recbole").path
+        let result = try run(["stats", "--recbole", folder, "--format", "json"])
+        XCTAssertEqual(result.status, 0, result.err)
+        let object = try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as! [String: Any]
+        XCTAssertEqual(object["users"] as? Int, 4905)
+        XCTAssertEqual(object["items"] as? Int, 2420)
+        XCTAssertEqual(object["purchases"] as? Int, 53258)
+        XCTAssertTrue(object["duplicate_pct"] is NSNull)
+    }
+
+    func testSynthThenPrepareWritesRecBoleFilesAndSplits() throws {
+        let folder = try scratch()
+        XCTAssertEqual(try run(["synth", "--out", folder + "/raw", "--users", "300", "--seed", "9"]).status, 0)
+        let prepared = try run(["prepare", "--amazon2018", folder + "/raw", "--out", folder + "/out"])
+        XCTAssertEqual(prepared.status, 0, prepared.err)
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder + "/out/Synthetic").sorted()
+        XCTAssertEqual(names, ["Synthetic.inter", "Synthetic.item", "splits.json"])
+        // The prepared folder reads back with the same statistics, minus the duplicate share.
+        let raw = try run(["stats", "--amazon2018", folder + "/raw", "--format", "json"])
+        let back = try run(["stats", "--recbole", folder + "/out/Synthetic", "--format", "json"])
+        var a = try JSONSerialization.jsonObject(with: Data(raw.out.utf8)) as! [String: Any]
+        var b = try JSONSerialization.jsonObject(with: Data(back.out.utf8)) as! [String: Any]
+        a["duplicate_pct"] = nil
+        b["duplicate_pct"] = nil
+        XCTAssertEqual(NSDictionary(dictionary: a), NSDictionary(dictionary: b))
+    }
+
+    func testBadInputExitsNonZeroNamingFileLineAndLeavesNoOutput() throws {
+        let folder = try scratch()
+        try "{\"reviewerID\": \"U\", \"asin\": \"I\", \"overall\": 5.0, \"unixReviewTime\": 1}\n{\"reviewerID\": \"U\"\n"
+            .write(toFile: folder + "/Bad_5.json", atomically: true, encoding: .utf8)
+        try "{\"asin\": \"I\", \"title\": \"T\"}\n".write(toFile: folder + "/meta_Bad.json", atomically: true, encoding: .utf8)
+        let result = try run(["prepare", "--amazon2018", folder, "--out", folder + "/out"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.err.contains("Bad_5.json:2:"), result.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/out/Bad"))
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: folder + "/out")) ?? []
+        XCTAssertEqual(leftovers, [])
+        let skipping = try run(["stats", "--amazon2018", folder, "--skip-bad-lines", "--format", "json"])
+        XCTAssertEqual(skipping.status, 0, skipping.err)
+        XCTAssertTrue(skipping.err.contains("skipped 1"), skipping.err)
+    }
+
+    func testMissingPathAndUnknownCategoryAreClearErrors() throws {
+        let missing = try run(["stats", "--amazon2018", "/nonexistent/folder"])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.err.contains("/nonexistent/folder: no such file or folder"), missing.err)
+        let folder = Self.sharedData.appendingPathComponent("amazon2018-gift-cards").path
+        let unknown = try run(["stats", "--amazon2018", folder, "--category", "Office_Products"])
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.err.contains("no category 'Office_Products'") && unknown.err.contains("Gift_Cards"), unknown.err)
+    }
+}
