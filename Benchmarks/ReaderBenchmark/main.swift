@@ -11,12 +11,14 @@ guard arguments.count >= 2 else {
 let path = arguments[1]
 var runs = 5
 if let flag = arguments.firstIndex(of: "--runs"), flag + 1 < arguments.count, let n = Int(arguments[flag + 1]) { runs = n }
+var threads: Int? = nil
+if let flag = arguments.firstIndex(of: "--threads"), flag + 1 < arguments.count { threads = Int(arguments[flag + 1]) }
 let size = Double((try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0)
 var seconds: [Double] = []
 var records = 0
 for _ in 0..<runs {
     let start = DispatchTime.now().uptimeNanoseconds
-    let log = try Amazon2018ReviewReader.read(path: path)
+    let log = try Amazon2018ReviewReader.read(path: path, threads: threads)
     let end = DispatchTime.now().uptimeNanoseconds
     records = log.records.count
     seconds.append(Double(end - start) / 1e9)

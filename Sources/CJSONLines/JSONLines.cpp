@@ -30,7 +30,7 @@ struct cjl_interner {
         uint32_t length;
         char prefix[kInline];
     };
-    std::vector<Slot> slots = std::vector<Slot>(1024, empty_slot());
+    std::vector<Slot> slots = std::vector<Slot>(1 << 14, empty_slot());
     std::vector<char> arena;
     std::vector<size_t> offsets;  // offsets[id] ..< offsets[id + 1] in arena
 
@@ -55,8 +55,9 @@ struct cjl_interner {
         return s.size() <= kInline || string(slot.id) == s;
     }
 
-    int32_t intern(std::string_view s) {
-        uint64_t h = std::hash<std::string_view>{}(s);
+    int32_t intern(std::string_view s) { return intern(s, std::hash<std::string_view>{}(s)); }
+
+    int32_t intern(std::string_view s, uint64_t h) {
         size_t mask = slots.size() - 1;
         for (size_t i = h & mask;; i = (i + 1) & mask) {
             Slot &slot = slots[i];
@@ -140,6 +141,17 @@ int32_t cjl_intern(cjl_interner *interner, const char *data, size_t length) {
 }
 
 size_t cjl_interner_count(const cjl_interner *interner) { return interner->count(); }
+
+void cjl_interner_merge(cjl_interner *into, const cjl_interner *from, int32_t *map) {
+    // Walk `from` in id order (first-seen order); its slots already hold each string's hash.
+    std::vector<uint64_t> hashes(from->count());
+    for (const auto &slot : from->slots) {
+        if (slot.id >= 0) hashes[slot.id] = slot.hash;
+    }
+    for (size_t id = 0; id < from->count(); id++) {
+        map[id] = into->intern(from->string(static_cast<int32_t>(id)), hashes[id]);
+    }
+}
 
 cjl_string cjl_interner_string(const cjl_interner *interner, int32_t id) { return view(interner->string(id)); }
 

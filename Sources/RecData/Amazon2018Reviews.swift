@@ -41,12 +41,32 @@ public struct ReviewLog: Sendable {
 /// Streams `<Category>_5.json[.gz]` (Amazon Reviews 2018) through simdjson, keeping only
 /// `reviewerID`, `asin`, `unixReviewTime`, `overall` and a hash of `reviewText` + `summary`.
 /// Memory grows with the number of reviews kept, not with the size of the file.
+///
+/// An uncompressed file of at least `parallelThreshold` bytes is read in one part per core, each
+/// part streamed and parsed on its own thread with its own identifier tables; the parts are then
+/// merged in file order, so the result (ids in first-seen order, line numbers in errors) is the same
+/// as a sequential read. Gzip input is read sequentially (decompression is the bound there).
 public enum Amazon2018ReviewReader {
+    /// Files smaller than this are read on one thread.
+    public static let parallelThreshold = 16 << 20
+
     /// Reads every review of `path`. With `skipBadLines`, malformed lines are counted in
-    /// `ReviewLog.skipped` instead of stopping the read.
-    public static func read(path: String, skipBadLines: Bool = false) throws -> ReviewLog {
-        guard let parser = cjl_parser_create() else { throw RecDataError.io(path: path, detail: "out of memory") }
-        defer { cjl_parser_destroy(parser) }
+    /// `ReviewLog.skipped` instead of stopping the read. `threads` nil uses every core.
+    public static func read(path: String, skipBadLines: Bool = false, threads: Int? = nil) throws -> ReviewLog {
+        try read(path: path, skipBadLines: skipBadLines, threads: threads, minimumParallelBytes: parallelThreshold)
+    }
+
+    static func read(path: String, skipBadLines: Bool, threads: Int?, minimumParallelBytes: Int) throws -> ReviewLog {
+        guard FileManager.default.fileExists(atPath: path) else { throw RecDataError.missingPath(path) }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+        let threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let ranges: [Range<Int>?] =
+            threads > 1 && size >= minimumParallelBytes && !LineReader.isGzip(path)
+            ? try lineAlignedParts(path: path, size: size, count: threads) : [nil]
+        let parts = PartResults(count: ranges.count)
+        DispatchQueue.concurrentPerform(iterations: ranges.count) { index in
+            parts.store(index, Result { try readPart(path: path, range: ranges[index], skipBadLines: skipBadLines) })
+        }
         var log = ReviewLog(source: path)
         guard let users = cjl_interner_create(), let items = cjl_interner_create() else {
             throw RecDataError.io(path: path, detail: "out of memory")
@@ -55,32 +75,121 @@ public enum Amazon2018ReviewReader {
             cjl_interner_destroy(users)
             cjl_interner_destroy(items)
         }
-        var review = cjl_review()
-        var failure = cjl_error()
-        let reader = LineReader(path: path, padding: cjl_required_padding())
-        try reader.forEachLine { lineNumber, bytes in
-            let base = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
-            let status = cjl_parse_review(
-                parser, base, bytes.count, bytes.count + reader.padding, users, items, &review, &failure)
-            if status != CJL_OK {
-                let error = lineError(status, failure, file: path, line: lineNumber)
-                if skipBadLines {
-                    log.skipped.record(error)
-                    return
-                }
-                throw error
+        var lineOffset = 0
+        for index in 0..<ranges.count {
+            let part: Part
+            do {
+                part = try parts.take(index).get()
+            } catch let error as RecDataError {
+                throw error.shiftingLine(by: lineOffset)
             }
-            let rating = Float(review.overall)
-            if Int(review.item) == log.itemFirstLine.count { log.itemFirstLine.append(lineNumber) }
-            log.records.append(
-                ReviewRecord(
-                    user: review.user, item: review.item, time: review.unix_review_time, rating: rating,
-                    textHash: review.text_hash))
+            defer { part.release() }
+            let userMap = remap(part.users, into: users)
+            let itemMap = remap(part.items, into: items)
+            for (local, global) in itemMap.enumerated() where Int(global) == log.itemFirstLine.count {
+                log.itemFirstLine.append(part.itemFirstLine[local] + lineOffset)
+            }
+            log.records.reserveCapacity(log.records.count + part.records.count)
+            for var record in part.records {
+                record.user = userMap[Int(record.user)]
+                record.item = itemMap[Int(record.item)]
+                log.records.append(record)
+            }
+            log.skipped.merge(part.skipped.shiftingLines(by: lineOffset))
+            lineOffset += part.lines
         }
         log.userIDs = strings(of: users)
         log.itemIDs = strings(of: items)
         if log.records.isEmpty && log.skipped.count == 0 { throw RecDataError.emptyFile(path) }
         return log
+    }
+
+    /// What one part of a file gives: records with part-local ids and the part's identifier tables.
+    final class Part {
+        var records: [ReviewRecord] = []
+        var itemFirstLine: [Int] = []
+        var skipped = SkippedLines()
+        var lines = 0
+        let users: OpaquePointer
+        let items: OpaquePointer
+
+        init(users: OpaquePointer, items: OpaquePointer) {
+            self.users = users
+            self.items = items
+        }
+
+        func release() {
+            cjl_interner_destroy(users)
+            cjl_interner_destroy(items)
+        }
+    }
+
+    /// Reads the lines of `range` (the whole file when nil); line numbers are relative to its start.
+    static func readPart(path: String, range: Range<Int>?, skipBadLines: Bool) throws -> Part {
+        guard let parser = cjl_parser_create(), let users = cjl_interner_create(), let items = cjl_interner_create()
+        else { throw RecDataError.io(path: path, detail: "out of memory") }
+        defer { cjl_parser_destroy(parser) }
+        let part = Part(users: users, items: items)
+        var review = cjl_review()
+        var failure = cjl_error()
+        let reader = LineReader(path: path, padding: cjl_required_padding(), byteRange: range)
+        do {
+            part.lines = try reader.forEachLine { lineNumber, bytes in
+                let base = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
+                let status = cjl_parse_review(
+                    parser, base, bytes.count, bytes.count + reader.padding, users, items, &review, &failure)
+                if status != CJL_OK {
+                    let error = lineError(status, failure, file: path, line: lineNumber)
+                    if skipBadLines {
+                        part.skipped.record(error)
+                        return
+                    }
+                    throw error
+                }
+                if Int(review.item) == part.itemFirstLine.count { part.itemFirstLine.append(lineNumber) }
+                part.records.append(
+                    ReviewRecord(
+                        user: review.user, item: review.item, time: review.unix_review_time,
+                        rating: Float(review.overall), textHash: review.text_hash))
+            }
+        } catch {
+            part.release()
+            throw error
+        }
+        return part
+    }
+
+    /// Splits `[0, size)` into `count` ranges that each end just after a newline (or at the end).
+    static func lineAlignedParts(path: String, size: Int, count: Int) throws -> [Range<Int>?] {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw RecDataError.io(path: path, detail: "cannot open")
+        }
+        defer { try? handle.close() }
+        var bounds = [0]
+        for k in 1..<count {
+            var position = max(size * k / count, bounds.last!)
+            try handle.seek(toOffset: UInt64(position))
+            var found = false
+            while !found, let block = try handle.read(upToCount: 1 << 16), !block.isEmpty {
+                if let newline = block.firstIndex(of: UInt8(ascii: "\n")) {
+                    position += newline - block.startIndex + 1
+                    found = true
+                } else {
+                    position += block.count
+                }
+            }
+            bounds.append(min(position, size))
+        }
+        bounds.append(size)
+        return zip(bounds, bounds.dropFirst()).map { $0..<$1 }
+    }
+
+    /// Interns every string of `local` (in id order) into `global`; returns local id → global id.
+    private static func remap(_ local: OpaquePointer, into global: OpaquePointer) -> [Int32] {
+        [Int32](unsafeUninitializedCapacity: cjl_interner_count(local)) { buffer, count in
+            cjl_interner_merge(global, local, buffer.baseAddress!)
+            count = buffer.count
+        }
     }
 
     static func lineError(_ status: cjl_status, _ failure: cjl_error, file: String, line: Int) -> RecDataError {
@@ -104,6 +213,26 @@ extension String {
         self = view.data.withMemoryRebound(to: UInt8.self, capacity: view.length) {
             String(decoding: UnsafeBufferPointer(start: $0, count: view.length), as: UTF8.self)
         }
+    }
+}
+
+/// Results of parallel part reads, each slot written by exactly one worker.
+private final class PartResults: @unchecked Sendable {
+    private var slots: [Result<Amazon2018ReviewReader.Part, Error>?]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func store(_ index: Int, _ result: Result<Amazon2018ReviewReader.Part, Error>) {
+        lock.lock()
+        slots[index] = result
+        lock.unlock()
+    }
+
+    func take(_ index: Int) -> Result<Amazon2018ReviewReader.Part, Error> {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots[index]!
     }
 }
 

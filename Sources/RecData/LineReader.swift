@@ -12,11 +12,23 @@ struct LineReader {
     let padding: Int
     /// Bytes requested from zlib per read.
     let chunkSize: Int
+    /// For uncompressed files read in parts: the byte range to read (it must start at a line start
+    /// and end after a newline or at the end of the file). Nil reads the whole file.
+    let byteRange: Range<Int>?
 
-    init(path: String, padding: Int, chunkSize: Int = 4 << 20) {
+    init(path: String, padding: Int, chunkSize: Int = 4 << 20, byteRange: Range<Int>? = nil) {
         self.path = path
         self.padding = padding
         self.chunkSize = chunkSize
+        self.byteRange = byteRange
+    }
+
+    /// Whether the file starts with the gzip magic bytes.
+    static func isGzip(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        let magic = (try? handle.read(upToCount: 2)) ?? Data()
+        return magic.count == 2 && magic[magic.startIndex] == 0x1F && magic[magic.startIndex + 1] == 0x8B
     }
 
     /// Calls `body(lineNumber, bytes)` for every line (1-based numbers, `\n` and a trailing `\r`
@@ -30,6 +42,13 @@ struct LineReader {
         }
         defer { gzclose(file) }
         gzbuffer(file, 1 << 20)
+        var remainingInRange = Int.max
+        if let byteRange {
+            guard gzseek(file, byteRange.lowerBound, SEEK_SET) == byteRange.lowerBound else {
+                throw RecDataError.io(path: path, detail: "cannot seek to byte \(byteRange.lowerBound)")
+            }
+            remainingInRange = byteRange.count
+        }
 
         var capacity = chunkSize * 2
         var buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity + padding)
@@ -47,8 +66,10 @@ struct LineReader {
                 buffer = grown
                 capacity *= 2
             }
-            let read = gzread(file, buffer + filled, UInt32(chunkSize))
+            let request = min(chunkSize, remainingInRange)
+            let read = request == 0 ? 0 : gzread(file, buffer + filled, UInt32(request))
             if read < 0 { throw compressedError(file) }
+            remainingInRange -= Int(read)
             if read == 0 {
                 try checkStreamEnd(file)
                 atEnd = true

@@ -56,19 +56,41 @@ public enum RecDataError: Error, LocalizedError, Equatable {
     }
 }
 
+extension RecDataError {
+    /// The same error with its line number moved by `offset` (for files read in parts).
+    func shiftingLine(by offset: Int) -> RecDataError {
+        switch self {
+        case .malformedLine(let file, let line, let detail): return .malformedLine(file: file, line: line + offset, detail: detail)
+        case .missingField(let file, let line, let field): return .missingField(file: file, line: line + offset, field: field)
+        case .invalidField(let file, let line, let field, let detail):
+            return .invalidField(file: file, line: line + offset, field: field, detail: detail)
+        case .itemWithoutMeta(let file, let line, let item, let metaFile):
+            return .itemWithoutMeta(file: file, line: line + offset, item: item, metaFile: metaFile)
+        default: return self
+        }
+    }
+}
+
 /// Lines a reader skipped because of `--skip-bad-lines`, with the first few reasons kept for the log.
 public struct SkippedLines: Sendable, Equatable {
     /// How many lines were skipped.
     public private(set) var count = 0
-    /// Up to `keep` error messages, in file order.
-    public private(set) var examples: [String] = []
+    /// Up to `keep` of the errors, in file order.
+    public private(set) var examples: [RecDataError] = []
     let keep = 5
 
     public init() {}
 
     mutating func record(_ error: RecDataError) {
         count += 1
-        if examples.count < keep { examples.append(error.localizedDescription) }
+        if examples.count < keep { examples.append(error) }
+    }
+
+    /// The same record with every line number moved by `offset`.
+    func shiftingLines(by offset: Int) -> SkippedLines {
+        var shifted = self
+        shifted.examples = examples.map { $0.shiftingLine(by: offset) }
+        return shifted
     }
 
     mutating func merge(_ other: SkippedLines) {

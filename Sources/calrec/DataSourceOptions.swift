@@ -84,6 +84,6 @@ struct DataSourceOptions: ParsableArguments {
     private func reportSkipped(_ skipped: SkippedLines) {
         guard skipped.count > 0 else { return }
         log("skipped \(skipped.count) bad line(s) or reviews (--skip-bad-lines); first ones:")
-        for example in skipped.examples { log("  \(example)") }
+        for example in skipped.examples { log("  \(example.localizedDescription)") }
     }
 }

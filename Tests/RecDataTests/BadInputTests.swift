@@ -105,6 +105,6 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(dataset.skipped.count, 5)
         XCTAssertEqual(dataset.purchaseCount, 2)
         XCTAssertEqual(dataset.userIDs, ["U"])
-        XCTAssertTrue(dataset.skipped.examples[0].contains("Bad_5.json.gz:2:"), dataset.skipped.examples[0])
+        XCTAssertTrue(dataset.skipped.examples[0].localizedDescription.contains("Bad_5.json.gz:2:"), "\(dataset.skipped.examples[0])")
     }
 }

@@ -52,6 +52,9 @@ void cjl_interner_destroy(cjl_interner *interner);
 int32_t cjl_intern(cjl_interner *interner, const char *data, size_t length);
 /// Number of distinct strings.
 size_t cjl_interner_count(const cjl_interner *interner);
+/// Interns every string of `from`, in id order, into `into`; `map[id]` receives its id in `into`
+/// (`map` holds `cjl_interner_count(from)` entries).
+void cjl_interner_merge(cjl_interner *into, const cjl_interner *from, int32_t *map);
 /// The string with id `id` (valid until the interner is destroyed or grows).
 cjl_string cjl_interner_string(const cjl_interner *interner, int32_t id);
 
