@@ -25,14 +25,7 @@ public struct Amazon2018Files: Sendable, Equatable {
 
     /// Categories present in `folder`: every `<Stem>_5.json[.gz]` with a `meta_<Stem>.json[.gz]` beside it.
     public static func discover(in folder: String) throws -> [Amazon2018Files] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) else {
-            throw RecDataError.missingPath(folder)
-        }
-        guard isDirectory.boolValue else {
-            throw RecDataError.invalidArgument("\(folder): expected a folder holding <Category>_5.json[.gz] files")
-        }
-        let names = try FileManager.default.contentsOfDirectory(atPath: folder)
+        let names = try folderContents(folder, holding: "<Category>_5.json[.gz] files")
         var stems = Set<String>()
         for name in names {
             for suffix in ["_5.json.gz", "_5.json"] where name.hasSuffix(suffix) {
@@ -57,6 +50,22 @@ public struct Amazon2018Files: Sendable, Equatable {
 
     private static func firstExisting(_ folder: String, _ candidates: [String], _ names: [String]) -> String? {
         candidates.first(where: names.contains).map { (folder as NSString).appendingPathComponent($0) }
+    }
+}
+
+/// The names in `folder`, or a clear error when it is missing or not a folder.
+func folderContents(_ folder: String, holding expected: String) throws -> [String] {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) else {
+        throw RecDataError.missingPath(folder)
+    }
+    guard isDirectory.boolValue else {
+        throw RecDataError.invalidArgument("\(folder): expected a folder holding \(expected)")
+    }
+    do {
+        return try FileManager.default.contentsOfDirectory(atPath: folder)
+    } catch {
+        throw RecDataError.io(path: folder, detail: "cannot list the folder: \(error.localizedDescription)")
     }
 }
 

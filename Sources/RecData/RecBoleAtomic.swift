@@ -153,14 +153,7 @@ public enum RecBoleAtomic {
 
     /// The dataset name of the single `<name>.inter` in `folder`.
     static func datasetName(in folder: String) throws -> String {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) else {
-            throw RecDataError.missingPath(folder)
-        }
-        guard isDirectory.boolValue else {
-            throw RecDataError.invalidArgument("\(folder): expected a folder holding <name>.inter and <name>.item")
-        }
-        let names = try FileManager.default.contentsOfDirectory(atPath: folder)
+        let names = try folderContents(folder, holding: "<name>.inter and <name>.item")
             .filter { $0.hasSuffix(".inter") }
             .map { String($0.dropLast(".inter".count)) }
             .filter { !$0.hasSuffix(".train") && !$0.hasSuffix(".valid") && !$0.hasSuffix(".test") }
