@@ -155,16 +155,19 @@ void cjl_interner_merge(cjl_interner *into, const cjl_interner *from, int32_t *m
 
 cjl_string cjl_interner_string(const cjl_interner *interner, int32_t id) { return view(interner->string(id)); }
 
-cjl_status cjl_parse_review(cjl_parser *p, const char *line, size_t length, size_t capacity, cjl_interner *users,
-                            cjl_interner *items, cjl_review *out, cjl_error *error) {
-    ondemand::document doc;
+}  // extern "C"
+
+namespace {
+
+/// Walks one review object: the fields kept are read, the rest skipped. The identifiers are handed
+/// back as views (valid until the parser's next document) for the caller to intern.
+template <typename Document>
+cjl_status walk_review(Document &doc, cjl_review *out, std::string_view &user, std::string_view &asin,
+                       cjl_error *error) {
     ondemand::object object;
-    if (auto code = open_object(p->parser, line, length, capacity, doc, object)) {
-        return fail(error, CJL_SYNTAX, nullptr, code);
-    }
+    if (auto code = doc.get_object().get(object)) return fail(error, CJL_SYNTAX, nullptr, code);
     enum : unsigned { kUser = 1, kAsin = 2, kTime = 4, kOverall = 8 };
     unsigned seen = 0;
-    std::string_view user, asin;
     uint64_t text_hash = 0, summary_hash = 0;
     std::hash<std::string_view> hasher;
     for (auto field_result : object) {
@@ -172,14 +175,10 @@ cjl_status cjl_parse_review(cjl_parser *p, const char *line, size_t length, size
         if (auto code = std::move(field_result).get(field)) return fail(error, CJL_SYNTAX, nullptr, code);
         ondemand::raw_json_string key = field.key();
         if (key == "reviewerID") {
-            std::string_view s;
-            if (auto code = field.value().get_string().get(s)) return value_failure(error, "reviewerID", code);
-            user = s;
+            if (auto code = field.value().get_string().get(user)) return value_failure(error, "reviewerID", code);
             seen |= kUser;
         } else if (key == "asin") {
-            std::string_view s;
-            if (auto code = field.value().get_string().get(s)) return value_failure(error, "asin", code);
-            asin = s;
+            if (auto code = field.value().get_string().get(asin)) return value_failure(error, "asin", code);
             seen |= kAsin;
         } else if (key == "unixReviewTime") {
             int64_t t;
@@ -192,23 +191,39 @@ cjl_status cjl_parse_review(cjl_parser *p, const char *line, size_t length, size
             out->overall = r;
             seen |= kOverall;
         } else if (key == "reviewText") {
-            std::string_view s;
-            if (auto code = field.value().get_string().get(s)) return value_failure(error, "reviewText", code);
-            text_hash = hasher(s);
+            std::string_view text;
+            if (auto code = field.value().get_string().get(text)) return value_failure(error, "reviewText", code);
+            text_hash = hasher(text);
         } else if (key == "summary") {
-            std::string_view s;
-            if (auto code = field.value().get_string().get(s)) return value_failure(error, "summary", code);
-            summary_hash = hasher(s);
+            std::string_view text;
+            if (auto code = field.value().get_string().get(text)) return value_failure(error, "summary", code);
+            summary_hash = hasher(text);
         }
     }
-    if (auto code = check_end(doc)) return fail(error, CJL_SYNTAX, nullptr, code);
     if (!(seen & kUser)) return fail(error, CJL_MISSING_FIELD, "reviewerID", NO_SUCH_FIELD);
     if (!(seen & kAsin)) return fail(error, CJL_MISSING_FIELD, "asin", NO_SUCH_FIELD);
     if (!(seen & kTime)) return fail(error, CJL_MISSING_FIELD, "unixReviewTime", NO_SUCH_FIELD);
     if (!(seen & kOverall)) return fail(error, CJL_MISSING_FIELD, "overall", NO_SUCH_FIELD);
+    out->text_hash = text_hash ^ (summary_hash * kHashMix + 0x632BE59BD9B4E019ull);
+    return CJL_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+cjl_status cjl_parse_review(cjl_parser *p, const char *line, size_t length, size_t capacity, cjl_interner *users,
+                            cjl_interner *items, cjl_review *out, cjl_error *error) {
+    ondemand::document doc;
+    if (auto code = p->parser.iterate(padded_string_view(line, length, capacity)).get(doc)) {
+        return fail(error, CJL_SYNTAX, nullptr, code);
+    }
+    std::string_view user, asin;
+    cjl_status status = walk_review(doc, out, user, asin, error);
+    if (status != CJL_OK) return status;
+    if (auto code = check_end(doc)) return fail(error, CJL_SYNTAX, nullptr, code);
     out->user = users->intern(user);
     out->item = items->intern(asin);
-    out->text_hash = text_hash ^ (summary_hash * kHashMix + 0x632BE59BD9B4E019ull);
     return CJL_OK;
 }
 

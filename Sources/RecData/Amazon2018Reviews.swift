@@ -135,9 +135,9 @@ public enum Amazon2018ReviewReader {
         let reader = LineReader(path: path, padding: cjl_required_padding(), byteRange: range)
         do {
             part.lines = try reader.forEachLine { lineNumber, bytes in
-                let base = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
+                let line = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
                 let status = cjl_parse_review(
-                    parser, base, bytes.count, bytes.count + reader.padding, users, items, &review, &failure)
+                    parser, line, bytes.count, bytes.count + reader.padding, users, items, &review, &failure)
                 if status != CJL_OK {
                     let error = lineError(status, failure, file: path, line: lineNumber)
                     if skipBadLines {

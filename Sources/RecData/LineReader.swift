@@ -36,6 +36,16 @@ struct LineReader {
     /// readable. Returns the number of lines seen.
     @discardableResult
     func forEachLine(_ body: (Int, UnsafeBufferPointer<UInt8>) throws -> Void) throws -> Int {
+        try forEachChunk { firstLine, chunk in
+            try Self.forEachLine(in: chunk, firstLine: firstLine, body)
+        }
+    }
+
+    /// Calls `body(firstLineNumber, bytes)` for runs of whole lines, in order: each chunk ends with
+    /// `\n`, except the last one of a file without a final newline; at least `padding` readable bytes
+    /// follow it. Returns the number of lines seen.
+    @discardableResult
+    func forEachChunk(_ body: (Int, UnsafeBufferPointer<UInt8>) throws -> Void) throws -> Int {
         guard FileManager.default.fileExists(atPath: path) else { throw RecDataError.missingPath(path) }
         guard let file = gzopen(path, "rb") else {
             throw RecDataError.io(path: path, detail: "cannot open: \(String(cString: strerror(errno)))")
@@ -54,7 +64,7 @@ struct LineReader {
         var buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity + padding)
         defer { buffer.deallocate() }
         var filled = 0  // bytes of [buffer] holding data not yet handed out
-        var lineNumber = 0
+        var lineNumber = 0  // lines handed out so far
         var atEnd = false
 
         while !atEnd {
@@ -78,44 +88,62 @@ struct LineReader {
             // Zero the padding after the data so a parser never reads stale bytes as content.
             (buffer + filled).initialize(repeating: 0, count: padding)
 
-            var start = 0
-            while start < filled {
-                let remaining = filled - start
-                guard let newline = memchr(buffer + start, Int32(UInt8(ascii: "\n")), remaining) else {
-                    if atEnd {
-                        lineNumber += 1
-                        try emit(buffer + start, remaining, lineNumber, body)
-                        start = filled
-                    }
-                    break
-                }
-                let end = newline.assumingMemoryBound(to: UInt8.self) - buffer
-                lineNumber += 1
-                try emit(buffer + start, end - start, lineNumber, body)
-                start = end + 1
+            // The chunk ends after the last newline (or at the end of the data once the file is done).
+            var end = filled
+            if !atEnd {
+                while end > 0 && buffer[end - 1] != UInt8(ascii: "\n") { end -= 1 }
             }
-            if start > 0 {
-                let rest = filled - start
-                if rest > 0 { buffer.update(from: buffer + start, count: rest) }
-                filled = rest
-            }
+            guard end > 0 else { continue }
+            let chunk = UnsafeBufferPointer(start: buffer, count: end)
+            try body(lineNumber + 1, chunk)
+            lineNumber += Self.lineCount(chunk)
+            let rest = filled - end
+            if rest > 0 { buffer.update(from: buffer + end, count: rest) }
+            filled = rest
         }
         return lineNumber
     }
 
-    private func emit(
-        _ start: UnsafeMutablePointer<UInt8>, _ length: Int, _ lineNumber: Int,
-        _ body: (Int, UnsafeBufferPointer<UInt8>) throws -> Void
-    ) throws {
-        var length = length
-        if length > 0 && start[length - 1] == UInt8(ascii: "\r") { length -= 1 }
-        var blank = true
-        for i in 0..<length where start[i] != 0x20 && start[i] != 0x09 {
-            blank = false
-            break
+    /// Lines in a chunk: its newlines, plus one for a final line without a newline.
+    static func lineCount(_ chunk: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let base = chunk.baseAddress, chunk.count > 0 else { return 0 }
+        var count = 0
+        var position = 0
+        while position < chunk.count,
+            let newline = memchr(base + position, Int32(UInt8(ascii: "\n")), chunk.count - position)
+        {
+            count += 1
+            position = UnsafeRawPointer(newline) - UnsafeRawPointer(base) + 1
         }
-        if blank { return }
-        try body(lineNumber, UnsafeBufferPointer(start: start, count: length))
+        return chunk.last == UInt8(ascii: "\n") ? count : count + 1
+    }
+
+    /// Splits a chunk into lines (see `forEachLine`), numbering from `firstLine`.
+    static func forEachLine(
+        in chunk: UnsafeBufferPointer<UInt8>, firstLine: Int, _ body: (Int, UnsafeBufferPointer<UInt8>) throws -> Void
+    ) throws {
+        guard let base = chunk.baseAddress else { return }
+        var start = 0
+        var lineNumber = firstLine
+        while start < chunk.count {
+            let remaining = chunk.count - start
+            let end: Int
+            if let newline = memchr(base + start, Int32(UInt8(ascii: "\n")), remaining) {
+                end = UnsafeRawPointer(newline) - UnsafeRawPointer(base)
+            } else {
+                end = chunk.count
+            }
+            var length = end - start
+            if length > 0 && base[start + length - 1] == UInt8(ascii: "\r") { length -= 1 }
+            var blank = true
+            for i in start..<(start + length) where base[i] != 0x20 && base[i] != 0x09 {
+                blank = false
+                break
+            }
+            if !blank { try body(lineNumber, UnsafeBufferPointer(start: base + start, count: length)) }
+            lineNumber += 1
+            start = end + 1
+        }
     }
 
     /// At end of input, zlib reports a stream that stopped before its end marker as Z_BUF_ERROR.

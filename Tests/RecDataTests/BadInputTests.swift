@@ -40,6 +40,17 @@ final class BadInputTests: XCTestCase {
         }
     }
 
+    func testSkippedLineLeavesNoTraceInTheIdentifierTables() throws {
+        let folder = try TestSupport.scratchFolder(self)
+        let lines = [TestSupport.review("U1", "I1", 1), TestSupport.review("GHOST", "I9", 2) + " trailing", TestSupport.review("U1", "I2", 3)]
+        let path = try TestSupport.write(lines.joined(separator: "\n"), folder, "G_5.json")
+        let log = try Amazon2018ReviewReader.read(path: path, skipBadLines: true)
+        XCTAssertEqual(log.userIDs, ["U1"])
+        XCTAssertEqual(log.itemIDs, ["I1", "I2"])
+        XCTAssertEqual(log.itemFirstLine, [1, 3])
+        XCTAssertEqual(log.skipped.count, 1)
+    }
+
     func testMissingRequiredFieldIsNamed() throws {
         let files = try category([TestSupport.review("U", "I1", 1), "{\"reviewerID\": \"U\", \"asin\": \"I2\", \"overall\": 5.0}"], goodMeta)
         assertError(.missingField(file: files.reviews, line: 2, field: "unixReviewTime")) {
