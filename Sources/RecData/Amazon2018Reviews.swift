@@ -67,14 +67,10 @@ public enum Amazon2018ReviewReader {
         DispatchQueue.concurrentPerform(iterations: ranges.count) { index in
             parts.store(index, Result { try readPart(path: path, range: ranges[index], skipBadLines: skipBadLines) })
         }
+        // The first part's records and identifier tables are the base; later parts are remapped into them.
         var log = ReviewLog(source: path)
-        guard let users = cjl_interner_create(), let items = cjl_interner_create() else {
-            throw RecDataError.io(path: path, detail: "out of memory")
-        }
-        defer {
-            cjl_interner_destroy(users)
-            cjl_interner_destroy(items)
-        }
+        var base: Part?
+        defer { base?.release() }
         var lineOffset = 0
         for index in 0..<ranges.count {
             let part: Part
@@ -83,21 +79,29 @@ public enum Amazon2018ReviewReader {
             } catch let error as RecDataError {
                 throw error.shiftingLine(by: lineOffset)
             }
-            defer { part.release() }
-            let userMap = remap(part.users, into: users)
-            let itemMap = remap(part.items, into: items)
-            for (local, global) in itemMap.enumerated() where Int(global) == log.itemFirstLine.count {
-                log.itemFirstLine.append(part.itemFirstLine[local] + lineOffset)
-            }
-            log.records.reserveCapacity(log.records.count + part.records.count)
-            for var record in part.records {
-                record.user = userMap[Int(record.user)]
-                record.item = itemMap[Int(record.item)]
-                log.records.append(record)
+            if let base {
+                defer { part.release() }
+                let userMap = remap(part.users, into: base.users)
+                let itemMap = remap(part.items, into: base.items)
+                for (local, global) in itemMap.enumerated() where Int(global) == log.itemFirstLine.count {
+                    log.itemFirstLine.append(part.itemFirstLine[local] + lineOffset)
+                }
+                log.records.reserveCapacity(log.records.count + part.records.count)
+                for var record in part.records {
+                    record.user = userMap[Int(record.user)]
+                    record.item = itemMap[Int(record.item)]
+                    log.records.append(record)
+                }
+            } else {
+                base = part
+                swap(&log.records, &part.records)
+                swap(&log.itemFirstLine, &part.itemFirstLine)
             }
             log.skipped.merge(part.skipped.shiftingLines(by: lineOffset))
             lineOffset += part.lines
         }
+        let users = base!.users
+        let items = base!.items
         log.userIDs = strings(of: users)
         log.itemIDs = strings(of: items)
         if log.records.isEmpty && log.skipped.count == 0 { throw RecDataError.emptyFile(path) }
