@@ -5,13 +5,15 @@
 #include "CJSONLines.h"
 
 #include <cstring>
-#include <functional>
 #include <new>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include <simdjson.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 using namespace simdjson;
 
@@ -55,7 +57,12 @@ struct cjl_interner {
         return s.size() <= kInline || string(slot.id) == s;
     }
 
-    int32_t intern(std::string_view s) { return intern(s, std::hash<std::string_view>{}(s)); }
+    static uint64_t hash(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
+
+    /// Starts loading the slot where `h` will be looked up, so the lookup itself does not wait for memory.
+    void prefetch(uint64_t h) const { __builtin_prefetch(&slots[h & (slots.size() - 1)]); }
+
+    int32_t intern(std::string_view s) { return intern(s, hash(s)); }
 
     int32_t intern(std::string_view s, uint64_t h) {
         size_t mask = slots.size() - 1;
@@ -162,23 +169,27 @@ namespace {
 /// Walks one review object: the fields kept are read, the rest skipped. The identifiers are handed
 /// back as views (valid until the parser's next document) for the caller to intern.
 template <typename Document>
-cjl_status walk_review(Document &doc, cjl_review *out, std::string_view &user, std::string_view &asin,
+cjl_status walk_review(Document &doc, const cjl_interner *users, const cjl_interner *items, cjl_review *out,
+                       std::string_view &user, uint64_t &user_hash, std::string_view &asin, uint64_t &asin_hash,
                        cjl_error *error) {
     ondemand::object object;
     if (auto code = doc.get_object().get(object)) return fail(error, CJL_SYNTAX, nullptr, code);
     enum : unsigned { kUser = 1, kAsin = 2, kTime = 4, kOverall = 8 };
     unsigned seen = 0;
     uint64_t text_hash = 0, summary_hash = 0;
-    std::hash<std::string_view> hasher;
     for (auto field_result : object) {
         ondemand::field field;
         if (auto code = std::move(field_result).get(field)) return fail(error, CJL_SYNTAX, nullptr, code);
         ondemand::raw_json_string key = field.key();
         if (key == "reviewerID") {
             if (auto code = field.value().get_string().get(user)) return value_failure(error, "reviewerID", code);
+            user_hash = cjl_interner::hash(user);
+            users->prefetch(user_hash);
             seen |= kUser;
         } else if (key == "asin") {
             if (auto code = field.value().get_string().get(asin)) return value_failure(error, "asin", code);
+            asin_hash = cjl_interner::hash(asin);
+            items->prefetch(asin_hash);
             seen |= kAsin;
         } else if (key == "unixReviewTime") {
             int64_t t;
@@ -193,11 +204,11 @@ cjl_status walk_review(Document &doc, cjl_review *out, std::string_view &user, s
         } else if (key == "reviewText") {
             std::string_view text;
             if (auto code = field.value().get_string().get(text)) return value_failure(error, "reviewText", code);
-            text_hash = hasher(text);
+            text_hash = XXH3_64bits(text.data(), text.size());
         } else if (key == "summary") {
             std::string_view text;
             if (auto code = field.value().get_string().get(text)) return value_failure(error, "summary", code);
-            summary_hash = hasher(text);
+            summary_hash = XXH3_64bits(text.data(), text.size());
         }
     }
     if (!(seen & kUser)) return fail(error, CJL_MISSING_FIELD, "reviewerID", NO_SUCH_FIELD);
@@ -219,11 +230,12 @@ cjl_status cjl_parse_review(cjl_parser *p, const char *line, size_t length, size
         return fail(error, CJL_SYNTAX, nullptr, code);
     }
     std::string_view user, asin;
-    cjl_status status = walk_review(doc, out, user, asin, error);
+    uint64_t user_hash = 0, asin_hash = 0;
+    cjl_status status = walk_review(doc, users, items, out, user, user_hash, asin, asin_hash, error);
     if (status != CJL_OK) return status;
     if (auto code = check_end(doc)) return fail(error, CJL_SYNTAX, nullptr, code);
-    out->user = users->intern(user);
-    out->item = items->intern(asin);
+    out->user = users->intern(user, user_hash);
+    out->item = items->intern(asin, asin_hash);
     return CJL_OK;
 }
 

@@ -137,6 +137,10 @@ public enum Amazon2018ReviewReader {
         var review = cjl_review()
         var failure = cjl_error()
         let reader = LineReader(path: path, padding: cjl_required_padding(), byteRange: range)
+        // Locals, not the part's properties, inside the loop: no exclusivity checks per record.
+        var records: [ReviewRecord] = []
+        var itemFirstLine: [Int] = []
+        var skipped = SkippedLines()
         do {
             part.lines = try reader.forEachLine { lineNumber, bytes in
                 let line = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
@@ -145,13 +149,13 @@ public enum Amazon2018ReviewReader {
                 if status != CJL_OK {
                     let error = lineError(status, failure, file: path, line: lineNumber)
                     if skipBadLines {
-                        part.skipped.record(error)
+                        skipped.record(error)
                         return
                     }
                     throw error
                 }
-                if Int(review.item) == part.itemFirstLine.count { part.itemFirstLine.append(lineNumber) }
-                part.records.append(
+                if Int(review.item) == itemFirstLine.count { itemFirstLine.append(lineNumber) }
+                records.append(
                     ReviewRecord(
                         user: review.user, item: review.item, time: review.unix_review_time,
                         rating: Float(review.overall), textHash: review.text_hash))
@@ -160,6 +164,9 @@ public enum Amazon2018ReviewReader {
             part.release()
             throw error
         }
+        part.records = records
+        part.itemFirstLine = itemFirstLine
+        part.skipped = skipped
         return part
     }
 

@@ -43,9 +43,10 @@ struct LineReader {
 
     /// Calls `body(firstLineNumber, bytes)` for runs of whole lines, in order: each chunk ends with
     /// `\n`, except the last one of a file without a final newline; at least `padding` readable bytes
-    /// follow it. Returns the number of lines seen.
+    /// follow it. `body` returns the number of lines in the chunk (counting a final line without a
+    /// newline), which it knows from splitting it. Returns the number of lines seen.
     @discardableResult
-    func forEachChunk(_ body: (Int, UnsafeBufferPointer<UInt8>) throws -> Void) throws -> Int {
+    func forEachChunk(_ body: (Int, UnsafeBufferPointer<UInt8>) throws -> Int) throws -> Int {
         guard FileManager.default.fileExists(atPath: path) else { throw RecDataError.missingPath(path) }
         guard let file = gzopen(path, "rb") else {
             throw RecDataError.io(path: path, detail: "cannot open: \(String(cString: strerror(errno)))")
@@ -95,8 +96,7 @@ struct LineReader {
             }
             guard end > 0 else { continue }
             let chunk = UnsafeBufferPointer(start: buffer, count: end)
-            try body(lineNumber + 1, chunk)
-            lineNumber += Self.lineCount(chunk)
+            lineNumber += try body(lineNumber + 1, chunk)
             let rest = filled - end
             if rest > 0 { buffer.update(from: buffer + end, count: rest) }
             filled = rest
@@ -104,25 +104,12 @@ struct LineReader {
         return lineNumber
     }
 
-    /// Lines in a chunk: its newlines, plus one for a final line without a newline.
-    static func lineCount(_ chunk: UnsafeBufferPointer<UInt8>) -> Int {
-        guard let base = chunk.baseAddress, chunk.count > 0 else { return 0 }
-        var count = 0
-        var position = 0
-        while position < chunk.count,
-            let newline = memchr(base + position, Int32(UInt8(ascii: "\n")), chunk.count - position)
-        {
-            count += 1
-            position = UnsafeRawPointer(newline) - UnsafeRawPointer(base) + 1
-        }
-        return chunk.last == UInt8(ascii: "\n") ? count : count + 1
-    }
-
-    /// Splits a chunk into lines (see `forEachLine`), numbering from `firstLine`.
+    /// Splits a chunk into lines (see `forEachLine`), numbering from `firstLine`; returns the number
+    /// of lines, blank ones included.
     static func forEachLine(
         in chunk: UnsafeBufferPointer<UInt8>, firstLine: Int, _ body: (Int, UnsafeBufferPointer<UInt8>) throws -> Void
-    ) throws {
-        guard let base = chunk.baseAddress else { return }
+    ) throws -> Int {
+        guard let base = chunk.baseAddress else { return 0 }
         var start = 0
         var lineNumber = firstLine
         while start < chunk.count {
@@ -144,6 +131,7 @@ struct LineReader {
             lineNumber += 1
             start = end + 1
         }
+        return lineNumber - firstLine
     }
 
     /// At end of input, zlib reports a stream that stopped before its end marker as Z_BUF_ERROR.

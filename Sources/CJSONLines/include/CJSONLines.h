@@ -64,7 +64,7 @@ typedef struct {
     int32_t item;
     int64_t unix_review_time;
     double overall;
-    /// 64-bit hash over the unescaped `reviewText` and `summary` (both empty when absent).
+    /// 64-bit hash (XXH3) over the unescaped `reviewText` and `summary` (both empty when absent).
     uint64_t text_hash;
 } cjl_review;
 
