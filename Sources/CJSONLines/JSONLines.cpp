@@ -155,7 +155,9 @@ void cjl_interner_merge(cjl_interner *into, const cjl_interner *from, int32_t *m
     for (const auto &slot : from->slots) {
         if (slot.id >= 0) hashes[slot.id] = slot.hash;
     }
+    constexpr size_t kAhead = 16;  // slots requested this many strings ahead of the lookup
     for (size_t id = 0; id < from->count(); id++) {
+        if (id + kAhead < hashes.size()) into->prefetch(hashes[id + kAhead]);
         map[id] = into->intern(from->string(static_cast<int32_t>(id)), hashes[id]);
     }
 }
