@@ -8,6 +8,9 @@ let package = Package(
     products: [
         .executable(name: "calrec", targets: ["calrec"]),
         .library(name: "RecData", targets: ["RecData"]),
+        .library(name: "Retrieval", targets: ["Retrieval"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
+        .library(name: "Baselines", targets: ["Baselines"]),
         .library(name: "Reporting", targets: ["Reporting"]),
     ],
     dependencies: [
@@ -29,17 +32,23 @@ let package = Package(
             linkerSettings: [.linkedLibrary("simdjson")]),
 
         .target(name: "RecData", dependencies: ["CZlib", "CJSONLines"]),
+        .target(name: "Retrieval", dependencies: ["RecData"]),
+        .target(name: "Evaluation", dependencies: ["RecData"]),
+        .target(name: "Baselines", dependencies: ["RecData", "Retrieval"]),
         .target(name: "Reporting", dependencies: ["RecData"]),
         .executableTarget(
             name: "calrec",
             dependencies: [
-                "RecData", "Reporting",
+                "RecData", "Retrieval", "Evaluation", "Baselines", "Reporting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
             name: "ReaderBenchmark", dependencies: ["RecData"], path: "Benchmarks/ReaderBenchmark"),
 
         .testTarget(name: "RecDataTests", dependencies: ["RecData"]),
+        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
+        .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "Evaluation"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
         .testTarget(name: "CalrecCLITests", dependencies: ["calrec"]),
     ],

@@ -1,0 +1,117 @@
+import XCTest
+@testable import Evaluation
+
+final class RankAndMetricTests: XCTestCase {
+    func testHandWorkedRanks() {
+        // Target strictly best.
+        XCTAssertEqual(TieAwareRank(scores: [9, 1, 2, 3], target: 0), TieAwareRank(optimistic: 1, pessimistic: 1))
+        // Target strictly worst.
+        XCTAssertEqual(TieAwareRank(scores: [0, 1, 2, 3], target: 0), TieAwareRank(optimistic: 4, pessimistic: 4))
+        // Tied with everything.
+        XCTAssertEqual(TieAwareRank(scores: [5, 5, 5, 5, 5], target: 2), TieAwareRank(optimistic: 1, pessimistic: 5))
+        // Three items above (7, 9, 8), tied with two others.
+        XCTAssertEqual(TieAwareRank(scores: [7, 3, 9, 3, 3, 1, 8], target: 1), TieAwareRank(optimistic: 4, pessimistic: 6))
+        // Excluding history items: one above (9) and one tied item drop out; the target is never excluded.
+        XCTAssertEqual(
+            TieAwareRank(scores: [7, 3, 9, 3, 3, 1, 8], target: 1, excluded: [2, 3, 1]), TieAwareRank(optimistic: 3, pessimistic: 4))
+        // NaN counts as −∞.
+        XCTAssertEqual(TieAwareRank(scores: [.nan, 1, .nan], target: 0), TieAwareRank(optimistic: 2, pessimistic: 3))
+    }
+
+    func testMetricFormulasAgainstHandValues() {
+        XCTAssertEqual(RankingMetric.ndcg(10).value(rank: 1), 1)
+        XCTAssertEqual(RankingMetric.ndcg(10).value(rank: 3), 0.5, accuracy: 1e-12)  // 1/log2(4)
+        XCTAssertEqual(RankingMetric.ndcg(10).value(rank: 10), 1 / log2(11.0), accuracy: 1e-12)
+        XCTAssertEqual(RankingMetric.ndcg(10).value(rank: 11), 0)
+        XCTAssertEqual(RankingMetric.recall(1).value(rank: 1), 1)
+        XCTAssertEqual(RankingMetric.recall(1).value(rank: 2), 0)
+        XCTAssertEqual(RankingMetric.recall(10).value(rank: 10), 1)
+        XCTAssertEqual(RankingMetric.mrr.value(rank: 4), 0.25)
+        XCTAssertEqual(RankingMetric("NDCG@5"), .ndcg(5))
+        XCTAssertEqual(RankingMetric("hit@20"), .recall(20))
+        XCTAssertNil(RankingMetric("ndcg@0"))
+    }
+
+    func testSummaryAveragesOptimisticAndPessimistic() throws {
+        let ranks = [
+            UserRank(user: "a", target: "x", rank: .init(optimistic: 1, pessimistic: 3)),
+            UserRank(user: "b", target: "y", rank: .init(optimistic: 2, pessimistic: 2)),
+        ]
+        let s = EvaluationSummary(ranks: ranks, bootstrapSamples: 200, seed: 1)
+        // MRR opt = (1 + 1/2)/2 = 0.75; pes = (1/3 + 1/2)/2 = 0.41667. Recall@1 opt = 0.5, pes = 0.
+        XCTAssertEqual(s.means[.mrr]!.optimistic, 0.75, accuracy: 1e-12)
+        XCTAssertEqual(s.means[.mrr]!.pessimistic, 5.0 / 12.0, accuracy: 1e-12)
+        XCTAssertEqual(s.means[.recall(1)]!.optimistic, 0.5)
+        XCTAssertEqual(s.means[.recall(1)]!.pessimistic, 0)
+        // NDCG@10 opt = (1 + 1/log2 3)/2; pes = (1/log2 4 + 1/log2 3)/2.
+        XCTAssertEqual(s.means[.ndcg(10)]!.optimistic, (1 + 1 / log2(3.0)) / 2, accuracy: 1e-12)
+        XCTAssertEqual(s.means[.ndcg(10)]!.pessimistic, (0.5 + 1 / log2(3.0)) / 2, accuracy: 1e-12)
+        let json = try JSONSerialization.jsonObject(with: try s.jsonData()) as! [String: Any]
+        XCTAssertEqual(json["users"] as? Int, 2)
+        XCTAssertEqual((json["mrr"] as! [String: Double])["opt"]!, 0.75, accuracy: 1e-12)
+        for key in ["ndcg@10", "recall@1", "recall@10", "mrr"] { XCTAssertNotNil(json[key], key) }
+    }
+
+    func testPropertiesOverRandomInputs() {
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let n = Int.random(in: 1...40, using: &random)
+            // Few distinct values, so ties are common.
+            let scores = (0..<n).map { _ in Float(Int.random(in: 0...4, using: &random)) }
+            let target = Int.random(in: 0..<n, using: &random)
+            let rank = TieAwareRank(scores: scores, target: target)
+            XCTAssertLessThanOrEqual(rank.optimistic, rank.pessimistic)
+            XCTAssertGreaterThanOrEqual(rank.optimistic, 1)
+            XCTAssertLessThanOrEqual(rank.pessimistic, n)
+            // Invariance to item order: permuting the items (the target moves with its score).
+            let permutation = Array(0..<n).shuffled(using: &random)
+            let permuted = permutation.map { scores[$0] }
+            XCTAssertEqual(TieAwareRank(scores: permuted, target: permutation.firstIndex(of: target)!), rank)
+            for metric in RankingMetric.paper {
+                for r in [rank.optimistic, rank.pessimistic] {
+                    XCTAssertTrue((0...1).contains(metric.value(rank: r)))
+                }
+                XCTAssertGreaterThanOrEqual(metric.value(rank: rank.optimistic), metric.value(rank: rank.pessimistic))
+            }
+        }
+    }
+
+    func testBootstrapIntervalsBracketTheMeanAndAreSeeded() {
+        let ranks = (0..<300).map { UserRank(user: "u\($0)", target: "t", rank: .init(optimistic: 1 + $0 % 17, pessimistic: 1 + $0 % 17 + $0 % 3)) }
+        let a = EvaluationSummary(ranks: ranks, bootstrapSamples: 500, seed: 7)
+        let b = EvaluationSummary(ranks: ranks, bootstrapSamples: 500, seed: 7)
+        for metric in RankingMetric.paper {
+            XCTAssertLessThanOrEqual(a.lower[metric]!.optimistic, a.means[metric]!.optimistic)
+            XCTAssertGreaterThanOrEqual(a.upper[metric]!.optimistic, a.means[metric]!.optimistic)
+            XCTAssertLessThan(a.lower[metric]!.pessimistic, a.upper[metric]!.pessimistic)
+            XCTAssertEqual(a.lower[metric], b.lower[metric])
+        }
+    }
+
+    func testPairedTestSeparatesRealDifferencesFromNoise() {
+        let a = (0..<200).map { Double($0 % 10) / 10 }
+        let better = a.map { $0 + 0.05 }
+        let same = PairedRandomizationTest(a, a, permutations: 2000, seed: 1)
+        XCTAssertEqual(same.meanDifference, 0)
+        XCTAssertEqual(same.pValue, 1)
+        let different = PairedRandomizationTest(better, a, permutations: 2000, seed: 1)
+        XCTAssertEqual(different.meanDifference, 0.05, accuracy: 1e-12)
+        XCTAssertEqual(different.pValue, 1.0 / 2001.0, accuracy: 1e-12)
+        // Differences of ±1 in equal numbers: mean 0, p = 1.
+        let balanced = PairedRandomizationTest([1, 0, 1, 0], [0, 1, 0, 1], permutations: 500, seed: 3)
+        XCTAssertEqual(balanced.pValue, 1)
+    }
+
+    func testRanksFileRoundTripsAndRejectsBadLines() throws {
+        let ranks = [UserRank(user: "u1", target: "i9", rank: .init(optimistic: 2, pessimistic: 7))]
+        let text = RanksFile.render(ranks)
+        XCTAssertEqual(text, "user\ttarget\trank_opt\trank_pes\nu1\ti9\t2\t7\n")
+        XCTAssertEqual(try RanksFile.parse(text, file: "r.tsv"), ranks)
+        XCTAssertThrowsError(try RanksFile.parse("user\ttarget\trank_opt\trank_pes\nu1\ti9\t3\t2\n", file: "r.tsv")) { error in
+            XCTAssertEqual(error as? EvaluationError, .malformedRanks(file: "r.tsv", line: 2, detail: "field 'rank_pes' is not an integer ≥ rank_opt: '2'"))
+        }
+        XCTAssertThrowsError(try RanksFile.parse("user\ttarget\trank_opt\trank_pes\nu1\ti9\tx\t2\n", file: "r.tsv"))
+        XCTAssertThrowsError(try RanksFile.parse("user\ttarget\trank_opt\trank_pes\nu1\ti9\t3\n", file: "r.tsv"))
+        XCTAssertThrowsError(try RanksFile.parse("u\tt\n", file: "r.tsv"))
+    }
+}
