@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "RecData", dependencies: ["CZlib", "CJSONLines"]),
         .target(name: "Retrieval", dependencies: ["RecData"]),
         .target(name: "Evaluation", dependencies: ["RecData"]),
-        .target(name: "Baselines", dependencies: ["RecData", "Retrieval"]),
+        .target(name: "Baselines", dependencies: ["RecData", "Retrieval", "Evaluation"]),
         .target(name: "Reporting", dependencies: ["RecData"]),
         .executableTarget(
             name: "calrec",

@@ -8,7 +8,10 @@ struct Calrec: ParsableCommand {
         commandName: "calrec",
         abstract: "Reproduce, teach and audit CALRec (RecSys 2024) on an ordinary machine.",
         version: "0.1.0",
-        subcommands: [SynthCommand.self, PrepareCommand.self, StatsCommand.self])
+        subcommands: [
+            SynthCommand.self, PrepareCommand.self, StatsCommand.self, BaselineCommand.self, EvaluateCommand.self,
+            CompareCommand.self,
+        ])
 }
 
 /// Runs `body`, turning any error into one clear line on standard error and exit status 1.

@@ -7,28 +7,8 @@ final class CLITests: XCTestCase {
         .deletingLastPathComponent()
     static let sharedData = repository.deletingLastPathComponent().appendingPathComponent("shared/data")
 
-    /// The built `calrec` next to the test bundle.
-    private var binary: URL {
-        var folder = Bundle(for: CLITests.self).bundleURL
-        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("calrec").path) && folder.path != "/" {
-            folder.deleteLastPathComponent()
-        }
-        return folder.appendingPathComponent("calrec")
-    }
-
     private func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        try CLIRunner().run(arguments)
     }
 
     private func scratch() throws -> String {
@@ -113,5 +93,35 @@ final class CLITests: XCTestCase {
         let unknown = try run(["stats", "--amazon2018", folder, "--category", "Office_Products"])
         XCTAssertNotEqual(unknown.status, 0)
         XCTAssertTrue(unknown.err.contains("no category 'Office_Products'") && unknown.err.contains("Gift_Cards"), unknown.err)
+    }
+}
+
+/// Runs the built `calrec` binary (found beside the test bundle) and captures its output.
+struct CLIRunner {
+    var binary: URL {
+        var folder = Bundle(for: CLITests.self).bundleURL
+        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("calrec").path) && folder.path != "/" {
+            folder.deleteLastPathComponent()
+        }
+        return folder.appendingPathComponent("calrec")
+    }
+
+    func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read stderr on another thread so neither pipe can fill up and block the child.
+        nonisolated(unsafe) var errData = Data()
+        let errReader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+        errReader.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !errReader.isFinished { usleep(1000) }
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
     }
 }

@@ -1,0 +1,46 @@
+import Foundation
+import RecData
+
+/// `samples.jsonl`: one generated sample a line, `{"user": "...", "text": "...", "logprob": -3.2}`.
+public enum SamplesFile {
+    /// Samples grouped by user, in file order. Every problem names the line and the field.
+    public static func read(_ path: String) throws -> [String: [GeneratedSample]] {
+        guard FileManager.default.fileExists(atPath: path) else { throw RecDataError.missingPath(path) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw RecDataError.io(path: path, detail: "cannot read the file")
+        }
+        var samples: [String: [GeneratedSample]] = [:]
+        var count = 0
+        for (offset, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+            let number = offset + 1
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            let object: Any
+            do {
+                object = try JSONSerialization.jsonObject(with: Data(line))
+            } catch {
+                throw RecDataError.malformedLine(file: path, line: number, detail: "not valid JSON")
+            }
+            guard let record = object as? [String: Any] else {
+                throw RecDataError.malformedLine(file: path, line: number, detail: "not a JSON object")
+            }
+            guard let user = record["user"] else { throw RecDataError.missingField(file: path, line: number, field: "user") }
+            guard let userID = (user as? String) ?? (user as? NSNumber).map({ $0.stringValue }) else {
+                throw RecDataError.invalidField(file: path, line: number, field: "user", detail: "must be a string")
+            }
+            guard let textValue = record["text"] else { throw RecDataError.missingField(file: path, line: number, field: "text") }
+            guard let text = textValue as? String else {
+                throw RecDataError.invalidField(file: path, line: number, field: "text", detail: "must be a string")
+            }
+            guard let logprobValue = record["logprob"] else {
+                throw RecDataError.missingField(file: path, line: number, field: "logprob")
+            }
+            guard let number = logprobValue as? NSNumber, !(logprobValue is Bool), number.doubleValue.isFinite else {
+                throw RecDataError.invalidField(file: path, line: offset + 1, field: "logprob", detail: "must be a finite number")
+            }
+            samples[userID, default: []].append(GeneratedSample(text: text, logprob: number.doubleValue))
+            count += 1
+        }
+        if count == 0 { throw RecDataError.emptyFile(path) }
+        return samples
+    }
+}

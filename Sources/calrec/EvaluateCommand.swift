@@ -1,0 +1,96 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import RecData
+import Retrieval
+
+/// `calrec evaluate`: generated samples (quasi-round-robin BM25) or sparse scores → ranks and metrics.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Evaluate samples.jsonl (user, text, logprob; ranked by quasi-round-robin BM25) or scores.tsv (user, item, score).")
+
+    @Argument(help: "samples.jsonl or scores.tsv (items a user's scores do not list rank last, tied).")
+    var input: String
+
+    @OptionGroup var source: DataSourceOptions
+    @OptionGroup var evaluation: EvaluationOptions
+
+    @Option(name: .customLong("n-preds"), help: "Quasi-round-robin: samples kept after de-duplication (N_preds).")
+    var predictions = 5
+
+    @Option(help: "Quasi-round-robin pooling across samples: max, mean or min.")
+    var pooling: QuasiRoundRobin.Pooling = .max
+
+    @Flag(name: .customLong("no-modulation"), help: "Quasi-round-robin: do not multiply columns by exp(ε·logprob).")
+    var noModulation = false
+
+    @Option(help: "Quasi-round-robin: ε of the modulation exp(ε·logprob).")
+    var epsilon = 0.01
+
+    @Option(help: "Method name recorded in metrics.json.")
+    var method = "calrec"
+
+    func run() throws {
+        try reportingErrors {
+            var datasets: [SequenceDataset] = []
+            try source.forEachDataset { datasets.append($0) }
+            guard datasets.count == 1 else {
+                throw ValidationError("evaluate needs exactly one dataset; choose one with --category or --name")
+            }
+            let dataset = datasets[0]
+            let cases = dataset.evaluationCases(evaluation.split)
+            let ranks: [UserRank]
+            var extra: [String: Any] = ["input": input]
+            if input.hasSuffix(".tsv") {
+                let scores = try SparseScoresFile.read(input, itemIDs: dataset.itemIDs)
+                let byUser = scores
+                ranks = FullRankingEvaluator.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory) { c, buffer in
+                    buffer.update(repeating: -.infinity)
+                    for (item, score) in byUser[dataset.userIDs[c.user]] ?? [] { buffer[item] = score }
+                }
+            } else {
+                let samples = try SamplesFile.read(input)
+                let index = BM25Index(documents: dataset.items.map(source.itemTextFormat.plainText))
+                let qrr = QuasiRoundRobin(predictions: predictions, pooling: pooling, modulation: !noModulation, epsilon: epsilon)
+                ranks = FullRankingEvaluator.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory) { c, buffer in
+                    let scores = qrr.scores(samples: samples[dataset.userIDs[c.user]] ?? [], index: index)
+                    _ = buffer.update(from: scores)
+                }
+                extra["qrr"] = ["n_preds": predictions, "pooling": pooling.rawValue, "modulation": !noModulation, "epsilon": epsilon]
+                let missing = cases.filter { samples[dataset.userIDs[$0.user]] == nil }.count
+                if missing > 0 { log("\(missing) evaluated users have no samples; all their items tie at 0") }
+            }
+            try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: false, extra: extra)
+        }
+    }
+}
+
+extension QuasiRoundRobin.Pooling: ExpressibleByArgument {}
+
+/// `scores.tsv`: header `user<TAB>item<TAB>score`, then sparse scores.
+enum SparseScoresFile {
+    static func read(_ path: String, itemIDs: [String]) throws -> [String: [(Int, Float)]] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw RecDataError.missingPath(path) }
+        let itemIndex = Dictionary(uniqueKeysWithValues: itemIDs.enumerated().map { ($1, $0) })
+        var result: [String: [(Int, Float)]] = [:]
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.first.map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) == "user\titem\tscore" else {
+            throw RecDataError.invalidField(file: path, line: 1, field: "header", detail: "must be 'user<TAB>item<TAB>score'")
+        }
+        for (offset, line) in lines.enumerated().dropFirst() where !line.isEmpty {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard fields.count == 3 else {
+                throw RecDataError.invalidField(file: path, line: offset + 1, field: "user,item,score", detail: "needs 3 tab-separated values")
+            }
+            guard let item = itemIndex[String(fields[1])] else {
+                throw RecDataError.invalidField(file: path, line: offset + 1, field: "item", detail: "names an item not in the dataset: \(fields[1])")
+            }
+            guard let score = Float(fields[2].trimmingCharacters(in: .whitespaces)), !score.isNaN else {
+                throw RecDataError.invalidField(file: path, line: offset + 1, field: "score", detail: "is not a number: '\(fields[2])'")
+            }
+            result[String(fields[0]), default: []].append((item, score))
+        }
+        return result
+    }
+}

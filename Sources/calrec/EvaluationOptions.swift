@@ -1,0 +1,64 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import RecData
+import Reporting
+
+/// Options shared by the commands that rank and evaluate.
+struct EvaluationOptions: ParsableArguments {
+    @Option(help: "Which target to evaluate: valid (second to last) or test (last).")
+    var split: EvaluationSplit = .test
+
+    @Option(help: "Output folder for metrics.json and ranks.tsv (one subfolder per dataset when there are several).")
+    var out: String
+
+    @Flag(name: .customLong("exclude-history"), help: "Leave the user's history items out of the ranking (the paper keeps them).")
+    var excludeHistory = false
+
+    @Option(parsing: .upToNextOption, help: "Metrics to report (ndcg@K, recall@K, mrr).")
+    var metrics: [String] = RankingMetric.paper.map(\.description)
+
+    @Option(help: "Bootstrap resamples for the 95% confidence intervals.")
+    var bootstrap = 1000
+
+    @Option(name: .customLong("bootstrap-seed"), help: "Seed of the bootstrap.")
+    var bootstrapSeed: UInt64 = 0
+
+    func validate() throws {
+        for metric in metrics where RankingMetric(metric) == nil {
+            throw ValidationError("unknown metric '\(metric)'; use ndcg@K, recall@K or mrr")
+        }
+    }
+
+    var rankingMetrics: [RankingMetric] { metrics.compactMap(RankingMetric.init) }
+
+    /// Writes `metrics.json` and `ranks.tsv` atomically and prints the summary; returns the folder.
+    @discardableResult
+    func write(ranks: [UserRank], dataset: String, method: String, multiple: Bool, extra: [String: Any] = [:]) throws -> String {
+        let folder = multiple ? (out as NSString).appendingPathComponent(dataset) : out
+        let summary = EvaluationSummary(ranks: ranks, metrics: rankingMetrics, bootstrapSamples: bootstrap, seed: bootstrapSeed)
+        var details = extra
+        details["method"] = method
+        details["dataset"] = dataset
+        details["split"] = split.rawValue
+        details["exclude_history"] = excludeHistory
+        try AtomicWrite.write(try summary.jsonData(extra: details), to: (folder as NSString).appendingPathComponent("metrics.json"))
+        try AtomicWrite.write(RanksFile.render(ranks), to: (folder as NSString).appendingPathComponent("ranks.tsv"))
+        var table = Table(
+            caption: "\(method) on \(dataset) (\(split.rawValue), \(summary.users) users; opt/pes)",
+            columns: [.init("Metric", alignment: .left), .init("Value"), .init("95% CI (opt)")])
+        for metric in summary.metrics {
+            let value = summary.means[metric]!
+            table.append([
+                .init(metric.description),
+                .init(PaperNumberFormat.optimisticPessimistic(value.optimistic, value.pessimistic)),
+                .init("\(PaperNumberFormat.metric(summary.lower[metric]!.optimistic))–\(PaperNumberFormat.metric(summary.upper[metric]!.optimistic))"),
+            ])
+        }
+        print(table.renderedText())
+        log("wrote \(folder)/metrics.json and ranks.tsv")
+        return folder
+    }
+}
+
+extension EvaluationSplit: ExpressibleByArgument {}
