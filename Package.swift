@@ -44,6 +44,9 @@ let package = Package(
             ]),
         .executableTarget(
             name: "ReaderBenchmark", dependencies: ["RecData"], path: "Benchmarks/ReaderBenchmark"),
+        .executableTarget(
+            name: "RetrievalBenchmark", dependencies: ["RecData", "Retrieval", "Evaluation"],
+            path: "Benchmarks/RetrievalBenchmark"),
 
         .testTarget(name: "RecDataTests", dependencies: ["RecData"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval"]),

@@ -1,13 +1,22 @@
 #!/bin/sh
 # Runs the benchmarks of Benchmarks/ with one command: `make bench` or `Benchmarks/run.sh`.
+# Each prints the anchor measured in the same run and the ratio to it.
 set -eu
 cd "$(dirname "$0")/.."
 data=artifacts/bench
 mkdir -p "$data"
+swift build -c release --product ReaderBenchmark
+swift build -c release --product RetrievalBenchmark
+
+echo "== Amazon 2018 review reader vs Python json / orjson"
 if [ ! -f "$data/reviews_100mb.jsonl" ]; then
   # The anchor's generator (../shared/perf/gen_reviews.py), with real item text for its vocabulary.
   python3 ../shared/perf/gen_reviews.py --out "$data/reviews_100mb.jsonl" --mb 100 \
     --vocab_src ../shared/data/office-2014-recbole/Office.item
 fi
-swift build -c release --product ReaderBenchmark
 python3 Benchmarks/reader_bench.py "$data/reviews_100mb.jsonl" .build/release/ReaderBenchmark --rounds 5
+
+echo "== BM25 full score vectors vs bm25s / rank_bm25; evaluation time"
+python3 -c "import bm25s, rank_bm25" 2>/dev/null || python3 -m pip install -q bm25s rank_bm25 \
+  || echo "could not install bm25s/rank_bm25 from PyPI; the BM25 comparison will be skipped"
+python3 Benchmarks/bm25_bench.py ../shared/data/office-2014-recbole/Office.item .build/release/RetrievalBenchmark
