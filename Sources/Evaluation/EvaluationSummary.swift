@@ -81,6 +81,6 @@ public struct EvaluationSummary: Sendable {
     }
 
     public func jsonData(extra: [String: Any] = [:]) throws -> Data {
-        try JSONSerialization.data(withJSONObject: jsonObject(extra: extra), options: [.sortedKeys, .prettyPrinted])
+        try JSONSerialization.data(withJSONObject: jsonObject(extra: extra), options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
     }
 }

@@ -33,7 +33,7 @@ struct CompareCommand: ParsableCommand {
                 "mean_difference": test.meanDifference, "p_value": test.pValue, "permutations": permutations, "seed": seed,
                 "a": ranksA, "b": ranksB,
             ]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
         }
     }
