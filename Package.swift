@@ -48,7 +48,7 @@ let package = Package(
             name: "RetrievalBenchmark", dependencies: ["RecData", "Retrieval", "Evaluation"],
             path: "Benchmarks/RetrievalBenchmark"),
 
-        .testTarget(name: "RecDataTests", dependencies: ["RecData"]),
+        .testTarget(name: "RecDataTests", dependencies: ["RecData", "CJSONLines"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "Evaluation"]),
