@@ -15,6 +15,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
     ],
     targets: [
         // System-library shims (module maps only). Each names its pkg-config file and Debian package.
@@ -36,6 +39,14 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["RecData"]),
         .target(name: "Baselines", dependencies: ["RecData", "Retrieval", "Evaluation"]),
         .target(name: "Reporting", dependencies: ["RecData"]),
+        .target(
+            name: "Workbench",
+            dependencies: [
+                "CCmark", "Reporting",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .executableTarget(
             name: "calrec",
             dependencies: [
@@ -53,6 +64,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "Evaluation"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench"]),
         .testTarget(name: "CalrecCLITests", dependencies: ["calrec"]),
     ],
     swiftLanguageModes: [.v6],

@@ -1,0 +1,144 @@
+import XCTest
+@testable import Workbench
+
+final class WorkbookParsingTests: XCTestCase {
+    private let header = """
+        ---
+        title: Test workbook
+        params:
+          data: artifacts/x
+          budget: tiny
+        reference:
+          Office: {users: 44736}
+        ---
+
+        """
+
+    private func parse(_ body: String) throws -> Workbook {
+        try Workbook(text: header + body, path: "Workbooks/t.md")
+    }
+
+    func testFrontMatterAndSegments() throws {
+        let w = try parse("""
+            # Intro
+
+            Some prose.
+
+            ```calrec {#stats}
+            stats --amazon2018 {{data}}
+            ```
+
+            More prose.
+            """)
+        XCTAssertEqual(w.title, "Test workbook")
+        XCTAssertEqual(w.parameters.map(\.name), ["budget", "data"])
+        XCTAssertEqual(w.parameters.map(\.value), ["tiny", "artifacts/x"])
+        XCTAssertNotNil(w.referenceJSON)
+        XCTAssertEqual(w.blocks.map(\.id), ["stats"])
+        XCTAssertEqual(w.blocks[0].line, 13)
+        XCTAssertEqual(w.blocks[0].text, "stats --amazon2018 {{data}}")
+        guard case .prose(let first) = w.segments[0], case .prose(let last) = w.segments[2] else { return XCTFail() }
+        XCTAssertTrue(first.contains("Some prose."))
+        XCTAssertEqual(last.trimmingCharacters(in: .whitespacesAndNewlines), "More prose.")
+        XCTAssertEqual(w.name, "t")
+    }
+
+    func testTildeFencesNestedBackticksListsAndExtraSpaces() throws {
+        let w = try parse("""
+            ~~~sh {#tilde}
+            echo one
+            ~~~
+
+            ````sh   {#nested   timeout=5 }
+            echo "```"
+            ````
+
+            1. A step in a list:
+
+               ```calrec {#in-list}
+               stats --recbole {{data}}
+               ```
+
+            > ```sh {#quoted}
+            > echo quoted
+            > ```
+
+            ```swift
+            let notACommand = 1
+            ```
+
+            ```
+            plain fence
+            ```
+            """)
+        XCTAssertEqual(w.blocks.map(\.id), ["tilde", "nested", "in-list", "quoted"])
+        XCTAssertEqual(w.blocks[1].text, "echo \"```\"")
+        XCTAssertEqual(w.blocks[1].timeout, 5)
+        XCTAssertEqual(w.blocks[2].text, "stats --recbole {{data}}")
+        XCTAssertEqual(w.blocks[3].text, "echo quoted")
+        // The swift and plain fences stay in the prose.
+        let prose = w.segments.compactMap { if case .prose(let p) = $0 { return p } else { return nil } }.joined()
+        XCTAssertTrue(prose.contains("let notACommand = 1"))
+        XCTAssertTrue(prose.contains("plain fence"))
+    }
+
+    private func assertParseError(_ body: String, line: Int, contains text: String, file: StaticString = #filePath, sourceLine: UInt = #line) {
+        XCTAssertThrowsError(try parse(body), file: file, line: sourceLine) { error in
+            guard case .parse(let f, let l, let message) = error as? WorkbenchError else {
+                return XCTFail("\(error)", file: file, line: sourceLine)
+            }
+            XCTAssertEqual(f, "Workbooks/t.md", file: file, line: sourceLine)
+            XCTAssertEqual(l, line, message, file: file, line: sourceLine)
+            XCTAssertTrue(message.contains(text), message, file: file, line: sourceLine)
+        }
+    }
+
+    func testErrorsNameTheLineBeforeAnythingRuns() {
+        // The header has 8 lines; the body starts on line 9.
+        assertParseError("```sh {#a}\necho\n```\n\n```sh {#a}\necho\n```", line: 13, contains: "duplicate block id")
+        assertParseError("```sh {#a}\necho {{nope}}\n```", line: 10, contains: "unknown parameter '{{nope}}'")
+        assertParseError("```sh {#a timeout}\necho\n```", line: 9, contains: "malformed attribute 'timeout'")
+        assertParseError("```sh {#a colour=red}\necho\n```", line: 9, contains: "unknown attribute 'colour'")
+        assertParseError("```sh\necho\n```", line: 9, contains: "needs an id")
+        assertParseError("```calrec {#a} trailing\nstats\n```", line: 9, contains: "one {…} group")
+        assertParseError("```sh {#a #b}\necho\n```", line: 9, contains: "second")
+        assertParseError("```sh {#a timeout=-1}\necho\n```", line: 9, contains: "timeout")
+        XCTAssertThrowsError(try Workbook(text: "---\ntitle: x\n", path: "w.md"))
+    }
+
+    func testShellValuesAreQuotedAndStayLiteral() throws {
+        let hostile = "\"; rm -rf x; \""
+        let script = ParameterSubstitution.shellScript("echo {{p}} > out.txt", ["p": hostile])
+        XCTAssertEqual(script, "echo '\"; rm -rf x; \"' > out.txt")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("calrec-quote-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "keep".write(to: folder.appendingPathComponent("x"), atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", ParameterSubstitution.shellScript("printf '%s' {{p}} > out.txt", ["p": hostile + "'it's'"])]
+        process.currentDirectoryURL = folder
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(try String(contentsOf: folder.appendingPathComponent("out.txt"), encoding: .utf8), hostile + "'it's'")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("x").path))
+    }
+
+    func testCalrecBlocksSplitWithoutAShell() throws {
+        let commands = try ParameterSubstitution.calrecCommands(
+            """
+            # a comment
+            calrec stats --amazon2018 {{data}} --format json
+            baseline pop \\
+              --recbole "a folder" --out '{{data}}/x y'
+
+            """, ["data": "\"; rm -rf x; \""])
+        XCTAssertEqual(
+            commands,
+            [
+                ["stats", "--amazon2018", "\"; rm -rf x; \"", "--format", "json"],
+                ["baseline", "pop", "--recbole", "a folder", "--out", "\"; rm -rf x; \"/x y"],
+            ])
+        XCTAssertThrowsError(try ParameterSubstitution.calrecCommands("stats 'open", [:]))
+    }
+}
