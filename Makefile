@@ -7,10 +7,9 @@ CALREC       := .build/release/calrec
 
 .PHONY: run test deps build bench clean
 
-## run: install, build, generate the synthetic category and print its Table 1 (the main job for now).
+## run: install, build, and run the main workbook (Workbooks/quickstart.md) → Reports/quickstart.{md,html}.
 run: build
-	$(CALREC) synth --out artifacts/quickstart/data
-	$(CALREC) stats --amazon2018 artifacts/quickstart/data --format text
+	$(CALREC) run Workbooks/quickstart.md
 
 ## test: install, build and run every test, optimised (numeric code is 10–100x slower in debug).
 test: deps

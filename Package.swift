@@ -42,7 +42,7 @@ let package = Package(
         .target(
             name: "Workbench",
             dependencies: [
-                "CCmark", "Reporting",
+                "CCmark", "RecData", "Reporting",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -50,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "calrec",
             dependencies: [
-                "RecData", "Retrieval", "Evaluation", "Baselines", "Reporting",
+                "RecData", "Retrieval", "Evaluation", "Baselines", "Reporting", "Workbench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(

@@ -1,8 +1,8 @@
 /// A table value that renders to aligned text, GitHub Markdown or HTML.
-public struct Table: Sendable, Equatable {
-    public enum Alignment: Sendable, Equatable { case left, right }
+public struct Table: Sendable, Equatable, Codable {
+    public enum Alignment: String, Sendable, Equatable, Codable { case left, right }
 
-    public struct Column: Sendable, Equatable {
+    public struct Column: Sendable, Equatable, Codable {
         public var title: String
         public var alignment: Alignment
 
@@ -13,7 +13,7 @@ public struct Table: Sendable, Equatable {
     }
 
     /// One cell: its text, and whether it is emphasised (bold), as the paper marks the best result.
-    public struct Cell: Sendable, Equatable, ExpressibleByStringLiteral {
+    public struct Cell: Sendable, Equatable, Codable, ExpressibleByStringLiteral {
         public var text: String
         public var bold: Bool
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Reporting
 
 /// `calrec` — the command-line face of calrec-workbench. Every subcommand is a thin call into a library.
 @main
@@ -9,16 +10,19 @@ struct Calrec: ParsableCommand {
         abstract: "Reproduce, teach and audit CALRec (RecSys 2024) on an ordinary machine.",
         version: "0.1.0",
         subcommands: [
-            SynthCommand.self, PrepareCommand.self, StatsCommand.self, BaselineCommand.self, EvaluateCommand.self,
-            CompareCommand.self,
+            RunCommand.self, StatusCommand.self, SynthCommand.self, PrepareCommand.self, StatsCommand.self,
+            BaselineCommand.self, EvaluateCommand.self, CompareCommand.self,
         ])
 }
 
-/// Runs `body`, turning any error into one clear line on standard error and exit status 1.
+/// Runs `body`, turning any error into one clear line on standard error and exit status 1. Inside a
+/// workbook run the error itself propagates, so the workbench can show it at its block.
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as ExitCode {
+        throw error
+    } catch where ResultCollector.current != nil {
         throw error
     } catch {
         let message = (error as? LocalizedError)?.errorDescription ?? String(describing: error)

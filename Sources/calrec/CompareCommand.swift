@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import Reporting
 
 /// `calrec compare`: a paired randomisation test between two methods' per-user ranks.
 struct CompareCommand: ParsableCommand {
@@ -22,6 +23,12 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Seed of the permutations.")
     var seed: UInt64 = 0
 
+    @Option(name: .customLong("name-a"), help: "Name of method A in reports (default: its folder).")
+    var name: String?
+
+    @Option(name: .customLong("name-b"), help: "Name of method B in reports (default: its folder).")
+    var otherName: String?
+
     func run() throws {
         try reportingErrors {
             guard let metric = RankingMetric(metric) else { throw ValidationError("unknown metric '\(metric)'") }
@@ -33,6 +40,22 @@ struct CompareCommand: ParsableCommand {
                 "mean_difference": test.meanDifference, "p_value": test.pValue, "permutations": permutations, "seed": seed,
                 "a": ranksA, "b": ranksB,
             ]
+            if let collector = ResultCollector.current {
+                func means(_ ranks: [UserRank], _ pessimistic: Bool) -> Double {
+                    ranks.map { metric.value(rank: pessimistic ? $0.rank.pessimistic : $0.rank.optimistic) }.reduce(0, +) / Double(max(ranks.count, 1))
+                }
+                let nameA = name ?? (ranksA as NSString).deletingLastPathComponent.components(separatedBy: "/").last ?? "A"
+                let nameB = otherName ?? (ranksB as NSString).deletingLastPathComponent.components(separatedBy: "/").last ?? "B"
+                var table = Table(
+                    caption: "Paired randomisation test, \(metric) (\(pessimistic ? "pessimistic" : "optimistic") ranks, \(a.count) users)",
+                    columns: [.init("A", alignment: .left), .init("B", alignment: .left), .init("mean A − B"), .init("p-value")])
+                table.append([.init(nameA), .init(nameB), .init(String(format: "%+.4f", test.meanDifference)), .init(String(format: "%.4g", test.pValue))])
+                collector.add(table)
+                collector.add(
+                    BarChart(
+                        title: "\(metric): \(nameA) vs \(nameB)", groups: [nameA, nameB], series: ["optimistic", "pessimistic"],
+                        values: [[means(a, false), means(a, true)], [means(b, false), means(b, true)]]))
+            }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
         }

@@ -55,6 +55,13 @@ struct EvaluationOptions: ParsableArguments {
                 .init("\(PaperNumberFormat.metric(summary.lower[metric]!.optimistic))–\(PaperNumberFormat.metric(summary.upper[metric]!.optimistic))"),
             ])
         }
+        if let collector = ResultCollector.current {
+            collector.add(table)
+            for metric in summary.metrics {
+                collector.record(metric: "\(method) \(metric) opt", summary.means[metric]!.optimistic)
+                collector.record(metric: "\(method) \(metric) pes", summary.means[metric]!.pessimistic)
+            }
+        }
         print(table.renderedText())
         log("wrote \(folder)/metrics.json and ranks.tsv")
         return folder

@@ -32,6 +32,7 @@ struct StatsCommand: ParsableCommand {
                 for row in rows { print(String(decoding: try encoder.encode(row), as: UTF8.self)) }
             case .text, .markdown, .html:
                 let table = Table1Report.table(rows, userFractions: fractions, caption: "Table 1: dataset statistics")
+                ResultCollector.current?.add(table)
                 print(table.rendered(as: TableFormat(rawValue: format.rawValue)!), terminator: "")
             }
         }

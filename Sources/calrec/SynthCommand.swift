@@ -11,8 +11,16 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Output folder.")
     var out: String
 
-    @Option(help: "Number of simulated users before the 5-core filter.")
-    var users = 2000
+    @Option(help: "Number of simulated users before the 5-core filter (default: by --budget).")
+    var users: Int?
+
+    @Option(help: "Size preset: tiny (300 users, for tests), default (2,000), full (20,000).")
+    var budget: Budget = .default
+
+    enum Budget: String, ExpressibleByArgument, CaseIterable {
+        case tiny, `default`, full
+        var users: Int { self == .tiny ? 300 : self == .default ? 2000 : 20_000 }
+    }
 
     @Option(help: "Random seed.")
     var seed: UInt64 = 42
@@ -22,7 +30,7 @@ struct SynthCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            var options = SyntheticAmazon.Options(users: users, seed: seed)
+            var options = SyntheticAmazon.Options(users: users ?? budget.users, seed: seed)
             options.category = category
             let files = try SyntheticAmazon(options: options).write(to: out)
             log("wrote \(files.reviews) and \(files.meta)")

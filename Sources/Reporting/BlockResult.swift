@@ -1,0 +1,104 @@
+import Foundation
+
+/// A bar chart: groups (e.g. methods) × series (e.g. optimistic, pessimistic).
+public struct BarChart: Sendable, Equatable, Codable {
+    public var title: String
+    public var groups: [String]
+    public var series: [String]
+    /// values[g][s]
+    public var values: [[Double]]
+
+    public init(title: String, groups: [String], series: [String], values: [[Double]]) {
+        self.title = title
+        self.groups = groups
+        self.series = series
+        self.values = values
+    }
+}
+
+/// A line chart: named series of (x, y) points, e.g. training curves.
+public struct LineChart: Sendable, Equatable, Codable {
+    public struct Series: Sendable, Equatable, Codable {
+        public var name: String
+        public var points: [[Double]]  // [x, y]
+
+        public init(name: String, points: [[Double]]) {
+            self.name = name
+            self.points = points
+        }
+    }
+
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var series: [Series]
+
+    public init(title: String, xLabel: String, yLabel: String, series: [Series]) {
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.series = series
+    }
+}
+
+/// What one workbook block produced, for the report: its text output and structured results.
+public struct BlockResult: Sendable, Equatable, Codable {
+    public var stdout = ""
+    public var stderr = ""
+    public var tables: [Table] = []
+    public var barCharts: [BarChart] = []
+    public var lineCharts: [LineChart] = []
+    /// Metrics a block reported, by name (e.g. `pop ndcg@10 opt`), for run comparisons.
+    public var metrics: [String: Double] = [:]
+
+    public init() {}
+}
+
+/// Where `calrec` commands running inside a workbook put their structured results. Outside a
+/// workbook run there is no current collector and commands only print.
+public final class ResultCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result = BlockResult()
+    nonisolated(unsafe) private static var active: ResultCollector?
+    private static let activeLock = NSLock()
+
+    public init() {}
+
+    /// The collector of the block running now, if any.
+    public static var current: ResultCollector? {
+        activeLock.lock()
+        defer { activeLock.unlock() }
+        return active
+    }
+
+    /// Makes `collector` current while `body` runs.
+    public static func collecting<T>(into collector: ResultCollector, _ body: () throws -> T) rethrows -> T {
+        activeLock.lock()
+        active = collector
+        activeLock.unlock()
+        defer {
+            activeLock.lock()
+            active = nil
+            activeLock.unlock()
+        }
+        return try body()
+    }
+
+    public func add(_ table: Table) { locked { $0.tables.append(table) } }
+    public func add(_ chart: BarChart) { locked { $0.barCharts.append(chart) } }
+    public func add(_ chart: LineChart) { locked { $0.lineCharts.append(chart) } }
+    public func record(metric: String, _ value: Double) { locked { $0.metrics[metric] = value } }
+
+    /// What has been collected so far.
+    public var collected: BlockResult {
+        lock.lock()
+        defer { lock.unlock() }
+        return result
+    }
+
+    private func locked(_ change: (inout BlockResult) -> Void) {
+        lock.lock()
+        change(&result)
+        lock.unlock()
+    }
+}

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import Workbench
+
+/// Runs `calrec` subcommands in-process for workbook blocks.
+struct CalrecInProcess: InProcessCommands {
+    func run(_ arguments: [String]) throws {
+        guard let name = arguments.first, !["run", "status"].contains(name) else {
+            throw ValidationError("a workbook block cannot run another workbook")
+        }
+        var command = try Calrec.parseAsRoot(arguments)
+        try command.run()
+    }
+}
+
+/// Options shared by `calrec run` and `calrec status`.
+struct WorkbookOptions: ParsableArguments {
+    @Argument(help: "The workbook (Markdown with calrec/sh blocks).")
+    var workbook: String
+
+    @Option(name: .short, help: "Override a parameter: -p name=value (repeatable).")
+    var parameter: [String] = []
+
+    @Option(help: "Folder for the rendered reports.")
+    var reports = "Reports"
+
+    func overrides() throws -> [String: String] {
+        var result: [String: String] = [:]
+        for item in parameter {
+            guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
+                throw ValidationError("-p takes name=value, got '\(item)'")
+            }
+            result[String(item[..<equals])] = String(item[item.index(after: equals)...])
+        }
+        return result
+    }
+}
+
+/// `calrec run`: execute a workbook's blocks in order with caching and render its report.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run a workbook: blocks in order, cached when unchanged; writes Reports/<name>.md and .html.")
+
+    @OptionGroup var options: WorkbookOptions
+
+    @Flag(help: "Run every block, ignoring the cache.")
+    var force = false
+
+    @Option(help: "Run this block and every block after it.")
+    var from: String?
+
+    @Option(help: "Run only this block.")
+    var only: String?
+
+    @Flag(name: .customLong("dry-run"), help: "Show which blocks would run and why; run nothing.")
+    var dryRun = false
+
+    func run() throws {
+        try reportingErrors {
+            let workbook = try Workbook(path: options.workbook)
+            var runOptions = RunOptions(toolVersion: Calrec.configuration.version)
+            runOptions.force = force
+            runOptions.from = from
+            runOptions.only = only
+            runOptions.dryRun = dryRun
+            runOptions.overrides = try options.overrides()
+            let report = try WorkbookRunner(workbook: workbook, options: runOptions, commands: CalrecInProcess()).run()
+            if dryRun {
+                for outcome in report.outcomes {
+                    print("#\(outcome.id): \(outcome.status == .cached ? "cached" : outcome.status == .wouldRun ? "would run — \(outcome.reasons.joined(separator: "; "))" : outcome.status.rawValue)")
+                }
+                return
+            }
+            let paths = try ReportRenderer(workbook: workbook, report: report).write(to: options.reports)
+            log("report: \(paths.markdown), \(paths.html)")
+            if report.status == .failed {
+                let failed = report.outcomes.first { $0.status == .failed }
+                throw WorkbenchError.blockFailed(id: failed?.id ?? "?", message: failed?.error ?? "unknown error")
+            }
+        }
+    }
+}
+
+/// `calrec status`: which blocks are stale and why.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "List a workbook's stale blocks and why.")
+
+    @OptionGroup var options: WorkbookOptions
+
+    func run() throws {
+        try reportingErrors {
+            let workbook = try Workbook(path: options.workbook)
+            var runOptions = RunOptions(toolVersion: Calrec.configuration.version)
+            runOptions.dryRun = true
+            runOptions.overrides = try options.overrides()
+            let report = try WorkbookRunner(workbook: workbook, options: runOptions, commands: CalrecInProcess()).run()
+            for outcome in report.outcomes {
+                if outcome.status == .cached {
+                    print("#\(outcome.id): up to date")
+                } else {
+                    print("#\(outcome.id): stale — \(outcome.reasons.joined(separator: "; "))")
+                }
+            }
+        }
+    }
+}
