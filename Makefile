@@ -2,7 +2,7 @@
 SWIFT        ?= swift
 # Debian packages the build links against (system-library targets and the simdjson C++ target).
 APT_PACKAGES := pkg-config zlib1g-dev libgit2-dev libopenblas-dev libcmark-gfm-dev \
-                libcmark-gfm-extensions-dev libsimdjson-dev libxxhash-dev
+                libcmark-gfm-extensions-dev libsimdjson-dev libxxhash-dev chromium
 CALREC       := .build/release/calrec
 
 .PHONY: run test deps build bench clean

@@ -106,10 +106,15 @@ struct CLIRunner {
         return folder.appendingPathComponent("calrec")
     }
 
-    func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+    func run(_ arguments: [String], in directory: String? = nil) throws -> (status: Int32, out: String, err: String) {
+        try run(executable: binary, arguments, in: directory)
+    }
+
+    func run(executable: URL, _ arguments: [String], in directory: String? = nil) throws -> (status: Int32, out: String, err: String) {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

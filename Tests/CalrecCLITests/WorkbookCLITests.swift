@@ -1,0 +1,119 @@
+import Foundation
+import XCTest
+
+/// End-to-end: `calrec run` on a workbook, its reports, and the HTML in headless Chromium.
+final class WorkbookCLITests: XCTestCase {
+    private let cli = CLIRunner()
+
+    private func scratch() throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("calrec-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url.path
+    }
+
+    private let workbook = """
+        ---
+        title: End to end
+        params:
+          budget: tiny
+        ---
+        # End to end
+
+        Some *prose* with a table:
+
+        | a | b |
+        |---|---|
+        | 1 | 2 |
+
+        ```calrec {#synth}
+        synth --out artifacts/e2e/data --budget {{budget}} --seed 3
+        ```
+
+        ```calrec {#table1}
+        stats --amazon2018 artifacts/e2e/data
+        ```
+
+        ```calrec {#pop}
+        baseline pop --amazon2018 artifacts/e2e/data --out artifacts/e2e/pop
+        ```
+
+        ```calrec {#bm25}
+        baseline bm25 --amazon2018 artifacts/e2e/data --out artifacts/e2e/bm25
+        ```
+
+        ```calrec {#compare}
+        compare artifacts/e2e/bm25/ranks.tsv artifacts/e2e/pop/ranks.tsv --name-a BM25 --name-b Pop
+        ```
+
+        ```sh {#listing deps=artifacts/e2e/pop}
+        ls artifacts/e2e/pop
+        ```
+        """
+
+    func testRunWritesReportsThatChromiumRenders() throws {
+        let folder = try scratch()
+        try workbook.write(toFile: folder + "/e2e.md", atomically: true, encoding: .utf8)
+        let first = try cli.run(["run", "e2e.md"], in: folder)
+        XCTAssertEqual(first.status, 0, first.err)
+        let markdown = try String(contentsOfFile: folder + "/Reports/e2e.md", encoding: .utf8)
+        XCTAssertTrue(markdown.contains("**Table 1: dataset statistics**"), markdown)
+        XCTAssertTrue(markdown.contains("| Synthetic |"), markdown)
+        XCTAssertTrue(markdown.contains("```text\nmetrics.json\nranks.tsv\n```"), markdown)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/Reports/e2e-figures/compare-bar-1.svg"))
+
+        let second = try cli.run(["run", "e2e.md"], in: folder)
+        XCTAssertEqual(second.status, 0, second.err)
+        XCTAssertTrue(second.err.contains("#bm25: cached"), second.err)
+        XCTAssertTrue(try String(contentsOfFile: folder + "/Reports/e2e.md", encoding: .utf8).contains("6 cached"))
+
+        // The HTML report in headless Chromium: the DOM holds the tables, the screenshot is not blank.
+        let chromium = URL(fileURLWithPath: "/usr/bin/chromium")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: chromium.path), "make test installs Debian's chromium")
+        let page = "file://\(folder)/Reports/e2e.html"
+        let dom = try cli.run(executable: chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page])
+        XCTAssertTrue(dom.out.contains("<caption>Table 1: dataset statistics</caption>"), String(dom.out.prefix(2000)))
+        XCTAssertTrue(dom.out.contains("<td>Synthetic</td>"))
+        XCTAssertTrue(dom.out.contains("<svg"))
+        XCTAssertTrue(dom.out.contains("<em>prose</em>"))
+        let shot = folder + "/shot.png"
+        _ = try cli.run(executable: chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1000,1400", "--screenshot=\(shot)", page])
+        let png = try Data(contentsOf: URL(fileURLWithPath: shot))
+        XCTAssertEqual(Array(png.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+        // A blank 1000×1400 page compresses to a few kilobytes; text, tables and a chart do not.
+        XCTAssertGreaterThan(png.count, 30_000)
+    }
+
+    func testAFailingBlockExitsNonZeroAndTheReportShowsTheError() throws {
+        let folder = try scratch()
+        let broken = """
+            ---
+            title: Broken
+            ---
+            ```calrec {#fine}
+            synth --out artifacts/b/data --budget tiny
+            ```
+
+            ```calrec {#bad}
+            stats --amazon2018 artifacts/b/data --category Nope
+            ```
+
+            ```calrec {#never}
+            stats --amazon2018 artifacts/b/data
+            ```
+            """
+        try broken.write(toFile: folder + "/broken.md", atomically: true, encoding: .utf8)
+        let result = try cli.run(["run", "broken.md"], in: folder)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.err.contains("block #bad failed"), result.err)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/artifacts/b/data/Synthetic_5.json.gz"))
+        let markdown = try String(contentsOfFile: folder + "/Reports/broken.md", encoding: .utf8)
+        XCTAssertTrue(markdown.contains("> **Error in #bad:**") && markdown.contains("no category 'Nope'"), markdown)
+        XCTAssertTrue(markdown.contains("#never · not run: an earlier block failed"), markdown)
+        let status = try cli.run(["status", "broken.md"], in: folder)
+        XCTAssertTrue(status.out.contains("#fine: up to date") && status.out.contains("#bad: stale — never run"), status.out)
+        let badParameter = try cli.run(["run", "broken.md", "-p", "nope=1"], in: folder)
+        XCTAssertNotEqual(badParameter.status, 0)
+        XCTAssertTrue(badParameter.err.contains("unknown parameter 'nope'"), badParameter.err)
+    }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import Reporting
+import XCTest
+@testable import Workbench
+
+/// In-process commands for tests: `copy <src> --out <dst>` (appends a marker), `emit <text>`, `fail`.
+final class FakeCommands: InProcessCommands, @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var calls: [[String]] = []
+
+    func run(_ arguments: [String]) throws {
+        lock.lock()
+        calls.append(arguments)
+        lock.unlock()
+        switch arguments.first {
+        case "copy":
+            let source = try String(contentsOfFile: arguments[1], encoding: .utf8)
+            try (source + "+").write(toFile: arguments[3], atomically: true, encoding: .utf8)
+            print("copied \(arguments[1])")
+        case "emit":
+            print(arguments.dropFirst().joined(separator: " "))
+            var table = Table(columns: [.init("k", alignment: .left), .init("v")])
+            table.append(["x", "1"])
+            ResultCollector.current?.add(table)
+        case "fail":
+            struct Failure: LocalizedError { var errorDescription: String? { "deliberate failure" } }
+            throw Failure()
+        default:
+            throw NSError(domain: "fake", code: 1)
+        }
+    }
+
+    func count(_ name: String) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return calls.filter { $0.first == name }.count
+    }
+}
+
+final class WorkbookRunnerTests: XCTestCase {
+    var folder = ""
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("calrec-wb-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try "seed".write(toFile: folder + "/input.txt", atomically: true, encoding: .utf8)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
+
+    private func workbook(firstOut: String = "a.txt", extra: String = "") throws -> Workbook {
+        try Workbook(
+            text: """
+                ---
+                title: Cache test
+                params:
+                  marker: one
+                ---
+                ```calrec {#first}
+                copy \(folder)/input.txt --out \(folder)/\(firstOut)
+                ```
+
+                ```calrec {#second}
+                copy \(folder)/\(firstOut) --out \(folder)/b.txt
+                emit {{marker}}
+                ```
+                \(extra)
+                """, path: folder + "/cache.md")
+    }
+
+    private func run(_ workbook: Workbook, _ commands: FakeCommands, configure: (inout RunOptions) -> Void = { _ in }) throws -> RunReport {
+        var options = RunOptions(toolVersion: "test")
+        options.artifactsRoot = folder + "/artifacts"
+        configure(&options)
+        return try WorkbookRunner(workbook: workbook, options: options, commands: commands).run()
+    }
+
+    func testSecondRunIsServedFromTheCache() throws {
+        let commands = FakeCommands()
+        let first = try run(try workbook(), commands)
+        XCTAssertEqual(first.outcomes.map(\.status), [.ran, .ran])
+        XCTAssertEqual(first.outcomes[1].result?.stdout, "copied \(folder)/a.txt\none\n")
+        XCTAssertEqual(first.outcomes[1].result?.tables.count, 1)
+        let second = try run(try workbook(), commands)
+        XCTAssertEqual(second.outcomes.map(\.status), [.cached, .cached])
+        XCTAssertEqual(second.outcomes[1].result?.tables.count, 1, "a cached block keeps its results for the report")
+        XCTAssertEqual(commands.count("copy"), 2)
+    }
+
+    func testParameterChangeRerunsOnlyTheBlockUsingIt() throws {
+        let commands = FakeCommands()
+        _ = try run(try workbook(), commands)
+        let changed = try run(try workbook(), commands) { $0.overrides = ["marker": "two"] }
+        XCTAssertEqual(changed.outcomes.map(\.status), [.cached, .ran])
+        XCTAssertEqual(changed.outcomes[1].reasons, ["block text or parameters changed"])
+    }
+
+    func testInputFileChangeRerunsTheBlockAndItsDownstream() throws {
+        let commands = FakeCommands()
+        _ = try run(try workbook(), commands)
+        try "changed".write(toFile: folder + "/input.txt", atomically: true, encoding: .utf8)
+        let report = try run(try workbook(), commands)
+        XCTAssertEqual(report.outcomes.map(\.status), [.ran, .ran])
+        XCTAssertEqual(report.outcomes[0].reasons, ["input \(folder)/input.txt changed"])
+        XCTAssertTrue(report.outcomes[1].reasons.contains("upstream block #first changed"), "\(report.outcomes[1].reasons)")
+        XCTAssertEqual(try String(contentsOfFile: folder + "/b.txt", encoding: .utf8), "changed++")
+    }
+
+    func testBlockTextChangeAndModifiedOutputAreDetected() throws {
+        let commands = FakeCommands()
+        _ = try run(try workbook(), commands)
+        try "tampered".write(toFile: folder + "/b.txt", atomically: true, encoding: .utf8)
+        let status = try run(try workbook(), commands) { $0.dryRun = true }
+        XCTAssertEqual(status.outcomes.map(\.status), [.cached, .wouldRun])
+        XCTAssertEqual(status.outcomes[1].reasons, ["output \(folder)/b.txt was modified"])
+        XCTAssertEqual(commands.count("copy"), 2, "a dry run runs nothing")
+        // Editing the first block's text reruns it, and the second through its upstream key.
+        let rerun = try run(try workbook(firstOut: "a2.txt"), commands)
+        XCTAssertEqual(rerun.outcomes.map(\.status), [.ran, .ran])
+        XCTAssertEqual(rerun.outcomes[0].reasons, ["block text or parameters changed", "output \(folder)/a2.txt is missing"])
+        XCTAssertTrue(rerun.outcomes[1].reasons.contains("block text or parameters changed"))
+    }
+
+    func testFailingBlockStopsTheRunKeepsEarlierArtifactsAndShowsTheError() throws {
+        let commands = FakeCommands()
+        let failing = try workbook(extra: "\n```calrec {#broken}\nfail\n```\n\n```calrec {#after}\nemit never\n```\n")
+        let report = try run(failing, commands)
+        XCTAssertEqual(report.status, .failed)
+        XCTAssertEqual(report.outcomes.map(\.status), [.ran, .ran, .failed, .notRun])
+        XCTAssertEqual(report.outcomes[2].error, "calrec fail: deliberate failure")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/b.txt"))
+        XCTAssertEqual(commands.count("emit"), 1)
+        let paths = try ReportRenderer(workbook: failing, report: report).write(to: folder + "/Reports")
+        let html = try String(contentsOfFile: paths.html, encoding: .utf8)
+        XCTAssertTrue(html.contains("<strong>Error:</strong> calrec fail: deliberate failure"), html)
+        XCTAssertTrue(try String(contentsOfFile: paths.markdown, encoding: .utf8).contains("> **Error in #broken:** calrec fail: deliberate failure"))
+        // The blocks before the failure are cached on the next run.
+        let again = try run(failing, commands)
+        XCTAssertEqual(again.outcomes.prefix(2).map(\.status), [.cached, .cached])
+    }
+
+    func testShellBlocksCaptureOutputAndTimeOut() throws {
+        let text = """
+            ---
+            title: Shell
+            params:
+              p: "\\"; rm -rf x; \\""
+            ---
+            ```sh {#echo outs=\(folder)/out.txt}
+            printf '%s' {{p}} > \(folder)/out.txt; echo done
+            ```
+
+            ```sh {#slow timeout=0.5}
+            sleep 5
+            ```
+            """
+        let report = try run(try Workbook(text: text, path: folder + "/shell.md"), FakeCommands())
+        XCTAssertEqual(report.outcomes[0].status, .ran)
+        XCTAssertEqual(report.outcomes[0].result?.stdout, "done\n")
+        XCTAssertEqual(try String(contentsOfFile: folder + "/out.txt", encoding: .utf8), "\"; rm -rf x; \"")
+        XCTAssertEqual(report.outcomes[1].status, .failed)
+        XCTAssertEqual(report.outcomes[1].error, "timed out after 0.5 s")
+    }
+
+    func testASecondRunIsRefusedWhileTheLockIsHeld() throws {
+        let lockFolder = folder + "/artifacts/cache/.calrec"
+        try FileManager.default.createDirectory(atPath: lockFolder, withIntermediateDirectories: true)
+        // A live process holds the lock: PID 1 always exists.
+        try "1\n".write(toFile: lockFolder + "/lock", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try run(try workbook(), FakeCommands())) { error in
+            guard case .locked = error as? WorkbenchError else { return XCTFail("\(error)") }
+        }
+        // A lock left by a process that is gone is taken over.
+        try "999999999\n".write(toFile: lockFolder + "/lock", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try run(try workbook(), FakeCommands()).status, .succeeded)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: lockFolder + "/lock"))
+    }
+
+    func testUnknownOverrideAndUnknownBlockAreRefused() throws {
+        XCTAssertThrowsError(try run(try workbook(), FakeCommands()) { $0.overrides = ["nope": "1"] })
+        XCTAssertThrowsError(try run(try workbook(), FakeCommands()) { $0.only = "missing" })
+    }
+}
