@@ -38,11 +38,14 @@ let package = Package(
         .target(name: "Retrieval", dependencies: ["RecData"]),
         .target(name: "Evaluation", dependencies: ["RecData"]),
         .target(name: "Baselines", dependencies: ["RecData", "Retrieval", "Evaluation"]),
+        .target(
+            name: "Provenance",
+            dependencies: ["CGit2", "COpenBLAS", "RecData", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Reporting", dependencies: ["RecData"]),
         .target(
             name: "Workbench",
             dependencies: [
-                "CCmark", "RecData", "Reporting",
+                "CCmark", "RecData", "Reporting", "Provenance",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -50,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "calrec",
             dependencies: [
-                "RecData", "Retrieval", "Evaluation", "Baselines", "Reporting", "Workbench",
+                "RecData", "Retrieval", "Evaluation", "Baselines", "Reporting", "Provenance", "Workbench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -65,6 +68,7 @@ let package = Package(
         .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "Evaluation"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench"]),
+        .testTarget(name: "ProvenanceTests", dependencies: ["Provenance"]),
         .testTarget(name: "CalrecCLITests", dependencies: ["calrec"]),
     ],
     swiftLanguageModes: [.v6],

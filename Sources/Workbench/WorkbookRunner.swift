@@ -45,6 +45,8 @@ public struct BlockOutcome: Sendable, Codable, Equatable {
     public var key: String
     /// The commands or script as run (after substitution).
     public var renderedText: String
+    /// Files and folders the block writes.
+    public var outputs: [String] = []
 }
 
 /// A whole run of a workbook.
@@ -214,7 +216,7 @@ public final class WorkbookRunner {
             let record = state.blocks[block.id]
             var outcome = BlockOutcome(
                 id: block.id, status: .notRun, reasons: [], result: record?.result, error: nil, seconds: 0, key: key,
-                renderedText: prepared.renderedText)
+                renderedText: prepared.renderedText, outputs: prepared.outputs)
             defer { earlier.append((block.id, prepared.outputs, outcome.status == .notRun ? (record?.key ?? key) : key)) }
 
             let selected: Bool

@@ -1,11 +1,12 @@
 import ArgumentParser
 import Foundation
+import Provenance
 import Workbench
 
 /// Runs `calrec` subcommands in-process for workbook blocks.
 struct CalrecInProcess: InProcessCommands {
     func run(_ arguments: [String]) throws {
-        guard let name = arguments.first, !["run", "status"].contains(name) else {
+        guard let name = arguments.first, !["run", "status", "runs", "audit", "diff"].contains(name) else {
             throw ValidationError("a workbook block cannot run another workbook")
         }
         var command = try Calrec.parseAsRoot(arguments)
@@ -55,6 +56,9 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Show which blocks would run and why; run nothing.")
     var dryRun = false
 
+    @Flag(name: .customLong("no-provenance"), help: "Do not record the run in git (needed outside a git repository).")
+    var noProvenance = false
+
     func run() throws {
         try reportingErrors {
             let workbook = try Workbook(path: options.workbook)
@@ -64,6 +68,10 @@ struct RunCommand: ParsableCommand {
             runOptions.only = only
             runOptions.dryRun = dryRun
             runOptions.overrides = try options.overrides()
+            // Provenance is settled before anything runs: outside git the run is refused.
+            let recorder = dryRun || noProvenance
+                ? nil : RunRecorder(repository: try GitRepository(discoveringFrom: FileManager.default.currentDirectoryPath))
+            let source = try recorder?.sourceState()
             let report = try WorkbookRunner(workbook: workbook, options: runOptions, commands: CalrecInProcess()).run()
             if dryRun {
                 for outcome in report.outcomes {
@@ -71,8 +79,29 @@ struct RunCommand: ParsableCommand {
                 }
                 return
             }
-            let paths = try ReportRenderer(workbook: workbook, report: report).write(to: options.reports)
+            var footer: [(String, String)] = [("provenance", "not recorded (--no-provenance)")]
+            if let source {
+                footer = [
+                    ("commit", source.commit ?? "none (no commits yet)"), ("branch", source.branch ?? "detached"),
+                    ("dirty", source.dirty ? "yes; snapshot tree \(source.snapshotTree ?? "?")" : "no"),
+                    ("record", "refs/calrec/runs/\(report.runID)"),
+                ]
+            }
+            let paths = try ReportRenderer(workbook: workbook, report: report, provenance: footer).write(to: options.reports)
             log("report: \(paths.markdown), \(paths.html)")
+            if let recorder, let source {
+                let outputs = report.outcomes.flatMap(\.outputs) + [paths.markdown, paths.html]
+                let manifest = RunManifest(
+                    runID: report.runID, workbook: report.workbook, status: report.status.rawValue, started: report.started,
+                    finished: report.finished, source: source, parameters: report.parameters,
+                    toolVersion: Calrec.configuration.version, swiftVersion: MachineInfo.swiftVersion, machine: .current(),
+                    blocks: report.outcomes.map {
+                        RunManifest.Block(id: $0.id, status: $0.status.rawValue, key: $0.key, seconds: $0.seconds, metrics: $0.result?.metrics ?? [:])
+                    },
+                    artifacts: try RunRecorder.artifacts(outputs))
+                let commit = try recorder.record(manifest)
+                log("run recorded: refs/calrec/runs/\(report.runID) (commit \(commit.hex.prefix(10)))")
+            }
             if report.status == .failed {
                 let failed = report.outcomes.first { $0.status == .failed }
                 throw WorkbenchError.blockFailed(id: failed?.id ?? "?", message: failed?.error ?? "unknown error")

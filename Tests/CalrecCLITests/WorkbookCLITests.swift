@@ -51,11 +51,34 @@ final class WorkbookCLITests: XCTestCase {
         ```
         """
 
-    func testRunWritesReportsThatChromiumRenders() throws {
+    private func git(_ arguments: [String], in folder: String) throws -> String {
+        let result = try cli.run(executable: URL(fileURLWithPath: "/usr/bin/git"), arguments, in: folder)
+        XCTAssertEqual(result.status, 0, "git \(arguments): \(result.err)")
+        return result.out
+    }
+
+    func testRunWritesReportsThatChromiumRendersAndRecordsProvenance() throws {
         let folder = try scratch()
         try workbook.write(toFile: folder + "/e2e.md", atomically: true, encoding: .utf8)
+        // Outside a git repository the run is refused unless --no-provenance.
+        let refused = try cli.run(["run", "e2e.md"], in: folder)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.err.contains("not inside a git repository") && refused.err.contains("--no-provenance"), refused.err)
+        _ = try git(["init", "-q"], in: folder)
+        _ = try git(["-c", "user.email=t@e", "-c", "user.name=T", "commit", "-q", "--allow-empty", "-m", "start"], in: folder)
         let first = try cli.run(["run", "e2e.md"], in: folder)
         XCTAssertEqual(first.status, 0, first.err)
+        let runs = try cli.run(["runs"], in: folder)
+        XCTAssertEqual(runs.out.split(separator: "\n").count, 1, runs.out)
+        XCTAssertTrue(runs.out.contains("+dirty"), "the workbook itself is not committed: \(runs.out)")
+        let runID = String(runs.out.prefix { $0 != " " })
+        XCTAssertTrue(try git(["notes", "--ref=calrec", "show", "HEAD"], in: folder).contains(runID))
+        XCTAssertEqual(try cli.run(["audit", runID], in: folder).status, 0)
+        try "tampered".write(toFile: folder + "/artifacts/e2e/pop/metrics.json", atomically: true, encoding: .utf8)
+        let audit = try cli.run(["audit", "artifacts/e2e/pop/metrics.json"], in: folder)
+        XCTAssertNotEqual(audit.status, 0)
+        XCTAssertTrue(audit.out.contains("MODIFIED artifacts/e2e/pop/metrics.json"), audit.out)
+        _ = try cli.run(["baseline", "pop", "--amazon2018", "artifacts/e2e/data", "--out", "artifacts/e2e/pop"], in: folder)
         let markdown = try String(contentsOfFile: folder + "/Reports/e2e.md", encoding: .utf8)
         XCTAssertTrue(markdown.contains("**Table 1: dataset statistics**"), markdown)
         XCTAssertTrue(markdown.contains("| Synthetic |"), markdown)
@@ -63,6 +86,7 @@ final class WorkbookCLITests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/Reports/e2e-figures/compare-bar-1.svg"))
 
         let second = try cli.run(["run", "e2e.md"], in: folder)
+        XCTAssertEqual(try cli.run(["diff", runID, String(try cli.run(["runs"], in: folder).out.split(separator: "\n")[1].prefix { $0 != " " })], in: folder).status, 0)
         XCTAssertEqual(second.status, 0, second.err)
         XCTAssertTrue(second.err.contains("#bm25: cached"), second.err)
         XCTAssertTrue(try String(contentsOfFile: folder + "/Reports/e2e.md", encoding: .utf8).contains("6 cached"))
@@ -103,7 +127,7 @@ final class WorkbookCLITests: XCTestCase {
             ```
             """
         try broken.write(toFile: folder + "/broken.md", atomically: true, encoding: .utf8)
-        let result = try cli.run(["run", "broken.md"], in: folder)
+        let result = try cli.run(["run", "broken.md", "--no-provenance"], in: folder)
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.err.contains("block #bad failed"), result.err)
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/artifacts/b/data/Synthetic_5.json.gz"))
@@ -112,7 +136,7 @@ final class WorkbookCLITests: XCTestCase {
         XCTAssertTrue(markdown.contains("#never · not run: an earlier block failed"), markdown)
         let status = try cli.run(["status", "broken.md"], in: folder)
         XCTAssertTrue(status.out.contains("#fine: up to date") && status.out.contains("#bad: stale — never run"), status.out)
-        let badParameter = try cli.run(["run", "broken.md", "-p", "nope=1"], in: folder)
+        let badParameter = try cli.run(["run", "broken.md", "--no-provenance", "-p", "nope=1"], in: folder)
         XCTAssertNotEqual(badParameter.status, 0)
         XCTAssertTrue(badParameter.err.contains("unknown parameter 'nope'"), badParameter.err)
     }

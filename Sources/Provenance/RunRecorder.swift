@@ -1,0 +1,164 @@
+import Crypto
+import Foundation
+
+/// Records runs as git objects through libgit2: a commit on `refs/calrec/runs/<run-id>` whose parent
+/// is the source commit and whose tree holds `manifest.json`, the small artifacts (≤ 1 MiB, under
+/// `artifacts/`) and, for a dirty working tree, the snapshot tree (under `source/`); plus a line in
+/// the note under `refs/notes/calrec` on the source commit.
+public struct RunRecorder {
+    public static let runsPrefix = "refs/calrec/runs/"
+    public static let notesRef = "refs/notes/calrec"
+    /// Artifacts up to this size are stored in the run commit; larger ones are referenced by hash.
+    public static let storedLimit = 1 << 20
+
+    public let repository: GitRepository
+
+    public init(repository: GitRepository) { self.repository = repository }
+
+    /// The repository state at the start of a run (snapshotting the working tree when dirty).
+    public func sourceState() throws -> RunManifest.Source {
+        let (commit, branch) = try repository.head()
+        let dirty = try commit == nil || repository.isDirty()
+        let snapshot = dirty ? try repository.snapshotWorkingTree() : nil
+        return RunManifest.Source(commit: commit?.hex, branch: branch, dirty: dirty, snapshotTree: snapshot?.hex)
+    }
+
+    /// Describes the files at `paths` (files, or folders taken whole) relative to the working directory.
+    public static func artifacts(_ paths: [String]) throws -> [RunManifest.Artifact] {
+        var files = Set<String>()
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
+            if isDirectory.boolValue {
+                let enumerator = FileManager.default.enumerator(atPath: path)
+                while let relative = enumerator?.nextObject() as? String {
+                    let full = (path as NSString).appendingPathComponent(relative)
+                    var isFolder: ObjCBool = false
+                    if FileManager.default.fileExists(atPath: full, isDirectory: &isFolder), !isFolder.boolValue,
+                        !relative.contains(".tmp-")
+                    {
+                        files.insert(full)
+                    }
+                }
+            } else {
+                files.insert(path)
+            }
+        }
+        return try files.sorted().map { path in
+            let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+            return RunManifest.Artifact(
+                path: path, size: size, sha256: try sha256(file: path), gitBlob: try GitRepository.blobID(ofFile: path).hex,
+                stored: size <= storedLimit)
+        }
+    }
+
+    /// Writes the run commit, its reference and the note; returns the commit.
+    @discardableResult
+    public func record(_ manifest: RunManifest) throws -> ObjectID {
+        var files: [String: ObjectID] = ["manifest.json": try repository.blob(try manifest.encoded())]
+        for artifact in manifest.artifacts where artifact.stored {
+            guard let data = FileManager.default.contents(atPath: artifact.path) else { continue }
+            files["artifacts/" + Self.treePath(artifact.path)] = try repository.blob(data)
+        }
+        var subtrees: [String: ObjectID] = [:]
+        if let snapshot = manifest.source.snapshotTree, let id = ObjectID(hex: snapshot) { subtrees["source"] = id }
+        let tree = try repository.tree(files: files, subtrees: subtrees)
+        let parents = manifest.source.commit.flatMap(ObjectID.init(hex:)).map { [$0] } ?? []
+        let message = "calrec run \(manifest.runID): \(manifest.workbook) (\(manifest.status))\n"
+        let commit = try repository.commit(
+            tree: tree, parents: parents, message: message, reference: Self.runsPrefix + manifest.runID)
+        if let source = parents.first {
+            let existing = repository.note(on: source, notesRef: Self.notesRef) ?? ""
+            let line = "calrec run \(manifest.runID) \(manifest.status) \(manifest.workbook)\(manifest.source.dirty ? " (dirty)" : "")"
+            try repository.setNote(existing.isEmpty ? line + "\n" : existing + (existing.hasSuffix("\n") ? "" : "\n") + line + "\n",
+                                   on: source, notesRef: Self.notesRef)
+        }
+        return commit
+    }
+
+    /// Paths inside the run tree: relative, without `..` or leading `/`.
+    static func treePath(_ path: String) -> String {
+        (path as NSString).standardizingPath.split(separator: "/").filter { $0 != ".." && $0 != "." }.joined(separator: "/")
+    }
+
+    /// The manifest of a recorded run.
+    public func manifest(run id: String) throws -> RunManifest {
+        guard let commit = try repository.resolve(Self.runsPrefix + id) else { throw ProvenanceError.unknownRun(id) }
+        guard let data = try repository.file("manifest.json", inCommit: commit) else { throw ProvenanceError.unknownRun(id) }
+        return try RunManifest.decode(data)
+    }
+
+    /// Every recorded run id, oldest first (ids start with their UTC start time).
+    public func runIDs() throws -> [String] {
+        try repository.references(under: Self.runsPrefix).map { String($0.dropFirst(Self.runsPrefix.count)) }
+    }
+
+    public static func sha256(file path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ProvenanceError.git(operation: "read \(path)", message: "cannot open")
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// `calrec audit`: re-hash a run's artifacts.
+public struct AuditResult: Sendable, Equatable {
+    public enum State: String, Sendable { case ok = "OK", modified = "MODIFIED", missing = "MISSING" }
+
+    public var path: String
+    public var state: State
+}
+
+extension RunRecorder {
+    /// Checks every artifact of run `id` (or only `path`, when given) against its recorded SHA-256.
+    public func audit(run id: String, only path: String? = nil) throws -> [AuditResult] {
+        let manifest = try manifest(run: id)
+        return try manifest.artifacts.filter { path == nil || Self.treePath($0.path) == Self.treePath(path!) }.map { artifact in
+            guard FileManager.default.fileExists(atPath: artifact.path) else { return AuditResult(path: artifact.path, state: .missing) }
+            return AuditResult(path: artifact.path, state: try Self.sha256(file: artifact.path) == artifact.sha256 ? .ok : .modified)
+        }
+    }
+
+    /// The newest run whose manifest lists `path`.
+    public func latestRun(with path: String) throws -> String? {
+        for id in try runIDs().reversed() {
+            if try manifest(run: id).artifacts.contains(where: { Self.treePath($0.path) == Self.treePath(path) }) { return id }
+        }
+        return nil
+    }
+
+    /// What differs between two runs: parameters, metrics, code.
+    public func diff(_ a: String, _ b: String) throws -> [String] {
+        let x = try manifest(run: a)
+        let y = try manifest(run: b)
+        var lines: [String] = []
+        for key in Set(x.parameters.keys).union(y.parameters.keys).sorted() where x.parameters[key] != y.parameters[key] {
+            lines.append("param \(key): \(x.parameters[key] ?? "–") → \(y.parameters[key] ?? "–")")
+        }
+        let metricsX = Dictionary(x.blocks.flatMap { b in b.metrics.map { ("#\(b.id) \($0.key)", $0.value) } }, uniquingKeysWith: { $1 })
+        let metricsY = Dictionary(y.blocks.flatMap { b in b.metrics.map { ("#\(b.id) \($0.key)", $0.value) } }, uniquingKeysWith: { $1 })
+        for key in Set(metricsX.keys).union(metricsY.keys).sorted() where metricsX[key] != metricsY[key] {
+            let format = { (v: Double?) in v.map { String(format: "%.4f", $0) } ?? "–" }
+            lines.append("metric \(key): \(format(metricsX[key])) → \(format(metricsY[key]))")
+        }
+        if x.source.commit != y.source.commit || x.source.snapshotTree != y.source.snapshotTree {
+            lines.append("code: \(x.source.commit ?? "none")\(x.source.dirty ? "+dirty" : "") → \(y.source.commit ?? "none")\(y.source.dirty ? "+dirty" : "")")
+            let treeX = try codeTree(x.source)
+            let treeY = try codeTree(y.source)
+            if let treeX, let treeY {
+                for path in try repository.changedPaths(from: treeX, to: treeY) { lines.append("  changed: \(path)") }
+            }
+        }
+        if x.toolVersion != y.toolVersion { lines.append("calrec: \(x.toolVersion) → \(y.toolVersion)") }
+        if x.machine.blasKernel != y.machine.blasKernel { lines.append("BLAS kernel: \(x.machine.blasKernel) → \(y.machine.blasKernel)") }
+        return lines
+    }
+
+    private func codeTree(_ source: RunManifest.Source) throws -> ObjectID? {
+        if let snapshot = source.snapshotTree { return ObjectID(hex: snapshot) }
+        return try source.commit.flatMap(ObjectID.init(hex:)).map { try repository.tree(ofCommit: $0) }
+    }
+}
