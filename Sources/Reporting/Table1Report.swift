@@ -34,3 +34,63 @@ public enum Table1Report {
         return table
     }
 }
+
+extension Table1Report {
+    /// The statistics of Table 1 in column order: JSON key, label, and how the paper prints it.
+    static let statistics: [(key: String, label: String, format: @Sendable (Double) -> String)] = [
+        ("users", "Users", { PaperNumberFormat.count(Int($0.rounded())) }),
+        ("duplicate_pct", "% dup", PaperNumberFormat.percent),
+        ("items", "Items", { PaperNumberFormat.count(Int($0.rounded())) }),
+        ("purchases", "Purchases", { PaperNumberFormat.count(Int($0.rounded())) }),
+        ("items_per_user", "Items/User", PaperNumberFormat.ratio),
+        ("purchases_per_item", "Purch/Item", PaperNumberFormat.ratio),
+        ("density", "Density", { PaperNumberFormat.significant($0) }),
+        ("words_per_item", "Words/Item", PaperNumberFormat.ratio),
+        ("vocab_size", "Vocab", { PaperNumberFormat.count(Int($0.rounded())) }),
+        ("avg_word_freq", "Avg word freq", PaperNumberFormat.frequency),
+    ]
+
+    /// The paper's Table 1 as given in the reference numbers, in the same layout as ours.
+    public static func paperTable(_ reference: ReferenceNumbers) -> Table {
+        var table = Table(
+            caption: "Table 1 as printed in the paper",
+            columns: [.init("Dataset", alignment: .left)] + statistics.map { .init($0.label) })
+        let order = PaperCategories.all.map(\.name)
+        for dataset in reference.table1.keys.sorted(by: { (order.firstIndex(of: $0) ?? 99, $0) < (order.firstIndex(of: $1) ?? 99, $1) }) {
+            let row = reference.table1[dataset]!
+            table.append([.init(dataset)] + statistics.map { .init(row[$0.key].map($0.format) ?? PaperNumberFormat.missing) })
+        }
+        return table
+    }
+
+    /// Ours beside the paper for one dataset: a row per statistic with the relative difference.
+    public static func comparison(_ row: Table1Row, paper: [String: Double], dataset: String) -> Table {
+        var table = Table(
+            caption: "Table 1, \(dataset): ours vs the paper",
+            columns: [.init("Statistic", alignment: .left), .init("Ours"), .init("Paper"), .init("Δ")])
+        let ours = Table1Row.values(row)
+        for statistic in statistics {
+            let mine = ours[statistic.key] ?? nil
+            let theirs = paper[statistic.key]
+            var delta = PaperNumberFormat.missing
+            if let mine, let theirs, theirs != 0 { delta = String(format: "%+.1f%%", 100 * (mine - theirs) / theirs) }
+            table.append([
+                .init(statistic.label), .init(mine.map(statistic.format) ?? PaperNumberFormat.missing),
+                .init(theirs.map(statistic.format) ?? PaperNumberFormat.missing), .init(delta),
+            ])
+        }
+        return table
+    }
+}
+
+extension Table1Row {
+    /// The row's values by JSON key (nil for an unmeasurable duplicate share).
+    static func values(_ row: Table1Row) -> [String: Double?] {
+        [
+            "users": Double(row.users), "duplicate_pct": row.duplicatePercent, "items": Double(row.items),
+            "purchases": Double(row.purchases), "items_per_user": row.itemsPerUser, "purchases_per_item": row.purchasesPerItem,
+            "density": row.density, "words_per_item": row.wordsPerItem, "vocab_size": Double(row.vocabularySize),
+            "avg_word_freq": row.averageWordFrequency,
+        ]
+    }
+}

@@ -46,6 +46,10 @@ public struct Workbook: Sendable {
     public var referenceJSON: Data?
     public var segments: [WorkbookSegment]
 
+    /// The built-in parameter naming a JSON file with the front matter's `reference` numbers
+    /// (available when the workbook has them).
+    public static let referenceParameter = "reference"
+
     /// The command blocks in order.
     public var blocks: [Block] {
         segments.compactMap { if case .block(let b) = $0 { return b } else { return nil } }
@@ -104,6 +108,9 @@ public struct Workbook: Sendable {
         }
         // Yams gives an unordered dictionary; keep a stable (sorted) order.
         return try map.keys.sorted().map { name in
+            guard name != referenceParameter else {
+                throw WorkbenchError.parse(file: file, line: 2, message: "'reference' is a built-in parameter; use 'reference:' at the top level for paper numbers")
+            }
             guard InfoString.isIdentifier(name) else {
                 throw WorkbenchError.parse(file: file, line: 2, message: "parameter name '\(name)' is not valid")
             }
@@ -170,7 +177,8 @@ public struct Workbook: Sendable {
 
     /// Checks, before anything runs, that every `{{name}}` names a parameter and every attribute is understood.
     private func validate(lines: [String]) throws {
-        let known = Set(parameters.map(\.name))
+        var known = Set(parameters.map(\.name))
+        if referenceJSON != nil { known.insert(Self.referenceParameter) }
         for block in blocks {
             for (offset, line) in block.text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 for name in ParameterSubstitution.references(in: String(line)) where !known.contains(name) {

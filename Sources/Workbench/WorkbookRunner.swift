@@ -94,6 +94,12 @@ public final class WorkbookRunner {
             }
             values[name] = value
         }
+        if let reference = workbook.referenceJSON {
+            let path = ((options.artifactsRoot as NSString).appendingPathComponent(workbook.name) as NSString)
+                .appendingPathComponent("reference.json")
+            if FileManager.default.contents(atPath: path) != reference { try AtomicWrite.write(reference, to: path) }
+            values[Workbook.referenceParameter] = path
+        }
         self.values = values
         for id in [options.from, options.only].compactMap({ $0 }) where !workbook.blocks.contains(where: { $0.id == id }) {
             throw WorkbenchError.parse(file: workbook.path, line: 1, message: "no block '#\(id)' in the workbook")

@@ -11,7 +11,7 @@ struct Calrec: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             RunCommand.self, StatusCommand.self, SynthCommand.self, PrepareCommand.self, StatsCommand.self,
-            BaselineCommand.self, EvaluateCommand.self, CompareCommand.self, RunsCommand.self, AuditCommand.self,
+            BaselineCommand.self, EvaluateCommand.self, CompareCommand.self, ResultsCommand.self, RunsCommand.self, AuditCommand.self,
             DiffCommand.self,
         ])
 }

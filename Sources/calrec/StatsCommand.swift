@@ -13,6 +13,9 @@ struct StatsCommand: ParsableCommand {
     @Option(help: "Output format: text, markdown, html or json (one JSON object per category per line).")
     var format: OutputFormat = .text
 
+    @Option(help: "Reference numbers (JSON; a workbook's {{reference}}) to print the paper's Table 1 beside ours.")
+    var reference: String?
+
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
         case text, markdown, html, json
     }
@@ -31,9 +34,21 @@ struct StatsCommand: ParsableCommand {
                 encoder.outputFormatting = [.sortedKeys]
                 for row in rows { print(String(decoding: try encoder.encode(row), as: UTF8.self)) }
             case .text, .markdown, .html:
-                let table = Table1Report.table(rows, userFractions: fractions, caption: "Table 1: dataset statistics")
-                ResultCollector.current?.add(table)
-                print(table.rendered(as: TableFormat(rawValue: format.rawValue)!), terminator: "")
+                var tables = [Table1Report.table(rows, userFractions: fractions, caption: "Table 1: dataset statistics")]
+                if let reference {
+                    let numbers = try ReferenceNumbers(path: reference)
+                    if !numbers.table1.isEmpty { tables.append(Table1Report.paperTable(numbers)) }
+                    for row in rows {
+                        let names = [row.category, PaperCategories.displayName(row.category)]
+                        if let paper = names.lazy.compactMap({ numbers.table1[$0] }).first {
+                            tables.append(Table1Report.comparison(row, paper: paper, dataset: PaperCategories.displayName(row.category)))
+                        }
+                    }
+                }
+                for table in tables {
+                    ResultCollector.current?.add(table)
+                    print(table.rendered(as: TableFormat(rawValue: format.rawValue)!))
+                }
             }
         }
     }

@@ -1,0 +1,56 @@
+import Foundation
+
+/// A paper-layout results table: metrics as rows, methods as columns, `opt/pes` cells, the best
+/// optimistic value of each row in bold; with reference numbers, the paper's methods as extra
+/// columns and, for a method both have, our difference to the paper.
+public enum ResultsReport {
+    public struct Method: Sendable {
+        public var name: String
+        /// metric → (opt, pes)
+        public var values: [String: (Double, Double)]
+
+        public init(name: String, values: [String: (Double, Double)]) {
+            self.name = name
+            self.values = values
+        }
+    }
+
+    static let labels = ["ndcg@10": "NDCG@10", "recall@1": "Recall@1", "recall@10": "Recall@10", "mrr": "MRR"]
+
+    public static func table(_ methods: [Method], metrics: [String], paper: [String: [String: (Double, Double)]] = [:], caption: String) -> Table {
+        let paperMethods = paper.keys.sorted()
+        let shared = paperMethods.filter { name in methods.contains { $0.name == name } }
+        var columns: [Table.Column] = [.init("Metric", alignment: .left)] + methods.map { .init($0.name) }
+        columns += paperMethods.map { .init("\($0) (paper)") }
+        columns += shared.map { .init("Δ \($0) (opt)") }
+        var table = Table(caption: caption, columns: columns)
+        for metric in metrics {
+            let best = methods.compactMap { $0.values[metric]?.0 }.max()
+            var row: [Table.Cell] = [.init(labels[metric] ?? metric)]
+            for method in methods {
+                guard let (opt, pes) = method.values[metric] else {
+                    row.append(.init(PaperNumberFormat.missing))
+                    continue
+                }
+                row.append(.init(PaperNumberFormat.optimisticPessimistic(opt, pes), bold: methods.count > 1 && opt == best))
+            }
+            for name in paperMethods {
+                row.append(.init(paper[name]?[metric].map { PaperNumberFormat.optimisticPessimistic($0.0, $0.1) } ?? PaperNumberFormat.missing))
+            }
+            for name in shared {
+                let ours = methods.first { $0.name == name }?.values[metric]?.0
+                let theirs = paper[name]?[metric]?.0
+                row.append(.init(ours.flatMap { o in theirs.map { String(format: "%+.4f", o - $0) } } ?? PaperNumberFormat.missing))
+            }
+            table.append(row)
+        }
+        return table
+    }
+
+    /// Bars of one metric, optimistic and pessimistic, per method.
+    public static func chart(_ methods: [Method], metric: String) -> BarChart {
+        BarChart(
+            title: "\(labels[metric] ?? metric) (opt/pes)", groups: methods.map(\.name), series: ["optimistic", "pessimistic"],
+            values: methods.map { [$0.values[metric]?.0 ?? 0, $0.values[metric]?.1 ?? 0] })
+    }
+}

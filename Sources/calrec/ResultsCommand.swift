@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import RecData
+import Reporting
+
+/// `calrec results`: the paper-layout results table of several methods' metrics.json files.
+struct ResultsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "results",
+        abstract: "Paper-layout table (opt/pes cells, best in bold, paper columns with deltas) from metrics.json files.")
+
+    @Argument(help: "NAME=path/to/metrics.json, one per method, in column order.")
+    var methods: [String]
+
+    @Option(help: "Reference numbers (JSON; a workbook's {{reference}}).")
+    var reference: String?
+
+    @Option(help: "Dataset whose paper numbers to show (a key under 'results' in the reference).")
+    var dataset: String?
+
+    @Option(parsing: .upToNextOption, help: "Metrics as rows.")
+    var metrics: [String] = ["ndcg@10", "recall@1", "recall@10", "mrr"]
+
+    func run() throws {
+        try reportingErrors {
+            var loaded: [ResultsReport.Method] = []
+            for item in methods {
+                guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
+                    throw ValidationError("methods are given as NAME=path/to/metrics.json; got '\(item)'")
+                }
+                let path = String(item[item.index(after: equals)...])
+                guard let data = FileManager.default.contents(atPath: path) else { throw RecDataError.missingPath(path) }
+                guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                    throw RecDataError.malformedLine(file: path, line: 1, detail: "not a metrics.json object")
+                }
+                var values: [String: (Double, Double)] = [:]
+                for metric in metrics {
+                    if let cell = object[metric] as? [String: Any], let opt = (cell["opt"] as? NSNumber)?.doubleValue,
+                        let pes = (cell["pes"] as? NSNumber)?.doubleValue
+                    {
+                        values[metric] = (opt, pes)
+                    }
+                }
+                loaded.append(ResultsReport.Method(name: String(item[..<equals]), values: values))
+            }
+            var paper: [String: [String: (Double, Double)]] = [:]
+            if let reference {
+                let numbers = try ReferenceNumbers(path: reference)
+                if let dataset {
+                    guard let entry = numbers.results[dataset] else {
+                        throw ValidationError("the reference has no results for '\(dataset)'; it has: \(numbers.results.keys.sorted().joined(separator: ", "))")
+                    }
+                    paper = entry
+                }
+            }
+            let table = ResultsReport.table(
+                loaded, metrics: metrics, paper: paper, caption: "Results\(dataset.map { " on \($0)" } ?? "") (opt/pes; best in bold)")
+            if let collector = ResultCollector.current {
+                collector.add(table)
+                if let first = metrics.first { collector.add(ResultsReport.chart(loaded, metric: first)) }
+            }
+            print(table.renderedText())
+        }
+    }
+}

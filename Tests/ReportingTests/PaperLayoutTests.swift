@@ -1,0 +1,44 @@
+import Foundation
+import RecData
+import XCTest
+@testable import Reporting
+
+final class PaperLayoutTests: XCTestCase {
+    func testResultsTableBoldsTheBestAndAddsPaperColumnsWithDeltas() {
+        let methods = [
+            ResultsReport.Method(name: "Pop", values: ["ndcg@10": (0.02, 0.01), "mrr": (0.03, 0.03)]),
+            ResultsReport.Method(name: "CALRec", values: ["ndcg@10": (0.09, 0.08), "mrr": (0.02, 0.02)]),
+        ]
+        let table = ResultsReport.table(
+            methods, metrics: ["ndcg@10", "mrr"], paper: ["CALRec": ["ndcg@10": (0.0976, 0.0966)]], caption: "R")
+        XCTAssertEqual(table.columns.map(\.title), ["Metric", "Pop", "CALRec", "CALRec (paper)", "Δ CALRec (opt)"])
+        XCTAssertEqual(table.rows[0].map(\.text), ["NDCG@10", "0.0200/0.0100", "0.0900/0.0800", "0.0976/0.0966", "-0.0076"])
+        XCTAssertEqual(table.rows[0].map(\.bold), [false, false, true, false, false])
+        XCTAssertEqual(table.rows[1].map(\.text), ["MRR", "0.0300", "0.0200", "–", "–"])
+        XCTAssertEqual(table.rows[1].map(\.bold), [false, true, false, false, false])
+    }
+
+    func testTable1ComparisonShowsRelativeDifferences() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("calrec-ref-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("reference.json").path
+        try #"{"table1": {"Office": {"users": 40, "duplicate_pct": 5.0, "density": 0.0025}}, "results": {"Office": {"CALRec": {"mrr": [0.5, 0.4]}}}}"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let reference = try ReferenceNumbers(path: path)
+        XCTAssertEqual(reference.results["Office"]?["CALRec"]?["mrr"]?.1, 0.4)
+        // 2 users, 2 items, 2 purchases: density 0.5; no duplicate share.
+        let dataset = SequenceDataset(
+            name: "Office_Products", userIDs: ["a", "b"], itemIDs: ["x", "y"], items: [.init(title: "x"), .init(title: "y")],
+            sequences: [[Purchase(item: 0, time: 0)], [Purchase(item: 1, time: 0)]], recordsBeforeDeduplication: 4,
+            duplicatesDropped: 2)
+        let table = Table1Report.comparison(Table1Row(dataset: dataset), paper: reference.table1["Office"]!, dataset: "Office")
+        XCTAssertEqual(table.rows[0].map(\.text), ["Users", "2", "40", "-95.0%"])
+        XCTAssertEqual(table.rows[1].map(\.text), ["% dup", "50.0%", "5.0%", "+900.0%"])
+        XCTAssertEqual(table.rows[2].map(\.text), ["Items", "2", "–", "–"])
+        XCTAssertEqual(table.rows[6].map(\.text), ["Density", "0.50", "0.0025", "+19900.0%"])
+        XCTAssertEqual(Table1Report.paperTable(reference).rows[0].map(\.text).prefix(3), ["Office", "40", "5.0%"])
+        try "[1]".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ReferenceNumbers(path: path))
+    }
+}
