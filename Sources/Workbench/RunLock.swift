@@ -38,23 +38,48 @@ final class RunLock: @unchecked Sendable {
 /// Ctrl-C during a run: stop the running `sh` block, remove temporary files of interrupted atomic
 /// writes, record the run as interrupted, release the lock, exit with status 130. Finished
 /// artifacts stay; nothing half-written is left (every artifact write is atomic).
+///
+/// While an `sh` block runs, the handler only stops its process group and raises the flag; the
+/// runner then records the run and ends it. Otherwise (an in-process block, which cannot be stopped
+/// half-way) the handler does the recording itself and exits.
 enum Interrupts {
     nonisolated(unsafe) private static var source: DispatchSourceSignal?
+    nonisolated(unsafe) private static var flag = false
+    private static let lock = NSLock()
 
-    static func install(stateFolder: String, lock: RunLock) {
+    /// Whether Ctrl-C was pressed during this run.
+    static var requested: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return flag
+    }
+
+    static func install(stateFolder: String, lock runLock: RunLock) {
+        lock.lock()
+        flag = false
+        lock.unlock()
         signal(SIGINT, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
         source.setEventHandler {
-            ShellBlock.terminateRunning()
-            removeTemporaryFiles(under: "artifacts")
-            try? RunLog.appendLine(
-                ["status": "interrupted", "time": ISO8601DateFormatter().string(from: Date())], folder: stateFolder)
-            lock.release()
-            FileHandle.standardError.write(Data("calrec run: interrupted; finished artifacts are kept\n".utf8))
+            lock.lock()
+            flag = true
+            lock.unlock()
+            if ShellBlock.terminateRunning() { return }
+            finish(stateFolder: stateFolder, lock: runLock, entry: ["status": "interrupted"])
             exit(130)
         }
         source.resume()
         Self.source = source
+    }
+
+    /// Records an interrupted run and cleans up (called once, by the handler or by the runner).
+    static func finish(stateFolder: String, lock runLock: RunLock, entry: [String: Any]) {
+        removeTemporaryFiles(under: "artifacts")
+        var entry = entry
+        entry["time"] = ISO8601DateFormatter().string(from: Date())
+        try? RunLog.appendLine(entry, folder: stateFolder)
+        runLock.release()
+        FileHandle.standardError.write(Data("calrec run: interrupted; finished artifacts are kept\n".utf8))
     }
 
     static func uninstall() {

@@ -74,11 +74,13 @@ enum ShellBlock {
         runningLock.unlock()
     }
 
-    /// Stops the running block's processes, if any (on interrupt).
-    static func terminateRunning() {
+    /// Stops the running block's processes, if any (on interrupt); returns whether there were any.
+    @discardableResult
+    static func terminateRunning() -> Bool {
         runningLock.lock()
         let group = runningGroup
         runningLock.unlock()
         if group > 0 { kill(-group, SIGTERM) }
+        return group > 0
     }
 }

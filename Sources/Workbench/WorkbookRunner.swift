@@ -273,6 +273,12 @@ public final class WorkbookRunner {
                 log("#\(block.id): done in \(String(format: "%.1f", outcome.seconds)) s")
                 outcomes.append(outcome)
             } catch {
+                if Interrupts.requested {
+                    Interrupts.finish(
+                        stateFolder: stateFolder, lock: lock,
+                        entry: ["status": "interrupted", "run_id": runID, "block": block.id, "workbook": workbook.path])
+                    throw WorkbenchError.interrupted
+                }
                 outcome.status = .failed
                 outcome.seconds = Date().timeIntervalSince(clock)
                 if let failure = error as? BlockFailure {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Reporting
+import Workbench
 
 /// `calrec` — the command-line face of calrec-workbench. Every subcommand is a thin call into a library.
 @main
@@ -25,6 +26,8 @@ func reportingErrors(_ body: () throws -> Void) throws {
         throw error
     } catch where ResultCollector.current != nil {
         throw error
+    } catch WorkbenchError.interrupted {
+        throw WorkbenchError.interrupted
     } catch {
         let message = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
         FileHandle.standardError.write(Data("error: \(message)\n".utf8))

@@ -60,6 +60,14 @@ struct RunCommand: ParsableCommand {
     var noProvenance = false
 
     func run() throws {
+        do {
+            try runWorkbook()
+        } catch WorkbenchError.interrupted {
+            throw ExitCode(130)
+        }
+    }
+
+    func runWorkbook() throws {
         try reportingErrors {
             let workbook = try Workbook(path: options.workbook)
             var runOptions = RunOptions(toolVersion: Calrec.configuration.version)

@@ -140,4 +140,43 @@ final class WorkbookCLITests: XCTestCase {
         XCTAssertNotEqual(badParameter.status, 0)
         XCTAssertTrue(badParameter.err.contains("unknown parameter 'nope'"), badParameter.err)
     }
+
+    func testInterruptStopsTheRunningBlockAndRecordsTheRun() throws {
+        let folder = try scratch()
+        try """
+            ---
+            title: Interrupted
+            ---
+            ```sh {#first outs=done.txt}
+            echo finished > done.txt
+            ```
+
+            ```sh {#slow}
+            sleep 30; echo never > never.txt
+            ```
+            """.write(toFile: folder + "/slow.md", atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = cli.binary
+        process.arguments = ["run", "slow.md", "--no-provenance"]
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let started = Date()
+        try process.run()
+        // Wait until the slow block is running, then press Ctrl-C.
+        while !FileManager.default.fileExists(atPath: folder + "/done.txt") && Date().timeIntervalSince(started) < 20 { usleep(20_000) }
+        usleep(300_000)
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 130)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 20, "the sleeping block was stopped")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/done.txt"), "finished artifacts stay")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/never.txt"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/artifacts/slow/.calrec/lock"), "the lock is released")
+        let log = try String(contentsOfFile: folder + "/artifacts/slow/.calrec/runs.jsonl", encoding: .utf8)
+        XCTAssertTrue(log.contains("\"status\":\"interrupted\""), log)
+        // The next run resumes: the finished block is cached.
+        let status = try cli.run(["status", "slow.md"], in: folder)
+        XCTAssertTrue(status.out.contains("#first: up to date"), status.out)
+    }
 }
