@@ -11,12 +11,7 @@ final class CLITests: XCTestCase {
         try CLIRunner().run(arguments)
     }
 
-    private func scratch() throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("calrec-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-        return url.path
-    }
+    private func scratch() throws -> String { try scratchFolder("calrec-cli") }
 
     func testStatsJSONOnGiftCardsHasEveryKey() throws {
         let folder = Self.sharedData.appendingPathComponent("amazon2018-gift-cards").path
@@ -128,5 +123,15 @@ struct CLIRunner {
         process.waitUntilExit()
         while !errReader.isFinished { usleep(1000) }
         return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+}
+
+extension XCTestCase {
+    /// A new empty folder for an end-to-end test, removed when the test ends.
+    func scratchFolder(_ prefix: String) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url.path
     }
 }

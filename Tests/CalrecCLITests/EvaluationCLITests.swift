@@ -5,12 +5,7 @@ import XCTest
 final class EvaluationCLITests: XCTestCase {
     private let cli = CLIRunner()
 
-    private func scratch() throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("calrec-eval-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-        return url.path
-    }
+    private func scratch() throws -> String { try scratchFolder("calrec-eval") }
 
     /// A RecBole dataset small enough to rank by hand: items a "red pen", b "blue pen", c "red ink", d "paper pad";
     /// u0: a b c d, u1: b a c, u2: c d b a (see BaselineTests for the counts).

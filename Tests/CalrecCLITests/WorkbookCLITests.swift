@@ -5,12 +5,7 @@ import XCTest
 final class WorkbookCLITests: XCTestCase {
     private let cli = CLIRunner()
 
-    private func scratch() throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("calrec-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-        return url.path
-    }
+    private func scratch() throws -> String { try scratchFolder("calrec-run") }
 
     private let workbook = """
         ---
