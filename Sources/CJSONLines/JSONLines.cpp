@@ -46,6 +46,15 @@ struct cjl_interner {
 
     size_t count() const { return offsets.size() - 1; }
 
+    /// Sizes an empty table for about `expected` strings, so it does not grow (and rehash) on the way.
+    void reserve(size_t expected) {
+        if (count() != 0) return;
+        size_t want = 1024;
+        while (want < expected * 2) want <<= 1;
+        if (want > slots.size()) slots.assign(want, empty_slot());
+        offsets.reserve(expected + 1);
+    }
+
     std::string_view string(int32_t id) const {
         return std::string_view(arena.data() + offsets[id], offsets[id + 1] - offsets[id]);
     }
@@ -148,6 +157,8 @@ int32_t cjl_intern(cjl_interner *interner, const char *data, size_t length) {
 }
 
 size_t cjl_interner_count(const cjl_interner *interner) { return interner->count(); }
+
+void cjl_interner_reserve(cjl_interner *interner, size_t expected) { interner->reserve(expected); }
 
 void cjl_interner_merge(cjl_interner *into, const cjl_interner *from, int32_t *map) {
     // Walk `from` in id order (first-seen order); its slots already hold each string's hash.

@@ -139,6 +139,14 @@ public enum Amazon2018ReviewReader {
         let reader = LineReader(path: path, padding: cjl_required_padding(), byteRange: range)
         // Locals, not the part's properties, inside the loop: no exclusivity checks per record.
         var records: [ReviewRecord] = []
+        if let range {
+            // Amazon 2018 review lines average a few hundred bytes; reserving for that avoids regrowing
+            // the arrays and tables (and touching their memory twice). Pages never used stay unmapped.
+            let expected = range.count / 400
+            records.reserveCapacity(expected)
+            cjl_interner_reserve(users, expected)
+            cjl_interner_reserve(items, expected / 8)
+        }
         var itemFirstLine: [Int] = []
         var skipped = SkippedLines()
         do {

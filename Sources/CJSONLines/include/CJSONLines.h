@@ -50,6 +50,8 @@ cjl_interner *cjl_interner_create(void);
 void cjl_interner_destroy(cjl_interner *interner);
 /// The id of `data[0..<length]`, adding it if new.
 int32_t cjl_intern(cjl_interner *interner, const char *data, size_t length);
+/// Sizes an empty interner for about `expected` strings (a hint; it still grows past it).
+void cjl_interner_reserve(cjl_interner *interner, size_t expected);
 /// Number of distinct strings.
 size_t cjl_interner_count(const cjl_interner *interner);
 /// Interns every string of `from`, in id order, into `into`; `map[id]` receives its id in `into`
