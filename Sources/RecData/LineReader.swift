@@ -1,9 +1,9 @@
 import CZlib
 import Foundation
 
-/// Streams the lines of a plain or gzip-compressed text file through zlib (`gzread` reads both),
-/// in fixed-size chunks, so memory stays proportional to the chunk and the longest line, not to the
-/// file. Each line is handed out as a borrowed byte range followed by at least `padding` readable
+/// Streams the lines of a plain or gzip-compressed text file — gzip through zlib in fixed-size
+/// chunks, plain files through memory-mapped windows — so memory stays proportional to the chunk
+/// (or window) and the longest line, not to the file. Each line is handed out as a borrowed byte range followed by at least `padding` readable
 /// bytes, which is what simdjson needs to parse in place.
 struct LineReader {
     /// The file being read, as given by the caller (used in error messages).
@@ -15,12 +15,15 @@ struct LineReader {
     /// For uncompressed files read in parts: the byte range to read (it must start at a line start
     /// and end after a newline or at the end of the file). Nil reads the whole file.
     let byteRange: Range<Int>?
+    /// Bytes of an uncompressed file mapped at a time.
+    let mappedWindow: Int
 
-    init(path: String, padding: Int, chunkSize: Int = 4 << 20, byteRange: Range<Int>? = nil) {
+    init(path: String, padding: Int, chunkSize: Int = 4 << 20, byteRange: Range<Int>? = nil, mappedWindow: Int = 64 << 20) {
         self.path = path
         self.padding = padding
         self.chunkSize = chunkSize
         self.byteRange = byteRange
+        self.mappedWindow = mappedWindow
     }
 
     /// Whether the file starts with the gzip magic bytes.
@@ -48,6 +51,7 @@ struct LineReader {
     @discardableResult
     func forEachChunk(_ body: (Int, UnsafeBufferPointer<UInt8>) throws -> Int) throws -> Int {
         guard FileManager.default.fileExists(atPath: path) else { throw RecDataError.missingPath(path) }
+        if !Self.isGzip(path) { return try forEachMappedChunk(body) }
         guard let file = gzopen(path, "rb") else {
             throw RecDataError.io(path: path, detail: "cannot open: \(String(cString: strerror(errno)))")
         }
@@ -100,6 +104,59 @@ struct LineReader {
             let rest = filled - end
             if rest > 0 { buffer.update(from: buffer + end, count: rest) }
             filled = rest
+        }
+        return lineNumber
+    }
+
+    /// `forEachChunk` for an uncompressed file: the file is mapped `mappedWindow` bytes at a time and
+    /// unmapped after each window, so lines are parsed where the page cache holds them, without the
+    /// copy `read` makes, and memory stays bounded by the window. Lines too close to the end of the
+    /// file for `padding` are copied into a padded buffer.
+    private func forEachMappedChunk(_ body: (Int, UnsafeBufferPointer<UInt8>) throws -> Int) throws -> Int {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw RecDataError.io(path: path, detail: "cannot open") }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw RecDataError.io(path: path, detail: "cannot stat") }
+        let fileSize = Int(status.st_size)
+        let range = byteRange ?? 0..<fileSize
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        var position = range.lowerBound
+        var lineNumber = 0
+        var window = mappedWindow
+        while position < range.upperBound {
+            let mapStart = position / page * page
+            let dataEnd = min(range.upperBound, position + window)
+            let mapEnd = min(fileSize, dataEnd + padding)
+            guard let mapped = mmap(nil, mapEnd - mapStart, PROT_READ, MAP_PRIVATE | MAP_POPULATE, descriptor, off_t(mapStart)),
+                mapped != MAP_FAILED
+            else { throw RecDataError.io(path: path, detail: "cannot map") }
+            defer { munmap(mapped, mapEnd - mapStart) }
+            let base = UnsafePointer(mapped.assumingMemoryBound(to: UInt8.self)) - mapStart
+            var chunkEnd = dataEnd
+            if dataEnd < range.upperBound {
+                while chunkEnd > position && base[chunkEnd - 1] != UInt8(ascii: "\n") { chunkEnd -= 1 }
+                if chunkEnd == position {
+                    window *= 2
+                    continue
+                }
+            }
+            var tailStart = chunkEnd
+            if mapEnd - chunkEnd < padding {
+                tailStart = max(position, mapEnd - padding)
+                while tailStart > position && base[tailStart - 1] != UInt8(ascii: "\n") { tailStart -= 1 }
+            }
+            if tailStart > position {
+                lineNumber += try body(lineNumber + 1, UnsafeBufferPointer(start: base + position, count: tailStart - position))
+            }
+            if chunkEnd > tailStart {
+                let tail = UnsafeMutablePointer<UInt8>.allocate(capacity: chunkEnd - tailStart + padding)
+                defer { tail.deallocate() }
+                tail.initialize(from: base + tailStart, count: chunkEnd - tailStart)
+                (tail + (chunkEnd - tailStart)).initialize(repeating: 0, count: padding)
+                lineNumber += try body(lineNumber + 1, UnsafeBufferPointer(start: tail, count: chunkEnd - tailStart))
+            }
+            position = chunkEnd
         }
         return lineNumber
     }
