@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Reporting
+import Provenance
 import Workbench
 
 /// `calrec` — the command-line face of calrec-workbench. Every subcommand is a thin call into a library.
@@ -11,10 +12,19 @@ struct Calrec: ParsableCommand {
         abstract: "Reproduce, teach and audit CALRec (RecSys 2024) on an ordinary machine.",
         version: "0.1.0",
         subcommands: [
+            DoctorCommand.self,
             RunCommand.self, StatusCommand.self, SynthCommand.self, PrepareCommand.self, StatsCommand.self,
             BaselineCommand.self, EvaluateCommand.self, CompareCommand.self, ResultsCommand.self, RunsCommand.self, AuditCommand.self,
             DiffCommand.self,
         ])
+}
+
+extension Calrec {
+    /// Entry point: make sure OpenBLAS runs a kernel fit for this CPU, then parse and run.
+    static func main() {
+        BLASKernel.reexecIfGeneric()
+        main(nil)
+    }
 }
 
 /// Runs `body`, turning any error into one clear line on standard error and exit status 1. Inside a

@@ -80,6 +80,31 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(skipping.err.contains("skipped 1"), skipping.err)
     }
 
+    func testGenericBLASKernelMakesCalrecReexecuteWithABetterOne() throws {
+        let process = Process()
+        process.executableURL = CLIRunner().binary
+        process.arguments = ["doctor"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["OPENBLAS_CORETYPE"] = nil
+        environment["CALREC_ASSUME_GENERIC_BLAS"] = "1"
+        process.environment = environment
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        let flags = (try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)).split(separator: "\n")
+            .first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ").map(String.init)) } ?? []
+        let expected = flags.contains("avx512f") && flags.contains("avx512bw") && flags.contains("avx512vl")
+            ? "SkylakeX" : flags.contains("avx2") && flags.contains("fma") ? "Haswell" : nil
+        if let expected {
+            XCTAssertTrue(text.contains("blas: OpenBLAS kernel \(expected) (OPENBLAS_CORETYPE=\(expected))"), text)
+        } else {
+            XCTAssertFalse(text.contains("OPENBLAS_CORETYPE="), text)
+        }
+    }
+
     func testMissingPathAndUnknownCategoryAreClearErrors() throws {
         let missing = try run(["stats", "--amazon2018", "/nonexistent/folder"])
         XCTAssertNotEqual(missing.status, 0)

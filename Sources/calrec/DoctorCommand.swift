@@ -1,0 +1,20 @@
+import ArgumentParser
+import Foundation
+import Provenance
+
+/// `calrec doctor`: the machine as calrec sees it — CPU, cores, memory, BLAS kernel and threads.
+struct DoctorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "doctor", abstract: "Show the BLAS kernel, threads and CPU features calrec runs with.")
+
+    func run() throws {
+        let machine = MachineInfo.current()
+        let flags = BLASKernel.cpuFlags
+        let features = ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni"].filter(flags.contains)
+        print("calrec \(Calrec.configuration.version) (Swift \(MachineInfo.swiftVersion))")
+        print("cpu: \(machine.cpu); \(machine.cores) cores; \(machine.memoryGiB) GiB")
+        print("cpu features: \(features.joined(separator: " "))")
+        print("os: \(machine.os)")
+        let requested = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""
+        print("blas: OpenBLAS kernel \(machine.blasKernel)\(requested), \(machine.blasThreads) threads")
+    }
+}
