@@ -179,12 +179,24 @@ cjl_string cjl_interner_string(const cjl_interner *interner, int32_t id) { retur
 
 namespace {
 
+/// The shard of a hash: its high half, so the slot index (low bits) stays independent of it.
+inline size_t shard_of(uint64_t hash, size_t shards) { return shards == 1 ? 0 : (hash >> 32) % shards; }
+
+/// Interns into the shard the hash picks; returns `local * shards + shard`.
+inline int32_t intern_sharded(cjl_interner *const *tables, size_t shards, std::string_view s, uint64_t h, bool *is_new) {
+    size_t shard = shard_of(h, shards);
+    size_t before = tables[shard]->count();
+    int32_t local = tables[shard]->intern(s, h);
+    if (is_new) *is_new = tables[shard]->count() > before;
+    return static_cast<int32_t>(local * static_cast<int64_t>(shards) + static_cast<int64_t>(shard));
+}
+
 /// Walks one review object: the fields kept are read, the rest skipped. The identifiers are handed
 /// back as views (valid until the parser's next document) for the caller to intern.
 template <typename Document>
-cjl_status walk_review(Document &doc, const cjl_interner *users, const cjl_interner *items, cjl_review *out,
-                       std::string_view &user, uint64_t &user_hash, std::string_view &asin, uint64_t &asin_hash,
-                       cjl_error *error) {
+cjl_status walk_review(Document &doc, cjl_interner *const *users, cjl_interner *const *items, size_t shards,
+                       cjl_review *out, std::string_view &user, uint64_t &user_hash, std::string_view &asin,
+                       uint64_t &asin_hash, cjl_error *error) {
     ondemand::object object;
     if (auto code = doc.get_object().get(object)) return fail(error, CJL_SYNTAX, nullptr, code);
     enum : unsigned { kUser = 1, kAsin = 2, kTime = 4, kOverall = 8 };
@@ -197,12 +209,12 @@ cjl_status walk_review(Document &doc, const cjl_interner *users, const cjl_inter
         if (key == "reviewerID") {
             if (auto code = field.value().get_string().get(user)) return value_failure(error, "reviewerID", code);
             user_hash = cjl_interner::hash(user);
-            users->prefetch(user_hash);
+            users[shard_of(user_hash, shards)]->prefetch(user_hash);
             seen |= kUser;
         } else if (key == "asin") {
             if (auto code = field.value().get_string().get(asin)) return value_failure(error, "asin", code);
             asin_hash = cjl_interner::hash(asin);
-            items->prefetch(asin_hash);
+            items[shard_of(asin_hash, shards)]->prefetch(asin_hash);
             seen |= kAsin;
         } else if (key == "unixReviewTime") {
             int64_t t;
@@ -236,19 +248,22 @@ cjl_status walk_review(Document &doc, const cjl_interner *users, const cjl_inter
 
 extern "C" {
 
-cjl_status cjl_parse_review(cjl_parser *p, const char *line, size_t length, size_t capacity, cjl_interner *users,
-                            cjl_interner *items, cjl_review *out, cjl_error *error) {
+cjl_status cjl_parse_review(cjl_parser *p, const char *line, size_t length, size_t capacity,
+                            cjl_interner *const *users, cjl_interner *const *items, size_t shards, cjl_review *out,
+                            cjl_error *error) {
     ondemand::document doc;
     if (auto code = p->parser.iterate(padded_string_view(line, length, capacity)).get(doc)) {
         return fail(error, CJL_SYNTAX, nullptr, code);
     }
     std::string_view user, asin;
     uint64_t user_hash = 0, asin_hash = 0;
-    cjl_status status = walk_review(doc, users, items, out, user, user_hash, asin, asin_hash, error);
+    cjl_status status = walk_review(doc, users, items, shards, out, user, user_hash, asin, asin_hash, error);
     if (status != CJL_OK) return status;
     if (auto code = check_end(doc)) return fail(error, CJL_SYNTAX, nullptr, code);
-    out->user = users->intern(user, user_hash);
-    out->item = items->intern(asin, asin_hash);
+    bool item_is_new = false;
+    out->user = intern_sharded(users, shards, user, user_hash, nullptr);
+    out->item = intern_sharded(items, shards, asin, asin_hash, &item_is_new);
+    out->item_is_new = item_is_new ? 1 : 0;
     return CJL_OK;
 }
 

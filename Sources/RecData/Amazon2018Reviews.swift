@@ -43,9 +43,11 @@ public struct ReviewLog: Sendable {
 /// Memory grows with the number of reviews kept, not with the size of the file.
 ///
 /// An uncompressed file of at least `parallelThreshold` bytes is read in one part per core, each
-/// part streamed and parsed on its own thread with its own identifier tables; the parts are then
-/// merged in file order, so the result (ids in first-seen order, line numbers in errors) is the same
-/// as a sequential read. Gzip input is read sequentially (decompression is the bound there).
+/// part streamed and parsed on its own thread with its own identifier tables, hash-sharded one
+/// shard per part; the parts are then merged in file order, shard by shard in parallel. The records,
+/// identifiers and line numbers are those of a sequential read; ids are dense and deterministic for
+/// a file and thread count (first-seen order within each shard; a sequential read has one shard).
+/// Gzip input is read sequentially (decompression is the bound there).
 public enum Amazon2018ReviewReader {
     /// Files smaller than this are read on one thread.
     public static let parallelThreshold = 16 << 20
@@ -63,14 +65,18 @@ public enum Amazon2018ReviewReader {
         let ranges: [Range<Int>?] =
             threads > 1 && size >= minimumParallelBytes && !LineReader.isGzip(path)
             ? try lineAlignedParts(path: path, size: size, count: threads) : [nil]
+        // One hash shard per part, so the parts' tables are merged shard by shard in parallel.
+        let shards = ranges.count
         let parts = PartResults(count: ranges.count)
         DispatchQueue.concurrentPerform(iterations: ranges.count) { index in
-            parts.store(index, Result { try readPart(path: path, range: ranges[index], skipBadLines: skipBadLines) })
+            parts.store(
+                index, Result { try readPart(path: path, range: ranges[index], shards: shards, skipBadLines: skipBadLines) })
         }
-        // The first part's records and identifier tables are the base; later parts are remapped into them.
+        // The first part's tables are the base; later parts are merged into them, shard by shard.
         var log = ReviewLog(source: path)
         var base: Part?
         defer { base?.release() }
+        var newItems: [(id: Int32, line: Int)] = []  // items in first-seen order, with sharded ids
         var lineOffset = 0
         for index in 0..<ranges.count {
             let part: Part
@@ -81,99 +87,136 @@ public enum Amazon2018ReviewReader {
             }
             if let base {
                 defer { part.release() }
-                let userMap = remap(part.users, into: base.users)
-                let itemMap = remap(part.items, into: base.items)
-                for (local, global) in itemMap.enumerated() where Int(global) == log.itemFirstLine.count {
-                    log.itemFirstLine.append(part.itemFirstLine[local] + lineOffset)
+                let itemCounts = base.items.map { cjl_interner_count($0) }
+                let userMaps = merge(part.users, into: base.users)
+                let itemMaps = merge(part.items, into: base.items)
+                for (id, line) in part.newItems {
+                    let shard = Int(id) % shards
+                    let merged = itemMaps[shard][Int(id) / shards]
+                    if Int(merged) >= itemCounts[shard] { newItems.append((merged * Int32(shards) + Int32(shard), line + lineOffset)) }
                 }
                 log.records.reserveCapacity(log.records.count + part.records.count)
                 for var record in part.records {
-                    record.user = userMap[Int(record.user)]
-                    record.item = itemMap[Int(record.item)]
+                    record.user = userMaps[Int(record.user) % shards][Int(record.user) / shards] * Int32(shards) + record.user % Int32(shards)
+                    record.item = itemMaps[Int(record.item) % shards][Int(record.item) / shards] * Int32(shards) + record.item % Int32(shards)
                     log.records.append(record)
                 }
             } else {
                 base = part
                 swap(&log.records, &part.records)
-                swap(&log.itemFirstLine, &part.itemFirstLine)
+                newItems = part.newItems
             }
             log.skipped.merge(part.skipped.shiftingLines(by: lineOffset))
             lineOffset += part.lines
         }
-        let users = base!.users
-        let items = base!.items
-        log.userIDs = strings(of: users)
-        log.itemIDs = strings(of: items)
+        // Sharded ids (local · shards + shard) become dense: shard by shard, each in first-seen order.
+        let userOffsets = offsets(base!.users)
+        let itemOffsets = offsets(base!.items)
+        let n = Int32(shards)
+        for i in log.records.indices {
+            let r = log.records[i]
+            log.records[i].user = userOffsets[Int(r.user % n)] + r.user / n
+            log.records[i].item = itemOffsets[Int(r.item % n)] + r.item / n
+        }
+        log.itemFirstLine = [Int](repeating: 0, count: Int(itemOffsets.last! + Int32(cjl_interner_count(base!.items.last!))))
+        for (id, line) in newItems { log.itemFirstLine[Int(itemOffsets[Int(id % n)] + id / n)] = line }
+        log.userIDs = base!.users.flatMap(strings(of:))
+        log.itemIDs = base!.items.flatMap(strings(of:))
         if log.records.isEmpty && log.skipped.count == 0 { throw RecDataError.emptyFile(path) }
         return log
     }
 
-    /// What one part of a file gives: records with part-local ids and the part's identifier tables.
+    /// The first dense id of each shard.
+    private static func offsets(_ tables: [OpaquePointer]) -> [Int32] {
+        var result: [Int32] = []
+        var total: Int32 = 0
+        for table in tables {
+            result.append(total)
+            total += Int32(cjl_interner_count(table))
+        }
+        return result
+    }
+
+    /// What one part of a file gives: records with sharded part-local ids and the part's tables.
     final class Part {
         var records: [ReviewRecord] = []
-        var itemFirstLine: [Int] = []
+        /// Items this part saw first, in order: sharded id and line (relative to the part).
+        var newItems: [(id: Int32, line: Int)] = []
         var skipped = SkippedLines()
         var lines = 0
-        let users: OpaquePointer
-        let items: OpaquePointer
+        let users: [OpaquePointer]
+        let items: [OpaquePointer]
 
-        init(users: OpaquePointer, items: OpaquePointer) {
+        init(users: [OpaquePointer], items: [OpaquePointer]) {
             self.users = users
             self.items = items
         }
 
         func release() {
-            cjl_interner_destroy(users)
-            cjl_interner_destroy(items)
+            users.forEach { cjl_interner_destroy($0) }
+            items.forEach { cjl_interner_destroy($0) }
         }
     }
 
     /// Reads the lines of `range` (the whole file when nil); line numbers are relative to its start.
-    static func readPart(path: String, range: Range<Int>?, skipBadLines: Bool) throws -> Part {
-        guard let parser = cjl_parser_create(), let users = cjl_interner_create(), let items = cjl_interner_create()
-        else { throw RecDataError.io(path: path, detail: "out of memory") }
+    static func readPart(path: String, range: Range<Int>?, shards: Int, skipBadLines: Bool) throws -> Part {
+        guard let parser = cjl_parser_create() else { throw RecDataError.io(path: path, detail: "out of memory") }
         defer { cjl_parser_destroy(parser) }
+        let users = (0..<shards).compactMap { _ in cjl_interner_create() }
+        let items = (0..<shards).compactMap { _ in cjl_interner_create() }
         let part = Part(users: users, items: items)
+        guard users.count == shards, items.count == shards else {
+            part.release()
+            throw RecDataError.io(path: path, detail: "out of memory")
+        }
         var review = cjl_review()
         var failure = cjl_error()
         let reader = LineReader(path: path, padding: cjl_required_padding(), byteRange: range)
         // Locals, not the part's properties, inside the loop: no exclusivity checks per record.
         var records: [ReviewRecord] = []
+        var newItems: [(id: Int32, line: Int)] = []
         if let range {
             // Amazon 2018 review lines average a few hundred bytes; reserving for that avoids regrowing
             // the arrays and tables (and touching their memory twice). Pages never used stay unmapped.
             let expected = range.count / 400
             records.reserveCapacity(expected)
-            cjl_interner_reserve(users, expected)
-            cjl_interner_reserve(items, expected / 8)
+            users.forEach { cjl_interner_reserve($0, expected / shards) }
+            items.forEach { cjl_interner_reserve($0, expected / shards / 8) }
         }
-        var itemFirstLine: [Int] = []
         var skipped = SkippedLines()
+        // The C interface takes arrays of nullable table pointers.
+        let userArray: [OpaquePointer?] = users
+        let itemArray: [OpaquePointer?] = items
         do {
-            part.lines = try reader.forEachLine { lineNumber, bytes in
-                let line = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
-                let status = cjl_parse_review(
-                    parser, line, bytes.count, bytes.count + reader.padding, users, items, &review, &failure)
-                if status != CJL_OK {
-                    let error = lineError(status, failure, file: path, line: lineNumber)
-                    if skipBadLines {
-                        skipped.record(error)
-                        return
+            try userArray.withUnsafeBufferPointer { userTables in
+                try itemArray.withUnsafeBufferPointer { itemTables in
+                    part.lines = try reader.forEachLine { lineNumber, bytes in
+                        let line = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
+                        let status = cjl_parse_review(
+                            parser, line, bytes.count, bytes.count + reader.padding, userTables.baseAddress,
+                            itemTables.baseAddress, shards, &review, &failure)
+                        if status != CJL_OK {
+                            let error = lineError(status, failure, file: path, line: lineNumber)
+                            if skipBadLines {
+                                skipped.record(error)
+                                return
+                            }
+                            throw error
+                        }
+                        if review.item_is_new != 0 { newItems.append((review.item, lineNumber)) }
+                        records.append(
+                            ReviewRecord(
+                                user: review.user, item: review.item, time: review.unix_review_time,
+                                rating: Float(review.overall), textHash: review.text_hash))
                     }
-                    throw error
                 }
-                if Int(review.item) == itemFirstLine.count { itemFirstLine.append(lineNumber) }
-                records.append(
-                    ReviewRecord(
-                        user: review.user, item: review.item, time: review.unix_review_time,
-                        rating: Float(review.overall), textHash: review.text_hash))
             }
         } catch {
             part.release()
             throw error
         }
         part.records = records
-        part.itemFirstLine = itemFirstLine
+        part.newItems = newItems
         part.skipped = skipped
         return part
     }
@@ -203,12 +246,21 @@ public enum Amazon2018ReviewReader {
         return zip(bounds, bounds.dropFirst()).map { $0..<$1 }
     }
 
-    /// Interns every string of `local` (in id order) into `global`; returns local id → global id.
-    private static func remap(_ local: OpaquePointer, into global: OpaquePointer) -> [Int32] {
-        [Int32](unsafeUninitializedCapacity: cjl_interner_count(local)) { buffer, count in
-            cjl_interner_merge(global, local, buffer.baseAddress!)
-            count = buffer.count
+    /// Interns every string of each shard of `local` (in id order) into the same shard of `global`,
+    /// the shards in parallel; returns, per shard, local id → id in the global shard.
+    private static func merge(_ local: [OpaquePointer], into global: [OpaquePointer]) -> [[Int32]] {
+        let maps = MergeMaps(count: local.count)
+        let pairs = zip(local, global).map { UnsafeSendableTables(local: $0, global: $1) }
+        DispatchQueue.concurrentPerform(iterations: pairs.count) { shard in
+            let pair = pairs[shard]
+            maps.set(
+                shard,
+                [Int32](unsafeUninitializedCapacity: cjl_interner_count(pair.local)) { buffer, count in
+                    if let base = buffer.baseAddress { cjl_interner_merge(pair.global, pair.local, base) }
+                    count = buffer.count
+                })
         }
+        return maps.all
     }
 
     static func lineError(_ status: cjl_status, _ failure: cjl_error, file: String, line: Int) -> RecDataError {
@@ -252,6 +304,32 @@ private final class PartResults: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return slots[index]!
+    }
+}
+
+/// A shard pair handed to a merge worker; each worker touches only its own pair.
+private struct UnsafeSendableTables: @unchecked Sendable {
+    let local: OpaquePointer
+    let global: OpaquePointer
+}
+
+/// Per-shard id maps filled by parallel merge workers.
+private final class MergeMaps: @unchecked Sendable {
+    private var maps: [[Int32]]
+    private let lock = NSLock()
+
+    init(count: Int) { maps = Array(repeating: [], count: count) }
+
+    func set(_ shard: Int, _ map: [Int32]) {
+        lock.lock()
+        maps[shard] = map
+        lock.unlock()
+    }
+
+    var all: [[Int32]] {
+        lock.lock()
+        defer { lock.unlock() }
+        return maps
     }
 }
 

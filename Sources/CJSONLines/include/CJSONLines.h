@@ -60,10 +60,14 @@ void cjl_interner_merge(cjl_interner *into, const cjl_interner *from, int32_t *m
 /// The string with id `id` (valid until the interner is destroyed or grows).
 cjl_string cjl_interner_string(const cjl_interner *interner, int32_t id);
 
-/// The fields of one review that the reader keeps, with user and item interned.
+/// The fields of one review that the reader keeps, with user and item interned. With S shards, an
+/// id is `local * S + shard`, where `shard` is picked from the string's hash and `local` is the
+/// string's id in that shard's interner.
 typedef struct {
     int32_t user;
     int32_t item;
+    /// Whether the item was seen for the first time.
+    int item_is_new;
     int64_t unix_review_time;
     double overall;
     /// 64-bit hash (XXH3) over the unescaped `reviewText` and `summary` (both empty when absent).
@@ -90,9 +94,11 @@ void cjl_parser_destroy(cjl_parser *parser);
 
 /// Parses one review document. `capacity` is the number of readable bytes from `line` (at least
 /// `length + cjl_required_padding()`).
-/// `reviewerID` and `asin` are interned into `users` and `items`.
+/// `reviewerID` and `asin` are interned into one of `shards` interners each (`user_shards`,
+/// `item_shards`), chosen by hash.
 cjl_status cjl_parse_review(cjl_parser *parser, const char *line, size_t length, size_t capacity,
-                            cjl_interner *users, cjl_interner *items, cjl_review *out, cjl_error *error);
+                            cjl_interner *const *user_shards, cjl_interner *const *item_shards, size_t shards,
+                            cjl_review *out, cjl_error *error);
 
 /// Parses one metadata document; only `asin` is required.
 cjl_status cjl_parse_meta(cjl_parser *parser, const char *line, size_t length, size_t capacity,
