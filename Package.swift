@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .executable(name: "calrec", targets: ["calrec"]),
         .library(name: "RecData", targets: ["RecData"]),
+        .library(name: "Tokenization", targets: ["Tokenization"]),
         .library(name: "Retrieval", targets: ["Retrieval"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "Baselines", targets: ["Baselines"]),
@@ -16,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
     ],
@@ -35,6 +37,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("simdjson")]),
 
         .target(name: "RecData", dependencies: ["CZlib", "CJSONLines"]),
+        .target(name: "Tokenization", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
         .target(name: "Retrieval", dependencies: ["RecData"]),
         .target(name: "Evaluation", dependencies: ["RecData"]),
         .target(name: "Baselines", dependencies: ["RecData", "Retrieval", "Evaluation"]),
@@ -63,6 +66,7 @@ let package = Package(
             path: "Benchmarks/RetrievalBenchmark"),
 
         .testTarget(name: "RecDataTests", dependencies: ["RecData", "CJSONLines"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "Evaluation"]),

@@ -1,0 +1,166 @@
+import Foundation
+
+/// Errors of tokenizer files.
+public enum TokenizerError: Error, LocalizedError, Equatable {
+    case malformedFile(path: String, line: Int, detail: String)
+    case io(path: String, detail: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case .malformedFile(let path, let line, let detail): return "\(path):\(line): \(detail)"
+        case .io(let path, let detail): return "\(path): \(detail)"
+        }
+    }
+}
+
+/// A byte-level BPE tokenizer in GPT-2's format: `vocab.json` (token → id) and `merges.txt` (one
+/// merge a line, highest priority first). Text is pre-tokenized (`PreTokenizer`), each piece turned
+/// into byte-level characters (`ByteLevel`) and merged pair by pair in merge-rank order, as GPT-2's
+/// `encoder.py` does. Special tokens (e.g. `<|endoftext|>`) are matched in the text before
+/// pre-tokenization and encoded as their own ids. Encodings of pieces are cached.
+public final class BPETokenizer: @unchecked Sendable {
+    public let vocabulary: [String: Int32]
+    public let tokens: [String]  // id → token
+    /// Merge pair → rank (lower merges first).
+    let ranks: [Pair: Int]
+    public let merges: [(String, String)]
+    public let specialTokens: [String]
+    private var cache: [Substring: [Int32]] = [:]
+    private let lock = NSLock()
+
+    struct Pair: Hashable {
+        var left: String
+        var right: String
+    }
+
+    public init(vocabulary: [String: Int32], merges: [(String, String)], specialTokens: [String] = []) {
+        self.vocabulary = vocabulary
+        var tokens = [String](repeating: "", count: (vocabulary.values.max().map { Int($0) + 1 }) ?? 0)
+        for (token, id) in vocabulary { tokens[Int(id)] = token }
+        self.tokens = tokens
+        self.merges = merges
+        var ranks: [Pair: Int] = [:]
+        for (rank, merge) in merges.enumerated() where ranks[Pair(left: merge.0, right: merge.1)] == nil {
+            ranks[Pair(left: merge.0, right: merge.1)] = rank
+        }
+        self.ranks = ranks
+        self.specialTokens = specialTokens.filter { vocabulary[$0] != nil }.sorted { $0.count > $1.count }
+    }
+
+    /// The id of a special token.
+    public func id(ofSpecial token: String) -> Int32? { specialTokens.contains(token) ? vocabulary[token] : nil }
+
+    /// Token ids of `text`; special tokens in the text become their ids when `allowSpecial` is true.
+    public func encode(_ text: String, allowSpecial: Bool = true) -> [Int32] {
+        var ids: [Int32] = []
+        var rest = Substring(text)
+        while !rest.isEmpty {
+            var next: (Range<Substring.Index>, String)?
+            if allowSpecial {
+                for special in specialTokens {
+                    if let range = rest.range(of: special), next == nil || range.lowerBound < next!.0.lowerBound { next = (range, special) }
+                }
+            }
+            let plain = next.map { rest[..<$0.0.lowerBound] } ?? rest
+            for piece in PreTokenizer.pieces(String(plain)) { ids += encodePiece(piece) }
+            guard let (range, special) = next else { break }
+            ids.append(vocabulary[special]!)
+            rest = rest[range.upperBound...]
+        }
+        return ids
+    }
+
+    /// The text of token ids (bytes that do not form valid UTF-8 become U+FFFD).
+    public func decode(_ ids: [Int32]) -> String {
+        var bytes: [UInt8] = []
+        for id in ids {
+            guard Int(id) < tokens.count else { continue }
+            let token = tokens[Int(id)]
+            if specialTokens.contains(token) { bytes += Array(token.utf8) } else { bytes += ByteLevel.decode(token) }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    func encodePiece(_ piece: Substring) -> [Int32] {
+        lock.lock()
+        if let cached = cache[piece] {
+            lock.unlock()
+            return cached
+        }
+        lock.unlock()
+        let ids = bpe(ByteLevel.encode(piece.utf8)).map { vocabulary[$0] ?? 0 }
+        lock.lock()
+        cache[piece] = ids
+        lock.unlock()
+        return ids
+    }
+
+    /// GPT-2's merge loop: repeatedly merge the adjacent pair with the lowest rank, everywhere.
+    func bpe(_ word: String) -> [String] {
+        var symbols = word.map(String.init)
+        while symbols.count > 1 {
+            var best: (rank: Int, pair: Pair)?
+            for i in 0..<(symbols.count - 1) {
+                let pair = Pair(left: symbols[i], right: symbols[i + 1])
+                if let rank = ranks[pair], best == nil || rank < best!.rank { best = (rank, pair) }
+            }
+            guard let best else { break }
+            var merged: [String] = []
+            var i = 0
+            while i < symbols.count {
+                if i + 1 < symbols.count && symbols[i] == best.pair.left && symbols[i + 1] == best.pair.right {
+                    merged.append(best.pair.left + best.pair.right)
+                    i += 2
+                } else {
+                    merged.append(symbols[i])
+                    i += 1
+                }
+            }
+            symbols = merged
+        }
+        return symbols
+    }
+
+    // MARK: Files
+
+    /// Loads `vocab.json` and `merges.txt` (GPT-2 format). Tokens of the form `<|…|>` in the
+    /// vocabulary that no merge produces are special tokens.
+    public convenience init(vocabularyFile: String, mergesFile: String) throws {
+        guard let data = FileManager.default.contents(atPath: vocabularyFile) else {
+            throw TokenizerError.io(path: vocabularyFile, detail: "cannot read")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw TokenizerError.malformedFile(path: vocabularyFile, line: 1, detail: "not a JSON object of token → id")
+        }
+        var vocabulary: [String: Int32] = [:]
+        for (token, value) in object {
+            guard let id = (value as? NSNumber)?.int32Value else {
+                throw TokenizerError.malformedFile(path: vocabularyFile, line: 1, detail: "token \(token) has no integer id")
+            }
+            vocabulary[token] = id
+        }
+        guard let text = FileManager.default.contents(atPath: mergesFile).map({ String(decoding: $0, as: UTF8.self) }) else {
+            throw TokenizerError.io(path: mergesFile, detail: "cannot read")
+        }
+        var merges: [(String, String)] = []
+        for (offset, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if line.hasPrefix("#version") || line.isEmpty { continue }
+            let parts = line.split(separator: " ", omittingEmptySubsequences: false)
+            guard parts.count == 2 else {
+                throw TokenizerError.malformedFile(path: mergesFile, line: offset + 1, detail: "a merge is two tokens separated by one space")
+            }
+            merges.append((String(parts[0]), String(parts[1])))
+        }
+        let specials = vocabulary.keys.filter { $0.hasPrefix("<|") && $0.hasSuffix("|>") }
+        self.init(vocabulary: vocabulary, merges: merges, specialTokens: Array(specials))
+    }
+
+    /// Writes `vocab.json` and `merges.txt` into `folder` (GPT-2 format).
+    public func save(to folder: String) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let vocabularyData = try JSONSerialization.data(withJSONObject: vocabulary.mapValues { Int($0) }, options: [.sortedKeys, .withoutEscapingSlashes])
+        try vocabularyData.write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent("vocab.json")), options: .atomic)
+        let mergesText = "#version: 0.2\n" + merges.map { "\($0.0) \($0.1)\n" }.joined()
+        try Data(mergesText.utf8).write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent("merges.txt")), options: .atomic)
+    }
+}
