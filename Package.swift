@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "calrec", targets: ["calrec"]),
         .library(name: "RecData", targets: ["RecData"]),
         .library(name: "Tokenization", targets: ["Tokenization"]),
+        .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Retrieval", targets: ["Retrieval"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "Baselines", targets: ["Baselines"]),
@@ -38,6 +39,7 @@ let package = Package(
 
         .target(name: "RecData", dependencies: ["CZlib", "CJSONLines"]),
         .target(name: "Tokenization", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
+        .target(name: "Tensors", dependencies: ["COpenBLAS"]),
         .target(name: "Retrieval", dependencies: ["RecData"]),
         .target(name: "Evaluation", dependencies: ["RecData"]),
         .target(name: "Baselines", dependencies: ["RecData", "Retrieval", "Evaluation"]),
@@ -67,6 +69,7 @@ let package = Package(
 
         .testTarget(name: "RecDataTests", dependencies: ["RecData", "CJSONLines"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "Evaluation"]),

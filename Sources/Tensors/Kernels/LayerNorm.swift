@@ -1,0 +1,64 @@
+import Foundation
+
+/// Layer normalisation over the last axis (GPT-2: ε = 1e-5).
+///
+///     inp, out: (N, C);  weight, bias: (C);  mean, rstd: (N) saved for the backward pass
+///     out = (inp − mean) · rstd · weight + bias,  rstd = 1 / sqrt(var + ε)
+public enum LayerNorm {
+    public static let epsilon: Float = 1e-5
+
+    public static func forward(
+        out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
+        inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows n: Int, channels c: Int
+    ) {
+        for r in 0..<n {
+            let x = inp + r * c
+            var m: Float = 0
+            for i in 0..<c { m += x[i] }
+            m /= Float(c)
+            var v: Float = 0
+            for i in 0..<c {
+                let d = x[i] - m
+                v += d * d
+            }
+            v /= Float(c)
+            let s = 1 / sqrtf(v + epsilon)
+            let o = out + r * c
+            for i in 0..<c { o[i] = (x[i] - m) * s * weight[i] + bias[i] }
+            mean[r] = m
+            rstd[r] = s
+        }
+    }
+
+    /// Accumulates `dinp`, `dweight`, `dbias` (`+=`) from `dout` (N, C).
+    public static func backward(
+        dinp: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>,
+        dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, rows n: Int, channels c: Int
+    ) {
+        for r in 0..<n {
+            let x = inp + r * c
+            let g = dout + r * c
+            let m = mean[r]
+            let s = rstd[r]
+            // dnorm = g · weight; dx = s · (dnorm − mean(dnorm) − norm · mean(dnorm · norm))
+            var meanD: Float = 0
+            var meanDN: Float = 0
+            for i in 0..<c {
+                let norm = (x[i] - m) * s
+                let d = g[i] * weight[i]
+                meanD += d
+                meanDN += d * norm
+            }
+            meanD /= Float(c)
+            meanDN /= Float(c)
+            let dx = dinp + r * c
+            for i in 0..<c {
+                let norm = (x[i] - m) * s
+                dbias[i] += g[i]
+                dweight[i] += norm * g[i]
+                dx[i] += (g[i] * weight[i] - meanD - norm * meanDN) * s
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import XCTest
+@testable import Tensors
+
+/// Every kernel's backward pass against central finite differences of a Float64 reference of its
+/// forward pass (loss = Σ out ⊙ G for a random G), and every optimised kernel against its plain
+/// reference.
+final class KernelGradientTests: XCTestCase {
+    var random = SystemRandomNumberGenerator()
+
+    func randoms(_ n: Int, scale: Double = 1) -> [Double] { (0..<n).map { _ in Double.random(in: -scale...scale, using: &random) } }
+
+    /// Central differences of `f` at `x`, step `h`.
+    func numericGradient(_ x: [Double], h: Double = 1e-6, _ f: ([Double]) -> Double) -> [Double] {
+        var x = x
+        return (0..<x.count).map { i in
+            let saved = x[i]
+            x[i] = saved + h
+            let up = f(x)
+            x[i] = saved - h
+            let down = f(x)
+            x[i] = saved
+            return (up - down) / (2 * h)
+        }
+    }
+
+    func assertClose(_ analytic: [Float], _ numeric: [Double], tolerance: Double = 2e-3, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(analytic.count, numeric.count, message, file: file, line: line)
+        let scale = max(1e-3, numeric.map(abs).max() ?? 0)
+        for (a, n) in zip(analytic, numeric) where abs(Double(a) - n) > tolerance * scale {
+            XCTFail("\(message): analytic \(a) vs numeric \(n)", file: file, line: line)
+            return
+        }
+    }
+
+    func testGemmMatchesTheReferenceForEveryTransposition() {
+        let (m, n, k) = (7, 5, 9)
+        for ta in [false, true] {
+            for tb in [false, true] {
+                let a = randoms(m * k).map(Float.init)
+                let b = randoms(k * n).map(Float.init)
+                var expected = randoms(m * n).map(Float.init)
+                var got = expected
+                Matmul.referenceGemm(a, transposeA: ta, b, transposeB: tb, &expected, m: m, n: n, k: k, alpha: 0.5, beta: 2)
+                got.withUnsafeMutableBufferPointer { c in
+                    Matmul.gemm(a, transposeA: ta, b, transposeB: tb, c.baseAddress!, m: m, n: n, k: k, alpha: 0.5, beta: 2)
+                }
+                for (x, y) in zip(got, expected) { XCTAssertEqual(x, y, accuracy: 1e-4, "ta \(ta) tb \(tb)") }
+            }
+        }
+    }
+
+    func testLinearGradients() {
+        let (n, c, oc) = (3, 4, 5)
+        let inp = randoms(n * c), weight = randoms(c * oc), bias = randoms(oc), g = randoms(n * oc)
+        func reference(_ inp: [Double], _ weight: [Double], _ bias: [Double]) -> Double {
+            var loss = 0.0
+            for r in 0..<n {
+                for j in 0..<oc {
+                    var out = bias[j]
+                    for i in 0..<c { out += inp[r * c + i] * weight[i * oc + j] }
+                    loss += out * g[r * oc + j]
+                }
+            }
+            return loss
+        }
+        var out = [Float](repeating: 0, count: n * oc)
+        let fi = inp.map(Float.init), fw = weight.map(Float.init), fb = bias.map(Float.init), fg = g.map(Float.init)
+        Linear.forward(out: &out, inp: fi, weight: fw, bias: fb, rows: n, inFeatures: c, outFeatures: oc)
+        let loss = zip(out, fg).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+        XCTAssertEqual(loss, reference(inp, weight, bias), accuracy: 1e-4)
+        var dinp = [Float](repeating: 0, count: n * c), dweight = [Float](repeating: 0, count: c * oc), dbias = [Float](repeating: 0, count: oc)
+        Linear.backward(dinp: &dinp, dweight: &dweight, dbias: &dbias, dout: fg, inp: fi, weight: fw, rows: n, inFeatures: c, outFeatures: oc)
+        assertClose(dinp, numericGradient(inp) { reference($0, weight, bias) }, "dinp")
+        assertClose(dweight, numericGradient(weight) { reference(inp, $0, bias) }, "dweight")
+        assertClose(dbias, numericGradient(bias) { reference(inp, weight, $0) }, "dbias")
+    }
+
+    func testLayerNormGradients() {
+        let (n, c) = (3, 6)
+        let inp = randoms(n * c, scale: 2), weight = randoms(c), bias = randoms(c), g = randoms(n * c)
+        func reference(_ inp: [Double], _ weight: [Double], _ bias: [Double]) -> Double {
+            var loss = 0.0
+            for r in 0..<n {
+                let row = Array(inp[(r * c)..<((r + 1) * c)])
+                let mean = row.reduce(0, +) / Double(c)
+                let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(c)
+                let rstd = 1 / (variance + Double(LayerNorm.epsilon)).squareRoot()
+                for i in 0..<c { loss += ((row[i] - mean) * rstd * weight[i] + bias[i]) * g[r * c + i] }
+            }
+            return loss
+        }
+        let fi = inp.map(Float.init), fw = weight.map(Float.init), fb = bias.map(Float.init), fg = g.map(Float.init)
+        var out = [Float](repeating: 0, count: n * c), mean = [Float](repeating: 0, count: n), rstd = [Float](repeating: 0, count: n)
+        LayerNorm.forward(out: &out, mean: &mean, rstd: &rstd, inp: fi, weight: fw, bias: fb, rows: n, channels: c)
+        XCTAssertEqual(zip(out, fg).reduce(0.0) { $0 + Double($1.0 * $1.1) }, reference(inp, weight, bias), accuracy: 1e-4)
+        var dinp = [Float](repeating: 0, count: n * c), dweight = [Float](repeating: 0, count: c), dbias = [Float](repeating: 0, count: c)
+        LayerNorm.backward(dinp: &dinp, dweight: &dweight, dbias: &dbias, dout: fg, inp: fi, weight: fw, mean: mean, rstd: rstd, rows: n, channels: c)
+        assertClose(dinp, numericGradient(inp) { reference($0, weight, bias) }, "dinp")
+        assertClose(dweight, numericGradient(weight) { reference(inp, $0, bias) }, "dweight")
+        assertClose(dbias, numericGradient(bias) { reference(inp, weight, $0) }, "dbias")
+    }
+
+    func testGELUGradients() {
+        let inp = randoms(40, scale: 4), g = randoms(40)
+        func reference(_ x: [Double]) -> Double {
+            zip(x, g).reduce(0.0) { sum, pair in
+                let (x, g) = pair
+                return sum + 0.5 * x * (1 + tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x))) * g
+            }
+        }
+        var out = [Float](repeating: 0, count: 40)
+        GELU.forward(out: &out, inp: inp.map(Float.init), count: 40)
+        XCTAssertEqual(zip(out, g).reduce(0.0) { $0 + Double($1.0) * $1.1 }, reference(inp), accuracy: 1e-4)
+        var dinp = [Float](repeating: 0, count: 40)
+        GELU.backward(dinp: &dinp, inp: inp.map(Float.init), dout: g.map(Float.init), count: 40)
+        assertClose(dinp, numericGradient(inp, reference), "dinp")
+    }
+
+    func testMaskedCrossEntropyLossAndGradient() {
+        let (n, v) = (4, 7)
+        let logits = randoms(n * v, scale: 3)
+        let targets: [Int32] = [2, 0, 6, 3]
+        let mask: [Float] = [1, 0, 1, 1]
+        func reference(_ logits: [Double]) -> Double {
+            var total = 0.0
+            for r in 0..<n where mask[r] != 0 {
+                let row = logits[(r * v)..<((r + 1) * v)]
+                let logSum = log(row.map(exp).reduce(0, +))
+                total += logSum - logits[r * v + Int(targets[r])]
+            }
+            return total / 3
+        }
+        var dlogits = [Float](repeating: 9, count: n * v)
+        let loss = CrossEntropy.forwardBackward(
+            logits: logits.map(Float.init), targets: targets, mask: mask, dlogits: &dlogits, rows: n, vocabulary: v)
+        XCTAssertEqual(Double(loss), reference(logits), accuracy: 1e-5)
+        assertClose(dlogits, numericGradient(logits, reference), "dlogits")
+        XCTAssertEqual(Array(dlogits[v..<(2 * v)]), [Float](repeating: 0, count: v), "masked rows get no gradient")
+        // Hand value: uniform logits over V = 7 give loss ln 7.
+        let uniform = CrossEntropy.forwardBackward(
+            logits: [Float](repeating: 0.5, count: 7), targets: [3], mask: [1], dlogits: nil, rows: 1, vocabulary: 7)
+        XCTAssertEqual(Double(uniform), log(7.0), accuracy: 1e-6)
+    }
+}
