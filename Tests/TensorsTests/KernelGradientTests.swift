@@ -2,10 +2,8 @@ import Foundation
 import XCTest
 @testable import Tensors
 
-/// Every kernel's backward pass against central finite differences of a Float64 reference of its
-/// forward pass (loss = Σ out ⊙ G for a random G), and every optimised kernel against its plain
-/// reference.
-final class KernelGradientTests: XCTestCase {
+/// Helpers for gradient checks: random inputs, central finite differences, tolerant comparison.
+class GradientCheckCase: XCTestCase {
     var random = SystemRandomNumberGenerator()
 
     func randoms(_ n: Int, scale: Double = 1) -> [Double] { (0..<n).map { _ in Double.random(in: -scale...scale, using: &random) } }
@@ -33,6 +31,12 @@ final class KernelGradientTests: XCTestCase {
         }
     }
 
+}
+
+/// Every kernel's backward pass against central finite differences of a Float64 reference of its
+/// forward pass (loss = Σ out ⊙ G for a random G), and every optimised kernel against its plain
+/// reference.
+final class KernelGradientTests: GradientCheckCase {
     func testGemmMatchesTheReferenceForEveryTransposition() {
         let (m, n, k) = (7, 5, 9)
         for ta in [false, true] {

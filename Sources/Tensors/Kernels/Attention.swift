@@ -1,0 +1,100 @@
+import Foundation
+
+/// Multi-head scaled dot-product attention over packed q, k, v, with a causal or bidirectional mask
+/// and a key padding mask (the plain loop kernel; it is also the reference for faster ones).
+///
+///     qkv:     (B, T, 3C)   q | k | v, each C = heads · headSize
+///     keyMask: (B, T)       1 for a real token, 0 for padding (nil: every key counts)
+///     out:     (B, T, C)
+///     att:     (B, NH, T, T) softmax weights, saved for the backward pass
+///
+/// A query whose keys are all masked gets zero output (and zero gradient).
+public enum Attention {
+    public static func forward(
+        out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
+        keyMask: UnsafePointer<Float>?, causal: Bool, batch b: Int, length t: Int, channels c: Int, heads nh: Int
+    ) {
+        let hs = c / nh
+        let scale = 1 / sqrtf(Float(hs))
+        for bi in 0..<b {
+            for h in 0..<nh {
+                for ti in 0..<t {
+                    let q = qkv + (bi * t + ti) * 3 * c + h * hs
+                    let row = att + ((bi * nh + h) * t + ti) * t
+                    var maxValue = -Float.infinity
+                    for tj in 0..<t {
+                        if (causal && tj > ti) || (keyMask.map { $0[bi * t + tj] == 0 } ?? false) {
+                            row[tj] = -.infinity
+                            continue
+                        }
+                        let k = qkv + (bi * t + tj) * 3 * c + c + h * hs
+                        var dot: Float = 0
+                        for i in 0..<hs { dot += q[i] * k[i] }
+                        row[tj] = dot * scale
+                        maxValue = max(maxValue, row[tj])
+                    }
+                    let o = out + (bi * t + ti) * c + h * hs
+                    o.update(repeating: 0, count: hs)
+                    guard maxValue > -.infinity else {
+                        row.update(repeating: 0, count: t)
+                        continue
+                    }
+                    var sum: Float = 0
+                    for tj in 0..<t {
+                        row[tj] = row[tj] == -.infinity ? 0 : expf(row[tj] - maxValue)
+                        sum += row[tj]
+                    }
+                    let inverse = 1 / sum
+                    for tj in 0..<t where row[tj] != 0 {
+                        row[tj] *= inverse
+                        let v = qkv + (bi * t + tj) * 3 * c + 2 * c + h * hs
+                        for i in 0..<hs { o[i] += row[tj] * v[i] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Accumulates `dqkv` (`+=`) from `dout` (B, T, C), using the saved `att`.
+    public static func backward(
+        dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>, att: UnsafePointer<Float>,
+        batch b: Int, length t: Int, channels c: Int, heads nh: Int
+    ) {
+        let hs = c / nh
+        let scale = 1 / sqrtf(Float(hs))
+        var datt = [Float](repeating: 0, count: t)
+        for bi in 0..<b {
+            for h in 0..<nh {
+                for ti in 0..<t {
+                    let row = att + ((bi * nh + h) * t + ti) * t
+                    let g = dout + (bi * t + ti) * c + h * hs
+                    // Through the weighted sum of values.
+                    var weighted: Float = 0
+                    for tj in 0..<t {
+                        let v = qkv + (bi * t + tj) * 3 * c + 2 * c + h * hs
+                        let dv = dqkv + (bi * t + tj) * 3 * c + 2 * c + h * hs
+                        var dot: Float = 0
+                        for i in 0..<hs {
+                            dot += v[i] * g[i]
+                            dv[i] += row[tj] * g[i]
+                        }
+                        datt[tj] = dot
+                        weighted += row[tj] * dot
+                    }
+                    // Through the softmax and the scaled dot products.
+                    let q = qkv + (bi * t + ti) * 3 * c + h * hs
+                    let dq = dqkv + (bi * t + ti) * 3 * c + h * hs
+                    for tj in 0..<t where row[tj] != 0 {
+                        let dpre = row[tj] * (datt[tj] - weighted) * scale
+                        let k = qkv + (bi * t + tj) * 3 * c + c + h * hs
+                        let dk = dqkv + (bi * t + tj) * 3 * c + c + h * hs
+                        for i in 0..<hs {
+                            dq[i] += dpre * k[i]
+                            dk[i] += dpre * q[i]
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import XCTest
+@testable import Tensors
+
+final class AttentionTests: GradientCheckCase {
+    /// Float64 reference of the attention output (loss = Σ out ⊙ G).
+    func reference(_ qkv: [Double], g: [Double], mask: [Float]?, causal: Bool, b: Int, t: Int, c: Int, nh: Int) -> Double {
+        let hs = c / nh
+        var loss = 0.0
+        for bi in 0..<b {
+            for h in 0..<nh {
+                for ti in 0..<t {
+                    var weights: [Double] = []
+                    var keys: [Int] = []
+                    for tj in 0..<t where !(causal && tj > ti) && (mask?[bi * t + tj] ?? 1) != 0 {
+                        var dot = 0.0
+                        for i in 0..<hs { dot += qkv[(bi * t + ti) * 3 * c + h * hs + i] * qkv[(bi * t + tj) * 3 * c + c + h * hs + i] }
+                        weights.append(dot / Double(hs).squareRoot())
+                        keys.append(tj)
+                    }
+                    guard let m = weights.max() else { continue }
+                    let e = weights.map { exp($0 - m) }
+                    let s = e.reduce(0, +)
+                    for i in 0..<hs {
+                        var o = 0.0
+                        for (w, tj) in zip(e, keys) { o += w / s * qkv[(bi * t + tj) * 3 * c + 2 * c + h * hs + i] }
+                        loss += o * g[(bi * t + ti) * c + h * hs + i]
+                    }
+                }
+            }
+        }
+        return loss
+    }
+
+    func check(causal: Bool, mask: [Float]?) {
+        let (b, t, c, nh) = (2, 4, 6, 2)
+        let qkv = randoms(b * t * 3 * c), g = randoms(b * t * c)
+        var out = [Float](repeating: 0, count: b * t * c)
+        var att = [Float](repeating: 0, count: b * nh * t * t)
+        let fq = qkv.map(Float.init)
+        Attention.forward(out: &out, att: &att, qkv: fq, keyMask: mask, causal: causal, batch: b, length: t, channels: c, heads: nh)
+        XCTAssertEqual(zip(out, g).reduce(0.0) { $0 + Double($1.0) * $1.1 }, reference(qkv, g: g, mask: mask, causal: causal, b: b, t: t, c: c, nh: nh), accuracy: 1e-4)
+        var dqkv = [Float](repeating: 0, count: qkv.count)
+        Attention.backward(dqkv: &dqkv, dout: g.map(Float.init), qkv: fq, att: att, batch: b, length: t, channels: c, heads: nh)
+        assertClose(dqkv, numericGradient(qkv) { self.reference($0, g: g, mask: mask, causal: causal, b: b, t: t, c: c, nh: nh) }, "dqkv causal \(causal) mask \(mask != nil)")
+    }
+
+    func testCausalAttentionGradients() { check(causal: true, mask: nil) }
+    func testBidirectionalAttentionWithPaddingGradients() { check(causal: false, mask: [1, 1, 1, 0, 1, 1, 0, 0]) }
+    func testCausalAttentionWithLeftPaddingGradients() { check(causal: true, mask: [0, 1, 1, 1, 1, 1, 1, 1]) }
+
+    func testCausalMaskHidesTheFuture() {
+        let (b, t, c, nh) = (1, 5, 4, 1)
+        var qkv = randoms(b * t * 3 * c).map(Float.init)
+        var first = [Float](repeating: 0, count: t * c), att = [Float](repeating: 0, count: t * t)
+        Attention.forward(out: &first, att: &att, qkv: qkv, keyMask: nil, causal: true, batch: b, length: t, channels: c, heads: nh)
+        for i in (4 * 3 * c)..<(5 * 3 * c) { qkv[i] += 1 }  // change the last position only
+        var second = [Float](repeating: 0, count: t * c)
+        Attention.forward(out: &second, att: &att, qkv: qkv, keyMask: nil, causal: true, batch: b, length: t, channels: c, heads: nh)
+        XCTAssertEqual(Array(first[0..<(4 * c)]), Array(second[0..<(4 * c)]))
+        XCTAssertNotEqual(Array(first[(4 * c)...]), Array(second[(4 * c)...]))
+    }
+}
