@@ -1,0 +1,49 @@
+import XCTest
+@testable import Tensors
+
+final class OptimizerTests: XCTestCase {
+    /// One step by hand: g = 0.5, p = 1, lr = 0.1, wd = 0.01, β1 = 0.9, β2 = 0.999, ε = 1e-8.
+    /// m = 0.05, v = 0.00025; m̂ = 0.5, v̂ = 0.25; p = 1 − 0.1·(0.5/(0.5+1e-8) + 0.01·1) = 0.899.
+    /// Second step, same g: m = 0.095, v = 0.00049975; m̂ = 0.5, v̂ = 0.25 → p = 0.899 − 0.1·(1 + 0.00899) = 0.7981010.
+    func testAdamWStepsMatchHandComputation() {
+        var p: [Float] = [1, 1]
+        var m: [Float] = [0, 0]
+        var v: [Float] = [0, 0]
+        let g: [Float] = [0.5, 0.5]
+        let adam = AdamW(weightDecay: 0.01)
+        adam.update(parameters: &p, gradients: g, m: &m, v: &v, count: 1, step: 1, lr: 0.1)
+        XCTAssertEqual(p[0], 0.899, accuracy: 1e-6)
+        XCTAssertEqual(m[0], 0.05, accuracy: 1e-7)
+        XCTAssertEqual(v[0], 0.00025, accuracy: 1e-8)
+        adam.update(parameters: &p, gradients: g, m: &m, v: &v, count: 1, step: 2, lr: 0.1)
+        XCTAssertEqual(p[0], 0.798101, accuracy: 1e-5)
+        XCTAssertEqual(p[1], 1, "count limits the update")
+        // Without decay the same first step gives 1 − 0.1 = 0.9.
+        var q: [Float] = [1]
+        var m2: [Float] = [0]
+        var v2: [Float] = [0]
+        adam.update(parameters: &q, gradients: [0.5], m: &m2, v: &v2, count: 1, step: 1, lr: 0.1, decay: false)
+        XCTAssertEqual(q[0], 0.9, accuracy: 1e-6)
+    }
+
+    func testWarmupThenCosine() {
+        let s = WarmupCosineSchedule(peak: 1, warmupSteps: 10, totalSteps: 110, minimumFraction: 0.1)
+        XCTAssertEqual(s.rate(step: 1), 0.1, accuracy: 1e-6)
+        XCTAssertEqual(s.rate(step: 10), 1, accuracy: 1e-6)
+        XCTAssertEqual(s.rate(step: 60), 0.55, accuracy: 1e-6)  // halfway: 0.1 + 0.9·0.5
+        XCTAssertEqual(s.rate(step: 110), 0.1, accuracy: 1e-6)
+        XCTAssertEqual(s.rate(step: 500), 0.1, accuracy: 1e-6)
+    }
+
+    func testGlobalNormClipping() {
+        var a: [Float] = [3, 0]
+        var b: [Float] = [4]
+        let norm = a.withUnsafeMutableBufferPointer { pa in b.withUnsafeMutableBufferPointer { pb in GradientClipping.clip([pa, pb], maxNorm: 1) } }
+        XCTAssertEqual(norm, 5)
+        XCTAssertEqual(a, [0.6, 0])
+        XCTAssertEqual(b[0], 0.8, accuracy: 1e-7)
+        let small = a.withUnsafeMutableBufferPointer { GradientClipping.clip([$0], maxNorm: 1) }
+        XCTAssertEqual(small, 0.6, accuracy: 1e-7)
+        XCTAssertEqual(a, [0.6, 0], "below the limit nothing changes")
+    }
+}
