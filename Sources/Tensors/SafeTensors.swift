@@ -1,0 +1,126 @@
+import Foundation
+
+/// The safetensors format (Hugging Face): an 8-byte little-endian header length N, N bytes of JSON
+/// mapping each tensor name to `{"dtype", "shape", "data_offsets": [begin, end]}` (offsets into the
+/// byte buffer that follows the header) plus an optional `"__metadata__"` string map, then the
+/// little-endian, row-major tensor data. Reading accepts F32, F16 and BF16 (converted to Float32);
+/// writing produces F32 with names sorted and the header padded with spaces to a multiple of 8.
+public enum SafeTensors {
+    public struct Tensor: Equatable, Sendable {
+        public var shape: [Int]
+        public var values: [Float]
+
+        public init(shape: [Int], values: [Float]) {
+            self.shape = shape
+            self.values = values
+        }
+    }
+
+    public enum Failure: Error, LocalizedError, Equatable {
+        case malformed(path: String, detail: String)
+        case io(path: String, detail: String)
+
+        public var errorDescription: String? {
+            switch self {
+            case .malformed(let path, let detail): return "\(path): not a valid safetensors file: \(detail)"
+            case .io(let path, let detail): return "\(path): \(detail)"
+            }
+        }
+    }
+
+    /// Reads every tensor and the metadata of a file.
+    public static func read(_ path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
+        guard let data = FileManager.default.contents(atPath: path) else { throw Failure.io(path: path, detail: "cannot read") }
+        guard data.count >= 8 else { throw Failure.malformed(path: path, detail: "shorter than the 8-byte header length") }
+        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard headerLength <= UInt64(data.count - 8) else {
+            throw Failure.malformed(path: path, detail: "header length \(headerLength) runs past the end of the file")
+        }
+        let headerData = data.subdata(in: 8..<(8 + Int(headerLength)))
+        guard let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
+            throw Failure.malformed(path: path, detail: "the header is not a JSON object")
+        }
+        let base = 8 + Int(headerLength)
+        var tensors: [String: Tensor] = [:]
+        var metadata: [String: String] = [:]
+        for (name, value) in header {
+            if name == "__metadata__" {
+                metadata = (value as? [String: String]) ?? [:]
+                continue
+            }
+            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
+                let shape = (entry["shape"] as? [NSNumber])?.map(\.intValue),
+                let offsets = (entry["data_offsets"] as? [NSNumber])?.map(\.intValue), offsets.count == 2
+            else { throw Failure.malformed(path: path, detail: "tensor '\(name)' needs dtype, shape and data_offsets") }
+            let count = shape.reduce(1, *)
+            let width: Int
+            switch dtype {
+            case "F32": width = 4
+            case "F16", "BF16": width = 2
+            default: throw Failure.malformed(path: path, detail: "tensor '\(name)' has dtype \(dtype); F32, F16 and BF16 are supported")
+            }
+            guard offsets[0] >= 0, offsets[1] == offsets[0] + count * width, base + offsets[1] <= data.count else {
+                throw Failure.malformed(path: path, detail: "tensor '\(name)': data_offsets \(offsets) do not fit shape \(shape) × \(width) bytes")
+            }
+            var values = [Float](repeating: 0, count: count)
+            data.withUnsafeBytes { raw in
+                let start = raw.baseAddress! + base + offsets[0]
+                for i in 0..<count {
+                    switch dtype {
+                    case "F32": values[i] = Float(bitPattern: UInt32(littleEndian: start.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
+                    case "F16": values[i] = Float(Float16(bitPattern: UInt16(littleEndian: start.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))))
+                    default: values[i] = Float(bitPattern: UInt32(UInt16(littleEndian: start.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))) << 16)
+                    }
+                }
+            }
+            tensors[name] = Tensor(shape: shape, values: values)
+        }
+        return (tensors, metadata)
+    }
+
+    /// The bytes of a file holding `tensors` as F32.
+    public static func encode(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> Data {
+        var header = "{"
+        var entries: [String] = []
+        if !metadata.isEmpty {
+            let object = try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys, .withoutEscapingSlashes])
+            entries.append("\"__metadata__\":" + String(decoding: object, as: UTF8.self))
+        }
+        var offset = 0
+        let names = tensors.keys.sorted()
+        for name in names {
+            let tensor = tensors[name]!
+            precondition(tensor.values.count == tensor.shape.reduce(1, *), "tensor \(name): shape and values disagree")
+            let quoted = String(decoding: try JSONSerialization.data(withJSONObject: [name], options: [.withoutEscapingSlashes]), as: UTF8.self).dropFirst().dropLast()
+            let end = offset + tensor.values.count * 4
+            entries.append("\(quoted):{\"dtype\":\"F32\",\"shape\":[\(tensor.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(end)]}")
+            offset = end
+        }
+        header += entries.joined(separator: ",") + "}"
+        while (8 + header.utf8.count) % 8 != 0 { header += " " }
+        var data = Data()
+        var length = UInt64(header.utf8.count).littleEndian
+        withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
+        data.append(contentsOf: header.utf8)
+        for name in names {
+            tensors[name]!.values.withUnsafeBufferPointer { values in
+                for v in values {
+                    var bits = v.bitPattern.littleEndian
+                    withUnsafeBytes(of: &bits) { data.append(contentsOf: $0) }
+                }
+            }
+        }
+        return data
+    }
+
+    /// Writes `tensors` to `path` atomically (temporary file, then rename).
+    public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to path: String) throws {
+        do {
+            try encode(tensors, metadata: metadata).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch let failure as Failure {
+            throw failure
+        } catch {
+            throw Failure.io(path: path, detail: "cannot write: \(error.localizedDescription)")
+        }
+    }
+}
