@@ -1,0 +1,121 @@
+import Foundation
+import Tensors
+
+/// A GPT-2 decoder (Radford et al., 2019): learned positions, pre-LN blocks (attention, then an MLP
+/// with tanh GELU), a final layer norm and logits tied to the token embeddings. Weights use Hugging
+/// Face's names and `Conv1D` layout (`h.{i}.attn.c_attn.weight` is (C, 3C)), so a GPT-2
+/// `model.safetensors` + `config.json` loads as is (a `transformer.` prefix is accepted; the
+/// attention-mask buffers are ignored).
+public final class GPT2Model {
+    public let config: GPT2Config
+    /// Parameters by Hugging Face name.
+    public private(set) var parameters: [String: SafeTensors.Tensor]
+
+    public init(config: GPT2Config, parameters: [String: SafeTensors.Tensor]) throws {
+        self.config = config
+        self.parameters = parameters
+        try checkShapes()
+    }
+
+    /// Loads `config.json` and `model.safetensors` from `folder`.
+    public convenience init(folder: String) throws {
+        let config = try GPT2Config.read((folder as NSString).appendingPathComponent("config.json"))
+        let path = (folder as NSString).appendingPathComponent("model.safetensors")
+        var parameters: [String: SafeTensors.Tensor] = [:]
+        for (name, tensor) in try SafeTensors.read(path).tensors {
+            let key = name.hasPrefix("transformer.") ? String(name.dropFirst("transformer.".count)) : name
+            if key.hasSuffix(".attn.bias") || key.hasSuffix(".attn.masked_bias") || key == "lm_head.weight" { continue }
+            parameters[key] = tensor
+        }
+        do {
+            try self.init(config: config, parameters: parameters)
+        } catch let ModelError.malformed(_, detail) {
+            throw ModelError.malformed(path: path, detail: detail)
+        }
+    }
+
+    /// Every parameter name with its expected shape.
+    public var expectedShapes: [String: [Int]] {
+        let c = config.channels
+        var shapes: [String: [Int]] = [
+            "wte.weight": [config.vocabularySize, c], "wpe.weight": [config.maxPositions, c], "ln_f.weight": [c], "ln_f.bias": [c],
+        ]
+        for i in 0..<config.layers {
+            shapes["h.\(i).ln_1.weight"] = [c]
+            shapes["h.\(i).ln_1.bias"] = [c]
+            shapes["h.\(i).attn.c_attn.weight"] = [c, 3 * c]
+            shapes["h.\(i).attn.c_attn.bias"] = [3 * c]
+            shapes["h.\(i).attn.c_proj.weight"] = [c, c]
+            shapes["h.\(i).attn.c_proj.bias"] = [c]
+            shapes["h.\(i).ln_2.weight"] = [c]
+            shapes["h.\(i).ln_2.bias"] = [c]
+            shapes["h.\(i).mlp.c_fc.weight"] = [c, 4 * c]
+            shapes["h.\(i).mlp.c_fc.bias"] = [4 * c]
+            shapes["h.\(i).mlp.c_proj.weight"] = [4 * c, c]
+            shapes["h.\(i).mlp.c_proj.bias"] = [c]
+        }
+        return shapes
+    }
+
+    private func checkShapes() throws {
+        for (name, shape) in expectedShapes.sorted(by: { $0.key < $1.key }) {
+            guard let tensor = parameters[name] else { throw ModelError.malformed(path: "", detail: "tensor '\(name)' missing") }
+            guard tensor.shape == shape else {
+                throw ModelError.malformed(path: "", detail: "tensor '\(name)' has shape \(tensor.shape), expected \(shape)")
+            }
+        }
+    }
+
+    private func weights(_ name: String) -> [Float] { parameters[name]!.values }
+
+    /// Logits (B, T, V) for `tokens` (B sequences of the same length T ≤ n_positions), in one pass.
+    /// `keyMask` (B, T), when given, hides padded positions from attention.
+    public func logits(_ tokens: [[Int32]], keyMask: [[Float]]? = nil) -> [Float] {
+        let b = tokens.count
+        let t = tokens.first?.count ?? 0
+        precondition(tokens.allSatisfy { $0.count == t } && t <= config.maxPositions, "sequences must share a length ≤ n_positions")
+        let c = config.channels, v = config.vocabularySize, n = b * t
+        let flat = tokens.flatMap { $0 }
+        let positions = (0..<b).flatMap { _ in (0..<t).map(Int32.init) }
+        let mask = keyMask?.flatMap { $0 }
+        var x = [Float](repeating: 0, count: n * c)
+        Embedding.forward(out: &x, tokens: flat, positions: positions, wte: weights("wte.weight"), wpe: weights("wpe.weight"), rows: n, channels: c)
+        var normed = [Float](repeating: 0, count: n * c)
+        var mean = [Float](repeating: 0, count: n), rstd = [Float](repeating: 0, count: n)
+        var qkv = [Float](repeating: 0, count: n * 3 * c)
+        var attended = [Float](repeating: 0, count: n * c)
+        var att = [Float](repeating: 0, count: b * config.heads * t * t)
+        var projected = [Float](repeating: 0, count: n * c)
+        var hidden = [Float](repeating: 0, count: n * 4 * c)
+        var activated = [Float](repeating: 0, count: n * 4 * c)
+        for i in 0..<config.layers {
+            let p = "h.\(i)."
+            LayerNorm.forward(out: &normed, mean: &mean, rstd: &rstd, inp: x, weight: weights(p + "ln_1.weight"), bias: weights(p + "ln_1.bias"), rows: n, channels: c)
+            Linear.forward(out: &qkv, inp: normed, weight: weights(p + "attn.c_attn.weight"), bias: weights(p + "attn.c_attn.bias"), rows: n, inFeatures: c, outFeatures: 3 * c)
+            if let mask {
+                Attention.forward(out: &attended, att: &att, qkv: qkv, keyMask: mask, causal: true, batch: b, length: t, channels: c, heads: config.heads)
+            } else {
+                Attention.forward(out: &attended, att: &att, qkv: qkv, keyMask: nil, causal: true, batch: b, length: t, channels: c, heads: config.heads)
+            }
+            Linear.forward(out: &projected, inp: attended, weight: weights(p + "attn.c_proj.weight"), bias: weights(p + "attn.c_proj.bias"), rows: n, inFeatures: c, outFeatures: c)
+            for j in 0..<(n * c) { x[j] += projected[j] }
+            LayerNorm.forward(out: &normed, mean: &mean, rstd: &rstd, inp: x, weight: weights(p + "ln_2.weight"), bias: weights(p + "ln_2.bias"), rows: n, channels: c)
+            Linear.forward(out: &hidden, inp: normed, weight: weights(p + "mlp.c_fc.weight"), bias: weights(p + "mlp.c_fc.bias"), rows: n, inFeatures: c, outFeatures: 4 * c)
+            GELU.forward(out: &activated, inp: hidden, count: n * 4 * c)
+            Linear.forward(out: &projected, inp: activated, weight: weights(p + "mlp.c_proj.weight"), bias: weights(p + "mlp.c_proj.bias"), rows: n, inFeatures: 4 * c, outFeatures: c)
+            for j in 0..<(n * c) { x[j] += projected[j] }
+        }
+        LayerNorm.forward(out: &normed, mean: &mean, rstd: &rstd, inp: x, weight: weights("ln_f.weight"), bias: weights("ln_f.bias"), rows: n, channels: c)
+        // Tied output layer: logits = normed · wteᵀ.
+        var logits = [Float](repeating: 0, count: n * v)
+        let wte = weights("wte.weight")
+        normed.withUnsafeBufferPointer { a in
+            wte.withUnsafeBufferPointer { w in
+                logits.withUnsafeMutableBufferPointer { out in
+                    Matmul.gemm(a.baseAddress!, transposeA: false, w.baseAddress!, transposeB: true, out.baseAddress!, m: n, n: v, k: c)
+                }
+            }
+        }
+        return logits
+    }
+}
