@@ -105,6 +105,21 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// `calrec lm score` on a tiny GPT-2 with a byte-level tokenizer; the expected value comes from
+    /// NumPy (Tests/Fixtures/tiny-gpt2/make_fixture.py).
+    func testLMScorePrintsTheLogProbabilityOfTheText() throws {
+        let folder = Self.repository.appendingPathComponent("Tests/Fixtures/tiny-gpt2/bpe").path
+        let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/expected_score.json"))) as! [String: Any]
+        let result = try run(["lm", "score", "--model", folder, "--text", expected["text"] as! String])
+        XCTAssertEqual(result.status, 0, result.err)
+        let object = try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as! [String: Any]
+        XCTAssertEqual(object["tokens"] as? Int, expected["tokens"] as? Int)
+        XCTAssertEqual(object["logprob"] as! Double, expected["logprob"] as! Double, accuracy: 1e-3)
+        let missing = try run(["lm", "score", "--model", "/nonexistent/model", "--text", "x"])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.err.contains("no such model folder"), missing.err)
+    }
+
     func testMissingPathAndUnknownCategoryAreClearErrors() throws {
         let missing = try run(["stats", "--amazon2018", "/nonexistent/folder"])
         XCTAssertNotEqual(missing.status, 0)

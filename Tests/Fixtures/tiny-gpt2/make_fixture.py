@@ -78,3 +78,76 @@ json.dump({"model_type": "gpt2", "vocab_size": V, "n_positions": T, "n_embd": C,
 sequences = [[3, 14, 15, 9, 26, 5, 35], [0, 36, 1, 2, 2, 2, 10, 11, 12, 13, 4, 8, 16, 20, 30, 31]]
 json.dump({"sequences": sequences, "logits": [forward(np.array(s)).tolist() for s in sequences]}, open("expected.json", "w"))
 print("wrote config.json, model.safetensors, expected.json")
+
+# --- A second tiny model with a byte-level BPE tokenizer, for `calrec lm score` -------------------
+import os
+import regex
+
+os.makedirs("bpe", exist_ok=True)
+bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+cs, n = bs[:], 0
+for b in range(256):
+    if b not in bs:
+        bs.append(b)
+        cs.append(256 + n)
+        n += 1
+byte_encoder = dict(zip(bs, map(chr, cs)))
+vocab = {byte_encoder[b]: i for i, b in enumerate(bs)}  # GPT-2 order: printable bytes first
+merges = [("Ġ", "t"), ("h", "e"), ("Ġt", "he")]
+for a, b2 in merges:
+    vocab[a + b2] = len(vocab)
+vocab["<|endoftext|>"] = len(vocab)
+ranks = {m: i for i, m in enumerate(merges)}
+pattern = regex.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")
+
+
+def bpe(word):
+    word = list(word)
+    while len(word) > 1:
+        pairs = {(word[i], word[i + 1]) for i in range(len(word) - 1)}
+        best = min(pairs, key=lambda q: ranks.get(q, float("inf")))
+        if best not in ranks:
+            break
+        out, i = [], 0
+        while i < len(word):
+            if i + 1 < len(word) and (word[i], word[i + 1]) == best:
+                out.append(word[i] + word[i + 1])
+                i += 2
+            else:
+                out.append(word[i])
+                i += 1
+        word = out
+    return word
+
+
+def encode(text):
+    return [vocab[t] for piece in regex.findall(pattern, text) for t in bpe("".join(byte_encoder[b] for b in piece.encode()))]
+
+
+V2, T2 = len(vocab), 32
+rng = np.random.default_rng(11)
+saved = dict(p)
+p["wte.weight"] = rng.normal(0, 0.3, (V2, C)).astype(np.float32)
+p["wpe.weight"] = rng.normal(0, 0.1, (T2, C)).astype(np.float32)
+V, T = V2, T2
+header, blobs, offset = {}, [], 0
+for name in sorted(p):
+    raw = p[name].astype("<f4").tobytes()
+    header[name] = {"dtype": "F32", "shape": list(p[name].shape), "data_offsets": [offset, offset + len(raw)]}
+    blobs.append(raw)
+    offset += len(raw)
+text = json.dumps(header).encode()
+with open("bpe/model.safetensors", "wb") as f:
+    f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+json.dump({"model_type": "gpt2", "vocab_size": V, "n_positions": T, "n_embd": C, "n_layer": L, "n_head": H,
+           "layer_norm_epsilon": 1e-5}, open("bpe/config.json", "w"), indent=1)
+json.dump(vocab, open("bpe/vocab.json", "w"), ensure_ascii=False)
+open("bpe/merges.txt", "w").write("#version: 0.2\n" + "".join(f"{a} {b2}\n" for a, b2 in merges))
+sample = "Title: the thing, Price: $5"
+ids = encode(sample)
+logits = forward(np.array(ids))
+logp = logits - logits.max(-1, keepdims=True)
+logp = logp - np.log(np.exp(logp).sum(-1, keepdims=True))
+score = float(sum(logp[i - 1, ids[i]] for i in range(1, len(ids))))
+json.dump({"text": sample, "ids": ids, "tokens": len(ids), "logprob": score}, open("bpe/expected_score.json", "w"))
+print("wrote bpe/ (model, tokenizer, expected_score.json)")
