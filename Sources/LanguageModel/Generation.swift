@@ -1,0 +1,216 @@
+import Foundation
+import Tensors
+
+/// How to sample continuations.
+public struct SamplingOptions: Sendable, Equatable {
+    /// 0 means greedy (argmax).
+    public var temperature: Float = 1
+    /// Keep only the k most likely tokens (nil: all).
+    public var topK: Int?
+    /// Keep the smallest set of tokens whose probability reaches p (nil: all).
+    public var topP: Float?
+    public var maxNewTokens: Int = 32
+    /// Generation of a sequence stops when its text ends with one of these (the stop text is kept
+    /// out of the result), or at the end-of-text token.
+    public var stopSequences: [String] = []
+    public var seed: UInt64 = 0
+
+    public init(temperature: Float = 1, topK: Int? = nil, topP: Float? = nil, maxNewTokens: Int = 32, stopSequences: [String] = [], seed: UInt64 = 0) {
+        self.temperature = temperature
+        self.topK = topK
+        self.topP = topP
+        self.maxNewTokens = maxNewTokens
+        self.stopSequences = stopSequences
+        self.seed = seed
+    }
+}
+
+/// One generated continuation.
+public struct GeneratedSequence: Sendable, Equatable {
+    public var tokens: [Int32]
+    /// Σ log p(token | prefix) of the generated tokens under the model itself — the untempered,
+    /// unfiltered distribution, whatever the sampling temperature or top-k/top-p (natural log).
+    public var logprob: Double
+}
+
+/// A key/value cache for every layer: (B, S, C) keys and values, plus the key mask and positions.
+final class KVCache {
+    let batch: Int
+    let slots: Int
+    let channels: Int
+    var keys: [[Float]]
+    var values: [[Float]]
+    var keyMask: [Float]
+    var filled = 0
+
+    init(config: GPT2Config, batch: Int, slots: Int) {
+        self.batch = batch
+        self.slots = slots
+        channels = config.channels
+        keys = Array(repeating: [Float](repeating: 0, count: batch * slots * config.channels), count: config.layers)
+        values = keys
+        keyMask = [Float](repeating: 0, count: batch * slots)
+    }
+}
+
+extension GPT2Model {
+    /// Runs `tokens` (B × Tn new positions, in cache slots `cache.filled …`) through the model,
+    /// storing their keys and values; returns the logits of every new position (B, Tn, V).
+    func step(_ tokens: [Int32], positions: [Int32], mask: [Float], newLength tn: Int, cache: KVCache) -> [Float] {
+        let b = cache.batch, c = config.channels, v = config.vocabularySize, s = cache.slots, n = b * tn
+        let start = cache.filled
+        for bi in 0..<b { for j in 0..<tn { cache.keyMask[bi * s + start + j] = mask[bi * tn + j] } }
+        var x = [Float](repeating: 0, count: n * c)
+        Embedding.forward(out: &x, tokens: tokens, positions: positions, wte: parameters["wte.weight"]!.values, wpe: parameters["wpe.weight"]!.values, rows: n, channels: c)
+        var normed = [Float](repeating: 0, count: n * c), mean = [Float](repeating: 0, count: n), rstd = [Float](repeating: 0, count: n)
+        var qkv = [Float](repeating: 0, count: n * 3 * c), attended = [Float](repeating: 0, count: n * c)
+        var projected = [Float](repeating: 0, count: n * c), hidden = [Float](repeating: 0, count: n * 4 * c), activated = hidden
+        func w(_ name: String) -> [Float] { parameters[name]!.values }
+        for layer in 0..<config.layers {
+            let p = "h.\(layer)."
+            LayerNorm.forward(out: &normed, mean: &mean, rstd: &rstd, inp: x, weight: w(p + "ln_1.weight"), bias: w(p + "ln_1.bias"), rows: n, channels: c)
+            Linear.forward(out: &qkv, inp: normed, weight: w(p + "attn.c_attn.weight"), bias: w(p + "attn.c_attn.bias"), rows: n, inFeatures: c, outFeatures: 3 * c)
+            for bi in 0..<b {
+                for j in 0..<tn {
+                    let row = (bi * tn + j) * 3 * c
+                    let slot = (bi * s + start + j) * c
+                    for i in 0..<c {
+                        cache.keys[layer][slot + i] = qkv[row + c + i]
+                        cache.values[layer][slot + i] = qkv[row + 2 * c + i]
+                    }
+                }
+            }
+            CachedAttention.forward(
+                out: &attended, qkv: qkv, kCache: cache.keys[layer], vCache: cache.values[layer], keyMask: cache.keyMask, batch: b,
+                newLength: tn, slots: s, start: start, channels: c, heads: config.heads)
+            Linear.forward(out: &projected, inp: attended, weight: w(p + "attn.c_proj.weight"), bias: w(p + "attn.c_proj.bias"), rows: n, inFeatures: c, outFeatures: c)
+            for i in 0..<(n * c) { x[i] += projected[i] }
+            LayerNorm.forward(out: &normed, mean: &mean, rstd: &rstd, inp: x, weight: w(p + "ln_2.weight"), bias: w(p + "ln_2.bias"), rows: n, channels: c)
+            Linear.forward(out: &hidden, inp: normed, weight: w(p + "mlp.c_fc.weight"), bias: w(p + "mlp.c_fc.bias"), rows: n, inFeatures: c, outFeatures: 4 * c)
+            GELU.forward(out: &activated, inp: hidden, count: n * 4 * c)
+            Linear.forward(out: &projected, inp: activated, weight: w(p + "mlp.c_proj.weight"), bias: w(p + "mlp.c_proj.bias"), rows: n, inFeatures: 4 * c, outFeatures: c)
+            for i in 0..<(n * c) { x[i] += projected[i] }
+        }
+        cache.filled += tn
+        LayerNorm.forward(out: &normed, mean: &mean, rstd: &rstd, inp: x, weight: w("ln_f.weight"), bias: w("ln_f.bias"), rows: n, channels: c)
+        var logits = [Float](repeating: 0, count: n * v)
+        let wte = w("wte.weight")
+        normed.withUnsafeBufferPointer { a in
+            wte.withUnsafeBufferPointer { e in
+                logits.withUnsafeMutableBufferPointer { out in
+                    Matmul.gemm(a.baseAddress!, transposeA: false, e.baseAddress!, transposeB: true, out.baseAddress!, m: n, n: v, k: c)
+                }
+            }
+        }
+        return logits
+    }
+
+    /// Continues each prompt (left-padded into one batch, positions counted over real tokens only)
+    /// with a KV cache. `decode` turns a sequence's generated tokens into text for stop sequences;
+    /// `endOfText` ends a sequence. Deterministic for a seed.
+    public func generate(
+        prompts: [[Int32]], options: SamplingOptions, endOfText: Int32? = nil, decode: (([Int32]) -> String)? = nil
+    ) -> [GeneratedSequence] {
+        let b = prompts.count
+        guard b > 0 else { return [] }
+        let p = prompts.map(\.count).max()!
+        let slots = p + options.maxNewTokens
+        precondition(prompts.allSatisfy { !$0.isEmpty }, "every prompt needs at least one token")
+        precondition(
+            prompts.allSatisfy { $0.count + options.maxNewTokens <= config.maxPositions },
+            "a prompt plus the new tokens exceeds n_positions (\(config.maxPositions))")
+        let cache = KVCache(config: self.config, batch: b, slots: slots)
+        var tokens: [Int32] = [], positions: [Int32] = [], mask: [Float] = []
+        for prompt in prompts {
+            let pad = p - prompt.count
+            tokens += [Int32](repeating: 0, count: pad) + prompt
+            positions += [Int32](repeating: 0, count: pad) + (0..<prompt.count).map(Int32.init)
+            mask += [Float](repeating: 0, count: pad) + [Float](repeating: 1, count: prompt.count)
+        }
+        var logits = step(tokens, positions: positions, mask: mask, newLength: p, cache: cache)
+        let v = config.vocabularySize
+        var lastRows = (0..<b).map { Array(logits[((($0 * p) + p - 1) * v)..<((($0 * p) + p) * v)]) }
+        var nextPosition = prompts.map { Int32($0.count) }
+        var results = [GeneratedSequence](repeating: GeneratedSequence(tokens: [], logprob: 0), count: b)
+        var done = [Bool](repeating: false, count: b)
+        var random = SplitMix64(seed: options.seed)
+        for _ in 0..<options.maxNewTokens {
+            var chosen = [Int32](repeating: 0, count: b)
+            for bi in 0..<b where !done[bi] {
+                let row = lastRows[bi]
+                let token = Sampler.sample(row, options: options, random: &random)
+                chosen[bi] = token
+                results[bi].logprob += Sampler.logSoftmax(row, at: Int(token))
+                results[bi].tokens.append(token)
+                if token == endOfText {
+                    results[bi].tokens.removeLast()
+                    done[bi] = true
+                } else if let decode, !options.stopSequences.isEmpty {
+                    let text = decode(results[bi].tokens)
+                    if options.stopSequences.contains(where: { text.hasSuffix($0) }) { done[bi] = true }
+                }
+            }
+            if done.allSatisfy({ $0 }) || cache.filled >= slots { break }
+            logits = step(chosen, positions: nextPosition, mask: done.map { $0 ? 0 : 1 }, newLength: 1, cache: cache)
+            lastRows = (0..<b).map { Array(logits[($0 * v)..<(($0 + 1) * v)]) }
+            for bi in 0..<b { nextPosition[bi] += 1 }
+        }
+        return results
+    }
+}
+
+/// SplitMix64, so sampling is reproducible across platforms for a seed.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+}
+
+/// Token choice from one row of logits.
+enum Sampler {
+    static func logSoftmax(_ row: [Float], at index: Int) -> Double {
+        let maxValue = Double(row.max()!)
+        let logSum = log(row.reduce(0.0) { $0 + exp(Double($1) - maxValue) }) + maxValue
+        return Double(row[index]) - logSum
+    }
+
+    static func sample(_ row: [Float], options: SamplingOptions, random: inout SplitMix64) -> Int32 {
+        if options.temperature <= 0 {
+            var best = 0
+            for i in row.indices where row[i] > row[best] { best = i }
+            return Int32(best)
+        }
+        var order = Array(row.indices)
+        order.sort { row[$0] != row[$1] ? row[$0] > row[$1] : $0 < $1 }
+        if let k = options.topK, k > 0, k < order.count { order = Array(order.prefix(k)) }
+        let maxValue = Double(row[order[0]])
+        var probabilities = order.map { exp((Double(row[$0]) - maxValue) / Double(options.temperature)) }
+        let total = probabilities.reduce(0, +)
+        probabilities = probabilities.map { $0 / total }
+        if let p = options.topP, p < 1 {
+            var cumulative = 0.0
+            var keep = 0
+            while keep < probabilities.count && cumulative < Double(p) {
+                cumulative += probabilities[keep]
+                keep += 1
+            }
+            order = Array(order.prefix(keep))
+            probabilities = Array(probabilities.prefix(keep))
+            let sum = probabilities.reduce(0, +)
+            probabilities = probabilities.map { $0 / sum }
+        }
+        var u = random.unit()
+        for (i, probability) in probabilities.enumerated() {
+            u -= probability
+            if u < 0 { return Int32(order[i]) }
+        }
+        return Int32(order[order.count - 1])
+    }
+}
