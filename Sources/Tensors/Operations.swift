@@ -1,0 +1,99 @@
+/// Differentiable operations on `Variable`s, each one fused kernel forward and one backward step
+/// recorded on the tape. Shapes follow the kernels' documentation.
+public enum Ops {
+    /// (N, C) from token and position ids.
+    public static func embedding(_ tape: Tape, tokens: [Int32], positions: [Int32], wte: Variable, wpe: Variable) -> Variable {
+        let c = wte.shape[1], n = tokens.count
+        let out = Variable(zeros: [n, c])
+        Embedding.forward(out: &out.value, tokens: tokens, positions: positions, wte: wte.value, wpe: wpe.value, rows: n, channels: c)
+        tape.record {
+            Embedding.backward(dwte: &wte.gradient, dwpe: &wpe.gradient, dout: out.gradient, tokens: tokens, positions: positions, rows: n, channels: c)
+        }
+        return out
+    }
+
+    public static func layerNorm(_ tape: Tape, _ x: Variable, weight: Variable, bias: Variable) -> Variable {
+        let c = x.shape.last!, n = x.count / c
+        let out = Variable(zeros: x.shape)
+        var mean = [Float](repeating: 0, count: n), rstd = [Float](repeating: 0, count: n)
+        LayerNorm.forward(out: &out.value, mean: &mean, rstd: &rstd, inp: x.value, weight: weight.value, bias: bias.value, rows: n, channels: c)
+        tape.record {
+            LayerNorm.backward(
+                dinp: &x.gradient, dweight: &weight.gradient, dbias: &bias.gradient, dout: out.gradient, inp: x.value, weight: weight.value,
+                mean: mean, rstd: rstd, rows: n, channels: c)
+        }
+        return out
+    }
+
+    /// `x · weight + bias` with weight (C, OC).
+    public static func linear(_ tape: Tape, _ x: Variable, weight: Variable, bias: Variable?) -> Variable {
+        let c = weight.shape[0], oc = weight.shape[1], n = x.count / c
+        let out = Variable(zeros: Array(x.shape.dropLast()) + [oc])
+        Linear.forward(out: &out.value, inp: x.value, weight: weight.value, bias: bias?.value, rows: n, inFeatures: c, outFeatures: oc)
+        tape.record {
+            if let bias {
+                Linear.backward(dinp: &x.gradient, dweight: &weight.gradient, dbias: &bias.gradient, dout: out.gradient, inp: x.value, weight: weight.value, rows: n, inFeatures: c, outFeatures: oc)
+            } else {
+                Linear.backward(dinp: &x.gradient, dweight: &weight.gradient, dbias: nil, dout: out.gradient, inp: x.value, weight: weight.value, rows: n, inFeatures: c, outFeatures: oc)
+            }
+        }
+        return out
+    }
+
+    public static func gelu(_ tape: Tape, _ x: Variable) -> Variable {
+        let out = Variable(zeros: x.shape)
+        GELU.forward(out: &out.value, inp: x.value, count: x.count)
+        tape.record { GELU.backward(dinp: &x.gradient, inp: x.value, dout: out.gradient, count: x.count) }
+        return out
+    }
+
+    public static func add(_ tape: Tape, _ a: Variable, _ b: Variable) -> Variable {
+        let out = Variable(shape: a.shape, value: zip(a.value, b.value).map(+))
+        tape.record {
+            for i in 0..<out.count {
+                a.gradient[i] += out.gradient[i]
+                b.gradient[i] += out.gradient[i]
+            }
+        }
+        return out
+    }
+
+    /// Multi-head attention over packed qkv (B, T, 3C) → (B, T, C).
+    public static func attention(_ tape: Tape, _ qkv: Variable, keyMask: [Float]?, causal: Bool, batch b: Int, length t: Int, heads: Int) -> Variable {
+        let c = qkv.shape.last! / 3
+        let out = Variable(zeros: [b, t, c])
+        var att = [Float](repeating: 0, count: b * heads * t * t)
+        if let keyMask {
+            Attention.forward(out: &out.value, att: &att, qkv: qkv.value, keyMask: keyMask, causal: causal, batch: b, length: t, channels: c, heads: heads)
+        } else {
+            Attention.forward(out: &out.value, att: &att, qkv: qkv.value, keyMask: nil, causal: causal, batch: b, length: t, channels: c, heads: heads)
+        }
+        tape.record {
+            Attention.backward(dqkv: &qkv.gradient, dout: out.gradient, qkv: qkv.value, att: att, batch: b, length: t, channels: c, heads: heads)
+        }
+        return out
+    }
+
+    /// `x · wteᵀ`: logits (N, V) from hidden states (N, C) and the tied embeddings (V, C).
+    public static func tiedLogits(_ tape: Tape, _ x: Variable, wte: Variable) -> Variable {
+        let v = wte.shape[0], c = wte.shape[1], n = x.count / c
+        let out = Variable(zeros: [n, v])
+        Matmul.gemm(x.value, transposeA: false, wte.value, transposeB: true, &out.value, m: n, n: v, k: c)
+        tape.record {
+            Matmul.gemm(out.gradient, transposeA: false, wte.value, transposeB: false, &x.gradient, m: n, n: c, k: v, beta: 1)
+            Matmul.gemm(out.gradient, transposeA: true, x.value, transposeB: false, &wte.gradient, m: v, n: c, k: n, beta: 1)
+        }
+        return out
+    }
+
+    /// Mean cross-entropy over masked positions; seeds the backward pass with d(loss) = `weight`.
+    public static func crossEntropy(_ tape: Tape, logits: Variable, targets: [Int32], mask: [Float], weight: Float = 1) -> Float {
+        let v = logits.shape.last!, n = logits.count / v
+        var dlogits = [Float](repeating: 0, count: n * v)
+        let loss = CrossEntropy.forwardBackward(logits: logits.value, targets: targets, mask: mask, dlogits: &dlogits, rows: n, vocabulary: v)
+        tape.record {
+            for i in 0..<dlogits.count { logits.gradient[i] += weight * dlogits[i] }
+        }
+        return loss
+    }
+}
