@@ -66,6 +66,8 @@ let package = Package(
         .executableTarget(
             name: "ReaderBenchmark", dependencies: ["RecData"], path: "Benchmarks/ReaderBenchmark"),
         .executableTarget(
+            name: "LMBenchmark", dependencies: ["LanguageModel", "Tensors"], path: "Benchmarks/LMBenchmark"),
+        .executableTarget(
             name: "RetrievalBenchmark", dependencies: ["RecData", "Retrieval", "Evaluation"],
             path: "Benchmarks/RetrievalBenchmark"),
 
