@@ -60,4 +60,21 @@ final class AttentionTests: GradientCheckCase {
         XCTAssertEqual(Array(first[0..<(4 * c)]), Array(second[0..<(4 * c)]))
         XCTAssertNotEqual(Array(first[(4 * c)...]), Array(second[(4 * c)...]))
     }
+
+    func testGEMMKernelsMatchThePlainLoops() {
+        let (b, t, c, nh) = (2, 7, 8, 2)
+        for (causal, mask) in [(true, nil), (false, [Float](repeating: 1, count: 7) + [1, 1, 0, 1, 1, 0, 0] as [Float]?)] {
+            let qkv = randoms(b * t * 3 * c).map(Float.init), g = randoms(b * t * c).map(Float.init)
+            var out1 = [Float](repeating: 0, count: b * t * c), att1 = [Float](repeating: 0, count: b * nh * t * t)
+            var out2 = out1, att2 = att1
+            Attention.forward(out: &out1, att: &att1, qkv: qkv, keyMask: mask, causal: causal, batch: b, length: t, channels: c, heads: nh)
+            Attention.referenceForward(out: &out2, att: &att2, qkv: qkv, keyMask: mask, causal: causal, batch: b, length: t, channels: c, heads: nh)
+            for (x, y) in zip(out1, out2) { XCTAssertEqual(x, y, accuracy: 1e-5) }
+            for (x, y) in zip(att1, att2) { XCTAssertEqual(x, y, accuracy: 1e-6) }
+            var d1 = [Float](repeating: 0.5, count: qkv.count), d2 = d1
+            Attention.backward(dqkv: &d1, dout: g, qkv: qkv, att: att1, batch: b, length: t, channels: c, heads: nh)
+            Attention.referenceBackward(dqkv: &d2, dout: g, qkv: qkv, att: att2, batch: b, length: t, channels: c, heads: nh)
+            for (x, y) in zip(d1, d2) { XCTAssertEqual(x, y, accuracy: 1e-5) }
+        }
+    }
 }

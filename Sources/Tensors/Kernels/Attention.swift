@@ -1,7 +1,8 @@
 import Foundation
 
 /// Multi-head scaled dot-product attention over packed q, k, v, with a causal or bidirectional mask
-/// and a key padding mask (the plain loop kernel; it is also the reference for faster ones).
+/// and a key padding mask. `forward`/`backward` run each (batch, head) as strided GEMMs through
+/// OpenBLAS; `referenceForward`/`referenceBackward` are the plain loops the tests compare them with.
 ///
 ///     qkv:     (B, T, 3C)   q | k | v, each C = heads · headSize
 ///     keyMask: (B, T)       1 for a real token, 0 for padding (nil: every key counts)
@@ -11,6 +12,86 @@ import Foundation
 /// A query whose keys are all masked gets zero output (and zero gradient).
 public enum Attention {
     public static func forward(
+        out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
+        keyMask: UnsafePointer<Float>?, causal: Bool, batch b: Int, length t: Int, channels c: Int, heads nh: Int
+    ) {
+        let hs = c / nh
+        let scale = 1 / sqrtf(Float(hs))
+        for bi in 0..<b {
+            let rows = qkv + bi * t * 3 * c
+            for h in 0..<nh {
+                let scores = att + (bi * nh + h) * t * t
+                // scores = q · kᵀ · scale   (T × T)
+                Matmul.gemm(rows + h * hs, lda: 3 * c, transposeA: false, rows + c + h * hs, ldb: 3 * c, transposeB: true,
+                            scores, ldc: t, m: t, n: t, k: hs, alpha: scale)
+                for ti in 0..<t {
+                    let row = scores + ti * t
+                    var maxValue = -Float.infinity
+                    for tj in 0..<t {
+                        if (causal && tj > ti) || (keyMask.map { $0[bi * t + tj] == 0 } ?? false) {
+                            row[tj] = -.infinity
+                        } else if row[tj] > maxValue {
+                            maxValue = row[tj]
+                        }
+                    }
+                    guard maxValue > -.infinity else {
+                        row.update(repeating: 0, count: t)
+                        continue
+                    }
+                    var sum: Float = 0
+                    for tj in 0..<t {
+                        row[tj] = row[tj] == -.infinity ? 0 : expf(row[tj] - maxValue)
+                        sum += row[tj]
+                    }
+                    let inverse = 1 / sum
+                    for tj in 0..<t { row[tj] *= inverse }
+                }
+                // out = att · v   (T × hs), written into this head's columns
+                Matmul.gemm(scores, lda: t, transposeA: false, rows + 2 * c + h * hs, ldb: 3 * c, transposeB: false,
+                            out + bi * t * c + h * hs, ldc: c, m: t, n: hs, k: t)
+            }
+        }
+    }
+
+    /// Accumulates `dqkv` (`+=`) from `dout` (B, T, C), using the saved `att`. `scratch` holds T×T floats.
+    public static func backward(
+        dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>, att: UnsafePointer<Float>,
+        batch b: Int, length t: Int, channels c: Int, heads nh: Int
+    ) {
+        let hs = c / nh
+        let scale = 1 / sqrtf(Float(hs))
+        let datt = UnsafeMutablePointer<Float>.allocate(capacity: t * t)
+        defer { datt.deallocate() }
+        for bi in 0..<b {
+            let rows = qkv + bi * t * 3 * c
+            let drows = dqkv + bi * t * 3 * c
+            let g = dout + bi * t * c
+            for h in 0..<nh {
+                let p = att + (bi * nh + h) * t * t
+                // dv += pᵀ · dout ;  datt = dout · vᵀ
+                Matmul.gemm(p, lda: t, transposeA: true, g + h * hs, ldb: c, transposeB: false,
+                            drows + 2 * c + h * hs, ldc: 3 * c, m: t, n: hs, k: t, beta: 1)
+                Matmul.gemm(g + h * hs, lda: c, transposeA: false, rows + 2 * c + h * hs, ldb: 3 * c, transposeB: true,
+                            datt, ldc: t, m: t, n: t, k: hs)
+                // Softmax backward, then the scale: dscores = p ⊙ (datt − Σ p·datt) · scale
+                for ti in 0..<t {
+                    let pr = p + ti * t
+                    let dr = datt + ti * t
+                    var weighted: Float = 0
+                    for tj in 0..<t { weighted += pr[tj] * dr[tj] }
+                    for tj in 0..<t { dr[tj] = pr[tj] * (dr[tj] - weighted) * scale }
+                }
+                // dq += dscores · k ;  dk += dscoresᵀ · q
+                Matmul.gemm(datt, lda: t, transposeA: false, rows + c + h * hs, ldb: 3 * c, transposeB: false,
+                            drows + h * hs, ldc: 3 * c, m: t, n: hs, k: t, beta: 1)
+                Matmul.gemm(datt, lda: t, transposeA: true, rows + h * hs, ldb: 3 * c, transposeB: false,
+                            drows + c + h * hs, ldc: 3 * c, m: t, n: hs, k: t, beta: 1)
+            }
+        }
+    }
+
+    /// The plain-loop forward pass (reference for tests).
+    public static func referenceForward(
         out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
         keyMask: UnsafePointer<Float>?, causal: Bool, batch b: Int, length t: Int, channels c: Int, heads nh: Int
     ) {
@@ -55,8 +136,8 @@ public enum Attention {
         }
     }
 
-    /// Accumulates `dqkv` (`+=`) from `dout` (B, T, C), using the saved `att`.
-    public static func backward(
+    /// The plain-loop backward pass (reference for tests).
+    public static func referenceBackward(
         dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>, att: UnsafePointer<Float>,
         batch b: Int, length t: Int, channels c: Int, heads nh: Int
     ) {
