@@ -34,16 +34,21 @@ public enum CrossEntropy {
             var maxValue = -Float.infinity
             for j in 0..<v where row[j] > maxValue { maxValue = row[j] }
             var sum: Float = 0
-            for j in 0..<v { sum += expf(row[j] - maxValue) }
+            if let dlogits {
+                // One pass of exponentials, kept in the gradient row and scaled there.
+                let d = dlogits + r * v
+                for j in 0..<v {
+                    d[j] = expf(row[j] - maxValue)
+                    sum += d[j]
+                }
+                let scale = mask[r] / count / sum
+                for j in 0..<v { d[j] *= scale }
+                d[target] -= mask[r] / count
+            } else {
+                for j in 0..<v { sum += expf(row[j] - maxValue) }
+            }
             let logSum = logf(sum) + maxValue
             total += Double(mask[r]) * Double(logSum - row[target])
-            if let dlogits {
-                let d = dlogits + r * v
-                let weight = mask[r] / count
-                let inverse = 1 / sum
-                for j in 0..<v { d[j] = expf(row[j] - maxValue) * inverse * weight }
-                d[target] -= weight
-            }
         }
         return Float(total / Double(count))
     }
