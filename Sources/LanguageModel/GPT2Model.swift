@@ -35,7 +35,10 @@ public final class GPT2Model {
     }
 
     /// Every parameter name with its expected shape.
-    public var expectedShapes: [String: [Int]] {
+    public var expectedShapes: [String: [Int]] { Self.shapes(config) }
+
+    /// Every parameter name of a GPT-2 with `config`, with its shape.
+    public static func shapes(_ config: GPT2Config) -> [String: [Int]] {
         let c = config.channels
         var shapes: [String: [Int]] = [
             "wte.weight": [config.vocabularySize, c], "wpe.weight": [config.maxPositions, c], "ln_f.weight": [c], "ln_f.bias": [c],

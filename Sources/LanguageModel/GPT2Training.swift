@@ -55,18 +55,35 @@ public final class GPT2Trainer {
     /// Next-token cross-entropy of `tokens` over the positions `mask` marks (mask[b][t] = 1 scores
     /// the prediction of tokens[b][t + 1]); records the backward pass, returns the loss.
     public func languageModelLoss(_ tape: Tape, tokens: [[Int32]], lossMask: [[Float]], keyMask: [[Float]]? = nil) -> Float {
+        let t = tokens[0].count
+        let targets = tokens.map { row in (0..<t).map { $0 + 1 < t ? row[$0 + 1] : 0 } }
+        let mask = lossMask.map { row in (0..<t).map { $0 + 1 < t ? row[$0] : 0 } }
+        return languageModelLoss(tape, tokens: tokens, targets: targets, lossMask: mask, keyMask: keyMask)
+    }
+
+    /// Cross-entropy of predicting `targets[b][t]` at every position `lossMask[b][t]` marks.
+    public func languageModelLoss(
+        _ tape: Tape, tokens: [[Int32]], targets: [[Int32]], lossMask: [[Float]], keyMask: [[Float]]? = nil
+    ) -> Float {
         let hidden = hidden(tape, tokens: tokens, keyMask: keyMask)
         let logits = Ops.tiedLogits(tape, hidden, wte: parameters["wte.weight"]!)
-        let t = tokens[0].count
-        var targets: [Int32] = []
-        var mask: [Float] = []
-        for (row, maskRow) in zip(tokens, lossMask) {
-            for i in 0..<t {
-                targets.append(i + 1 < t ? row[i + 1] : 0)
-                mask.append(i + 1 < t ? maskRow[i] : 0)
+        return Ops.crossEntropy(tape, logits: logits, targets: targets.flatMap { $0 }, mask: lossMask.flatMap { $0 })
+    }
+
+    /// Global-norm clipping of all gradients together; returns the norm before clipping.
+    @discardableResult
+    public func clipGradients(maxNorm: Float) -> Float {
+        var sum: Double = 0
+        for name in names { for g in parameters[name]!.gradient { sum += Double(g) * Double(g) } }
+        let norm = Float(sum.squareRoot())
+        if norm > maxNorm && norm > 0 {
+            let scale = maxNorm / norm
+            for name in names {
+                let p = parameters[name]!
+                for i in 0..<p.count { p.gradient[i] *= scale }
             }
         }
-        return Ops.crossEntropy(tape, logits: logits, targets: targets, mask: mask)
+        return norm
     }
 
     /// Zeroes every gradient.

@@ -1,11 +1,14 @@
 import ArgumentParser
 import Foundation
 import LanguageModel
+import RecData
+import Reporting
+import Tokenization
 
 /// `calrec lm …`: the language-model engine on its own.
 struct LMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "lm", abstract: "Language-model tools (GPT-2 format model folders).", subcommands: [LMScoreCommand.self])
+        commandName: "lm", abstract: "Language-model tools (GPT-2 format model folders).", subcommands: [LMTrainCommand.self, LMGenerateCommand.self, LMScoreCommand.self])
 }
 
 /// `calrec lm score`: the log-probability of a text under a model.
@@ -30,5 +33,124 @@ struct LMScoreCommand: ParsableCommand {
             let object: [String: Any] = ["tokens": ids.count, "logprob": folder.model.logProbability(of: ids)]
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         }
+    }
+}
+
+/// `calrec lm train`: a byte-level BPE tokenizer and a GPT-2 trained from scratch on documents.
+struct LMTrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a tokenizer and a GPT-2 from scratch on a text file (one document a line) or an item catalogue.")
+
+    @Option(name: .customLong("text-file"), help: "Documents, one a line.")
+    var textFile: String?
+
+    @OptionGroup var source: LMCatalogueOptions
+
+    @Option(help: "Output model folder (config.json, model.safetensors, vocab.json, merges.txt, train.jsonl).")
+    var out: String
+
+    @Option(help: "Tokenizer vocabulary size (special tokens included).") var vocab = 2048
+    @Option(help: "Transformer layers.") var layers = 2
+    @Option(help: "Channels (embedding size).") var channels = 128
+    @Option(help: "Attention heads.") var heads = 4
+    @Option(help: "Context length in tokens.") var context = 64
+    @Option(help: "Sequences per step.") var batch = 8
+    @Option(help: "Optimisation steps.") var steps = 200
+    @Option(name: .customLong("lr"), help: "Peak learning rate.") var learningRate: Float = 1e-3
+    @Option(help: "Random seed.") var seed: UInt64 = 0
+
+    func run() throws {
+        try reportingErrors {
+            let documents: [String]
+            if let textFile {
+                guard let data = FileManager.default.contents(atPath: textFile) else { throw RecDataError.missingPath(textFile) }
+                documents = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+            } else {
+                documents = try source.documents()
+            }
+            guard !documents.isEmpty else { throw ValidationError("no documents to train on") }
+            log("training a \(vocab)-token tokenizer on \(documents.count) documents")
+            let tokenizer = BPETrainer.train(texts: documents, vocabularySize: vocab)
+            let config = GPT2Config(
+                vocabularySize: tokenizer.vocabulary.count, maxPositions: context, channels: channels, layers: layers, heads: heads)
+            let model = try GPT2Model.initialized(config: config, seed: seed)
+            var options = LanguageModelTraining.Options()
+            options.steps = steps
+            options.batch = batch
+            options.context = context
+            options.learningRate = learningRate
+            options.warmupSteps = max(1, steps / 10)
+            options.seed = seed
+            var lines = ""
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let (trained, curve) = try LanguageModelTraining(options: options).train(model: model, tokenizer: tokenizer, documents: documents) { point in
+                if point.step == 1 || point.step % max(1, steps / 20) == 0 || point.step == steps {
+                    log(String(format: "step %d/%d loss %.4f lr %.2e grad-norm %.2f %.0f tok/s", point.step, steps, point.loss, point.learningRate, point.gradientNorm, point.tokensPerSecond))
+                }
+            }
+            for point in curve { lines += String(decoding: try encoder.encode(point), as: UTF8.self) + "\n" }
+            try AtomicWrite.folder(out) { staging in
+                try trained.save(to: staging)
+                try tokenizer.save(to: staging)
+                try AtomicWrite.write(lines, to: (staging as NSString).appendingPathComponent("train.jsonl"))
+            }
+            if let collector = ResultCollector.current {
+                collector.add(LineChart(title: "Training loss", xLabel: "step", yLabel: "loss",
+                                        series: [.init(name: "loss", points: curve.map { [Double($0.step), Double($0.loss)] })]))
+                collector.record(metric: "final loss", Double(curve.last!.loss))
+            }
+            print(String(format: "trained %@: %d parameters, loss %.4f → %.4f", out, trained.parameters.values.reduce(0) { $0 + $1.values.count }, curve.first!.loss, curve.last!.loss))
+        }
+    }
+}
+
+/// `calrec lm generate`: samples continuations of a prompt.
+struct LMGenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "generate", abstract: "Sample continuations of a prompt; prints JSON lines {text, tokens, logprob}.")
+
+    @Option(help: "Model folder.") var model: String
+    @Option(help: "The prompt.") var prompt: String
+    @Option(help: "Continuations to sample.") var samples = 1
+    @Option(help: "Sampling temperature (0: greedy).") var temperature: Float = 1
+    @Option(name: .customLong("top-k")) var topK: Int?
+    @Option(name: .customLong("top-p")) var topP: Float?
+    @Option(name: .customLong("max-new-tokens")) var maxNewTokens = 32
+    @Option(help: "Stop when the text ends with this (repeatable).") var stop: [String] = []
+    @Option(help: "Random seed.") var seed: UInt64 = 0
+
+    func run() throws {
+        try reportingErrors {
+            let folder = try ModelFolder(path: model)
+            let ids = folder.tokenizer.encode(prompt)
+            guard !ids.isEmpty else { throw ValidationError("the prompt is empty") }
+            guard ids.count + maxNewTokens <= folder.model.config.maxPositions else {
+                throw ValidationError("prompt (\(ids.count) tokens) plus --max-new-tokens exceeds the model's \(folder.model.config.maxPositions) positions")
+            }
+            let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP, maxNewTokens: maxNewTokens, stopSequences: stop, seed: seed)
+            let results = folder.model.generate(
+                prompts: Array(repeating: ids, count: samples), options: options,
+                endOfText: folder.tokenizer.id(ofSpecial: "<|endoftext|>"), decode: folder.tokenizer.decode)
+            for result in results {
+                var text = folder.tokenizer.decode(result.tokens)
+                for s in stop where text.hasSuffix(s) { text.removeLast(s.count) }
+                let object: [String: Any] = ["text": text, "tokens": result.tokens.count, "logprob": result.logprob]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            }
+        }
+    }
+}
+
+/// Where `lm train` finds an item catalogue: a RecBole folder; documents are the items' template bodies.
+struct LMCatalogueOptions: ParsableArguments {
+    @Option(name: .customLong("recbole"), help: "RecBole folder whose items are the documents.")
+    var recbole: String?
+
+    func documents() throws -> [String] {
+        guard let recbole else { throw ValidationError("give --text-file <file> or --recbole <folder>") }
+        let dataset = try SequenceDataset.loadRecBole(folder: recbole)
+        let format = ItemTextFormat()
+        return dataset.items.map(format.body)
     }
 }

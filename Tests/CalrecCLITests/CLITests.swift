@@ -120,6 +120,35 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(missing.err.contains("no such model folder"), missing.err)
     }
 
+    func testLMTrainThenGenerateOnATextFile() throws {
+        let folder = try scratch()
+        let lines = (0..<60).map { "Title: \(["red", "blue", "green"][$0 % 3]) pen pack of \($0 % 5), Brand: Acme" }
+        try lines.joined(separator: "\n").write(toFile: folder + "/docs.txt", atomically: true, encoding: .utf8)
+        let arguments = ["lm", "train", "--text-file", folder + "/docs.txt", "--vocab", "300", "--layers", "1", "--channels", "32",
+                         "--heads", "2", "--context", "24", "--batch", "4", "--steps", "40", "--lr", "5e-3", "--seed", "3"]
+        let trained = try run(arguments + ["--out", folder + "/a"])
+        XCTAssertEqual(trained.status, 0, trained.err)
+        for file in ["config.json", "model.safetensors", "vocab.json", "merges.txt", "train.jsonl"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/a/" + file), file)
+        }
+        let curve = try String(contentsOfFile: folder + "/a/train.jsonl", encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        XCTAssertEqual(curve.count, 40)
+        XCTAssertLessThan(curve.last!["loss"] as! Double, (curve.first!["loss"] as! Double) * 0.6)
+        // Same seed, same weights.
+        XCTAssertEqual(try run(arguments + ["--out", folder + "/b"]).status, 0)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: folder + "/a/model.safetensors")),
+                       try Data(contentsOf: URL(fileURLWithPath: folder + "/b/model.safetensors")))
+        let generated = try run(["lm", "generate", "--model", folder + "/a", "--prompt", "Title:", "--samples", "3", "--max-new-tokens", "8", "--seed", "1"])
+        XCTAssertEqual(generated.status, 0, generated.err)
+        let samples = generated.out.split(separator: "\n")
+        XCTAssertEqual(samples.count, 3)
+        let first = try JSONSerialization.jsonObject(with: Data(samples[0].utf8)) as! [String: Any]
+        XCTAssertNotNil(first["text"] as? String)
+        XCTAssertLessThan(first["logprob"] as! Double, 0)
+    }
+
     func testMissingPathAndUnknownCategoryAreClearErrors() throws {
         let missing = try run(["stats", "--amazon2018", "/nonexistent/folder"])
         XCTAssertNotEqual(missing.status, 0)
