@@ -56,7 +56,8 @@ struct LMTrainCommand: ParsableCommand {
     @Option(help: "Attention heads.") var heads = 4
     @Option(help: "Context length in tokens.") var context = 64
     @Option(help: "Sequences per step.") var batch = 8
-    @Option(help: "Optimisation steps.") var steps = 200
+    @Option(help: "Optimisation steps (default: by --budget).") var steps: Int?
+    @Option(help: "Size preset for the steps: tiny (20), default (600), full (6,000).") var budget: SynthCommand.Budget = .default
     @Option(name: .customLong("lr"), help: "Peak learning rate.") var learningRate: Float = 1e-3
     @Option(help: "Random seed.") var seed: UInt64 = 0
 
@@ -76,11 +77,13 @@ struct LMTrainCommand: ParsableCommand {
                 vocabularySize: tokenizer.vocabulary.count, maxPositions: context, channels: channels, layers: layers, heads: heads)
             let model = try GPT2Model.initialized(config: config, seed: seed)
             var options = LanguageModelTraining.Options()
+            let steps = self.steps ?? (budget == .tiny ? 20 : budget == .default ? 600 : 6000)
             options.steps = steps
             options.batch = batch
             options.context = context
             options.learningRate = learningRate
             options.warmupSteps = max(1, steps / 10)
+            log("\(layers) layers, \(channels) channels, \(heads) heads, context \(context), batch \(batch), \(steps) steps")
             options.seed = seed
             var lines = ""
             let encoder = JSONEncoder()
