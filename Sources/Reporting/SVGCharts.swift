@@ -45,6 +45,11 @@ public enum SVGCharts {
             }.joined(separator: " ")
             svg += "<polyline fill=\"none\" stroke=\"\(palette[s % palette.count])\" stroke-width=\"1.8\" points=\"\(path)\"/>\n"
         }
+        for i in 0...4 {
+            let value = x0 + (x1 - x0) * Double(i) / 4
+            svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%@</text>\n",
+                          left + plotW * Double(i) / 4, top + plotH + 14, format(value))
+        }
         svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">%@</text>\n",
                       left + plotW / 2, top + plotH + 32, escape(chart.xLabel))
         svg += legend(chart.series.map(\.name), x: left, y: height - 14)

@@ -42,3 +42,23 @@ final class PaperLayoutTests: XCTestCase {
         XCTAssertThrowsError(try ReferenceNumbers(path: path))
     }
 }
+
+final class SVGChartTests: XCTestCase {
+    func testLineChartHasAxisTicksAndOnePolylinePerSeries() {
+        let chart = LineChart(
+            title: "Training <loss>", xLabel: "step", yLabel: "loss",
+            series: [.init(name: "train", points: [[1, 4], [2, 3], [3, 2.5]]), .init(name: "valid", points: [[1, 4.2], [3, 3]])])
+        let svg = SVGCharts.lines(chart)
+        XCTAssertTrue(svg.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\""))
+        XCTAssertEqual(svg.components(separatedBy: "<polyline").count - 1, 2)
+        XCTAssertTrue(svg.contains("<title>Training &lt;loss&gt;</title>"))
+        XCTAssertTrue(svg.contains(">1.00</text>") && svg.contains(">3.00</text>"), "x ticks from 1 to 3")
+        XCTAssertTrue(svg.contains(">4.20</text>"), "y axis up to the largest value")
+    }
+
+    func testBarChartHasOneBarPerGroupAndSeries() {
+        let svg = SVGCharts.bars(BarChart(title: "NDCG@10", groups: ["Pop", "BM25"], series: ["opt", "pes"], values: [[0.02, 0.01], [0.09, 0.08]]))
+        XCTAssertEqual(svg.components(separatedBy: "<rect").count - 1, 4 + 2, "four bars and two legend swatches")
+        XCTAssertTrue(svg.contains(">0.0900</text>"))
+    }
+}
