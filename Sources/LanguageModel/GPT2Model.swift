@@ -69,57 +69,18 @@ public final class GPT2Model {
         }
     }
 
-    private func weights(_ name: String) -> [Float] { parameters[name]!.values }
-
     /// Logits (B, T, V) for `tokens` (B sequences of the same length T ≤ n_positions), in one pass.
-    /// `keyMask` (B, T), when given, hides padded positions from attention.
+    /// `keyMask` (B, T), when given, hides padded positions from attention. This is the
+    /// incremental-decoding step run once over an empty cache, so full passes and generation share
+    /// one implementation of the blocks.
     public func logits(_ tokens: [[Int32]], keyMask: [[Float]]? = nil) -> [Float] {
         let b = tokens.count
         let t = tokens.first?.count ?? 0
         precondition(tokens.allSatisfy { $0.count == t } && t <= config.maxPositions, "sequences must share a length ≤ n_positions")
-        let c = config.channels, v = config.vocabularySize, n = b * t
-        let flat = tokens.flatMap { $0 }
-        let positions = (0..<b).flatMap { _ in (0..<t).map(Int32.init) }
-        let mask = keyMask?.flatMap { $0 }
-        var x = [Float](repeating: 0, count: n * c)
-        Embedding.forward(out: &x, tokens: flat, positions: positions, wte: weights("wte.weight"), wpe: weights("wpe.weight"), rows: n, channels: c)
-        var normed = [Float](repeating: 0, count: n * c)
-        var mean = [Float](repeating: 0, count: n), rstd = [Float](repeating: 0, count: n)
-        var qkv = [Float](repeating: 0, count: n * 3 * c)
-        var attended = [Float](repeating: 0, count: n * c)
-        var att = [Float](repeating: 0, count: b * config.heads * t * t)
-        var projected = [Float](repeating: 0, count: n * c)
-        var hidden = [Float](repeating: 0, count: n * 4 * c)
-        var activated = [Float](repeating: 0, count: n * 4 * c)
-        for i in 0..<config.layers {
-            let p = "h.\(i)."
-            LayerNorm.forward(out: &normed, mean: &mean, rstd: &rstd, inp: x, weight: weights(p + "ln_1.weight"), bias: weights(p + "ln_1.bias"), rows: n, channels: c)
-            Linear.forward(out: &qkv, inp: normed, weight: weights(p + "attn.c_attn.weight"), bias: weights(p + "attn.c_attn.bias"), rows: n, inFeatures: c, outFeatures: 3 * c)
-            if let mask {
-                Attention.forward(out: &attended, att: &att, qkv: qkv, keyMask: mask, causal: true, batch: b, length: t, channels: c, heads: config.heads)
-            } else {
-                Attention.forward(out: &attended, att: &att, qkv: qkv, keyMask: nil, causal: true, batch: b, length: t, channels: c, heads: config.heads)
-            }
-            Linear.forward(out: &projected, inp: attended, weight: weights(p + "attn.c_proj.weight"), bias: weights(p + "attn.c_proj.bias"), rows: n, inFeatures: c, outFeatures: c)
-            for j in 0..<(n * c) { x[j] += projected[j] }
-            LayerNorm.forward(out: &normed, mean: &mean, rstd: &rstd, inp: x, weight: weights(p + "ln_2.weight"), bias: weights(p + "ln_2.bias"), rows: n, channels: c)
-            Linear.forward(out: &hidden, inp: normed, weight: weights(p + "mlp.c_fc.weight"), bias: weights(p + "mlp.c_fc.bias"), rows: n, inFeatures: c, outFeatures: 4 * c)
-            GELU.forward(out: &activated, inp: hidden, count: n * 4 * c)
-            Linear.forward(out: &projected, inp: activated, weight: weights(p + "mlp.c_proj.weight"), bias: weights(p + "mlp.c_proj.bias"), rows: n, inFeatures: 4 * c, outFeatures: c)
-            for j in 0..<(n * c) { x[j] += projected[j] }
-        }
-        LayerNorm.forward(out: &normed, mean: &mean, rstd: &rstd, inp: x, weight: weights("ln_f.weight"), bias: weights("ln_f.bias"), rows: n, channels: c)
-        // Tied output layer: logits = normed · wteᵀ.
-        var logits = [Float](repeating: 0, count: n * v)
-        let wte = weights("wte.weight")
-        normed.withUnsafeBufferPointer { a in
-            wte.withUnsafeBufferPointer { w in
-                logits.withUnsafeMutableBufferPointer { out in
-                    Matmul.gemm(a.baseAddress!, transposeA: false, w.baseAddress!, transposeB: true, out.baseAddress!, m: n, n: v, k: c)
-                }
-            }
-        }
-        return logits
+        let cache = KVCache(config: config, batch: b, slots: t)
+        return step(
+            tokens.flatMap { $0 }, positions: (0..<b).flatMap { _ in (0..<t).map(Int32.init) },
+            mask: keyMask?.flatMap { $0 } ?? [Float](repeating: 1, count: b * t), newLength: t, cache: cache)
     }
 }
 
