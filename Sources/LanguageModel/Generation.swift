@@ -133,7 +133,7 @@ extension GPT2Model {
         var nextPosition = prompts.map { Int32($0.count) }
         var results = [GeneratedSequence](repeating: GeneratedSequence(tokens: [], logprob: 0), count: b)
         var done = [Bool](repeating: false, count: b)
-        var random = SplitMix64(seed: options.seed)
+        var random = SeededGenerator(seed: options.seed)
         for _ in 0..<options.maxNewTokens {
             var chosen = [Int32](repeating: 0, count: b)
             for bi in 0..<b where !done[bi] {
@@ -159,20 +159,6 @@ extension GPT2Model {
     }
 }
 
-/// SplitMix64, so sampling is reproducible across platforms for a seed.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
-}
-
 /// Token choice from one row of logits.
 enum Sampler {
     static func logSoftmax(_ row: [Float], at index: Int) -> Double {
@@ -181,7 +167,7 @@ enum Sampler {
         return Double(row[index]) - logSum
     }
 
-    static func sample(_ row: [Float], options: SamplingOptions, random: inout SplitMix64) -> Int32 {
+    static func sample(_ row: [Float], options: SamplingOptions, random: inout SeededGenerator) -> Int32 {
         if options.temperature <= 0 {
             var best = 0
             for i in row.indices where row[i] > row[best] { best = i }

@@ -6,7 +6,7 @@ extension GPT2Model {
     /// residual projections (`attn.c_proj`, `mlp.c_proj`) scaled by 1/√(2·layers), position
     /// embeddings ~ N(0, 0.01), biases 0, layer-norm gains 1. Deterministic for a seed.
     public static func initialized(config: GPT2Config, seed: UInt64) throws -> GPT2Model {
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         func normal(_ count: Int, _ std: Double) -> [Float] {
             (0..<count).map { _ in
                 // Box–Muller.

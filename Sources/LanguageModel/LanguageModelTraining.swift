@@ -57,7 +57,7 @@ public struct LanguageModelTraining {
         let trainer = GPT2Trainer(model: model)
         let schedule = WarmupCosineSchedule(
             peak: options.learningRate, warmupSteps: options.warmupSteps, totalSteps: options.steps, minimumFraction: 0.1)
-        var random = SplitMix64(seed: options.seed ^ 0x5DEECE66D)
+        var random = SeededGenerator(seed: options.seed ^ 0x5DEECE66D)
         let tape = Tape()
         var curve: [Point] = []
         let mask = [[Float]](repeating: [Float](repeating: 1, count: options.context), count: options.batch)
