@@ -73,17 +73,7 @@ public final class GPT2Trainer {
     /// Global-norm clipping of all gradients together; returns the norm before clipping.
     @discardableResult
     public func clipGradients(maxNorm: Float) -> Float {
-        var sum: Double = 0
-        for name in names { for g in parameters[name]!.gradient { sum += Double(g) * Double(g) } }
-        let norm = Float(sum.squareRoot())
-        if norm > maxNorm && norm > 0 {
-            let scale = maxNorm / norm
-            for name in names {
-                let p = parameters[name]!
-                for i in 0..<p.count { p.gradient[i] *= scale }
-            }
-        }
-        return norm
+        GradientClipping.clip(names.map { parameters[$0]! }, maxNorm: maxNorm)
     }
 
     /// Zeroes every gradient.

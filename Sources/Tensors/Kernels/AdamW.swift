@@ -63,13 +63,13 @@ public struct WarmupCosineSchedule: Sendable, Equatable {
 /// of them together exceeds `maxNorm`; returns the norm before clipping.
 public enum GradientClipping {
     @discardableResult
-    public static func clip(_ gradients: [UnsafeMutableBufferPointer<Float>], maxNorm: Float) -> Float {
+    public static func clip(_ variables: [Variable], maxNorm: Float) -> Float {
         var sum: Double = 0
-        for buffer in gradients { for x in buffer { sum += Double(x) * Double(x) } }
+        for variable in variables { for g in variable.gradient { sum += Double(g) * Double(g) } }
         let norm = Float(sum.squareRoot())
         if norm > maxNorm && norm > 0 {
             let scale = maxNorm / norm
-            for buffer in gradients { for i in buffer.indices { buffer[i] *= scale } }
+            for variable in variables { for i in 0..<variable.count { variable.gradient[i] *= scale } }
         }
         return norm
     }
