@@ -87,13 +87,13 @@ public enum Ops {
     }
 
     /// Mean cross-entropy over masked positions; seeds the backward pass with d(loss) = `weight`.
+    /// The gradient is written straight into `logits.gradient` (no vocabulary-sized copy per step),
+    /// so `logits` must be a fresh output that nothing else has sent gradient to.
     public static func crossEntropy(_ tape: Tape, logits: Variable, targets: [Int32], mask: [Float], weight: Float = 1) -> Float {
         let v = logits.shape.last!, n = logits.count / v
-        var dlogits = [Float](repeating: 0, count: n * v)
-        let loss = CrossEntropy.forwardBackward(logits: logits.value, targets: targets, mask: mask, dlogits: &dlogits, rows: n, vocabulary: v)
-        tape.record {
-            for i in 0..<dlogits.count { logits.gradient[i] += weight * dlogits[i] }
-        }
+        let loss = CrossEntropy.forwardBackward(
+            logits: logits.value, targets: targets, mask: mask, dlogits: &logits.gradient, rows: n, vocabulary: v)
+        if weight != 1 { for i in 0..<logits.count { logits.gradient[i] *= weight } }
         return loss
     }
 }
