@@ -38,7 +38,7 @@ public enum FullRankingEvaluator {
         score: @Sendable (EvaluationCase, UnsafeMutableBufferPointer<Float>) -> Void
     ) -> [UserRank] {
         let itemCount = dataset.itemIDs.count
-        let results = RankSlots(count: cases.count)
+        let results = ConcurrentSlots<TieAwareRank>(count: cases.count)
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, cases.count))
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var buffer = [Float](repeating: 0, count: itemCount)
@@ -48,27 +48,11 @@ public enum FullRankingEvaluator {
                 let rank = buffer.withUnsafeBufferPointer {
                     TieAwareRank(scores: $0, target: Int(c.target), excluded: excludeHistory ? c.history.map(Int.init) : [])
                 }
-                results.set(i, rank)
+                results[i] = rank
             }
         }
         return cases.enumerated().map { i, c in
-            UserRank(user: dataset.userIDs[c.user], target: dataset.itemIDs[Int(c.target)], rank: results.get(i))
+            UserRank(user: dataset.userIDs[c.user], target: dataset.itemIDs[Int(c.target)], rank: results[i]!)
         }
     }
-}
-
-/// Per-case results written by parallel workers (each index by exactly one worker).
-private final class RankSlots: @unchecked Sendable {
-    private var ranks: [TieAwareRank]
-    private let lock = NSLock()
-
-    init(count: Int) { ranks = Array(repeating: TieAwareRank(optimistic: 0, pessimistic: 0), count: count) }
-
-    func set(_ i: Int, _ rank: TieAwareRank) {
-        lock.lock()
-        ranks[i] = rank
-        lock.unlock()
-    }
-
-    func get(_ i: Int) -> TieAwareRank { ranks[i] }
 }

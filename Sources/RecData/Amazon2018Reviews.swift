@@ -67,10 +67,9 @@ public enum Amazon2018ReviewReader {
             ? try lineAlignedParts(path: path, size: size, count: threads) : [nil]
         // One hash shard per part, so the parts' tables are merged shard by shard in parallel.
         let shards = ranges.count
-        let parts = PartResults(count: ranges.count)
+        let parts = ConcurrentSlots<Result<Part, Error>>(count: ranges.count)
         DispatchQueue.concurrentPerform(iterations: ranges.count) { index in
-            parts.store(
-                index, Result { try readPart(path: path, range: ranges[index], shards: shards, skipBadLines: skipBadLines) })
+            parts[index] = Result { try readPart(path: path, range: ranges[index], shards: shards, skipBadLines: skipBadLines) }
         }
         // The first part's tables are the base; later parts are merged into them, shard by shard.
         var log = ReviewLog(source: path)
@@ -81,7 +80,7 @@ public enum Amazon2018ReviewReader {
         for index in 0..<ranges.count {
             let part: Part
             do {
-                part = try parts.take(index).get()
+                part = try parts[index]!.get()
             } catch let error as RecDataError {
                 throw error.shiftingLine(by: lineOffset)
             }
@@ -249,18 +248,16 @@ public enum Amazon2018ReviewReader {
     /// Interns every string of each shard of `local` (in id order) into the same shard of `global`,
     /// the shards in parallel; returns, per shard, local id → id in the global shard.
     private static func merge(_ local: [OpaquePointer], into global: [OpaquePointer]) -> [[Int32]] {
-        let maps = MergeMaps(count: local.count)
+        let maps = ConcurrentSlots<[Int32]>(count: local.count)
         let pairs = zip(local, global).map { UnsafeSendableTables(local: $0, global: $1) }
         DispatchQueue.concurrentPerform(iterations: pairs.count) { shard in
             let pair = pairs[shard]
-            maps.set(
-                shard,
-                [Int32](unsafeUninitializedCapacity: cjl_interner_count(pair.local)) { buffer, count in
-                    if let base = buffer.baseAddress { cjl_interner_merge(pair.global, pair.local, base) }
-                    count = buffer.count
-                })
+            maps[shard] = [Int32](unsafeUninitializedCapacity: cjl_interner_count(pair.local)) { buffer, count in
+                if let base = buffer.baseAddress { cjl_interner_merge(pair.global, pair.local, base) }
+                count = buffer.count
+            }
         }
-        return maps.all
+        return (0..<local.count).map { maps[$0]! }
     }
 
     static func lineError(_ status: cjl_status, _ failure: cjl_error, file: String, line: Int) -> RecDataError {
@@ -287,50 +284,10 @@ extension String {
     }
 }
 
-/// Results of parallel part reads, each slot written by exactly one worker.
-private final class PartResults: @unchecked Sendable {
-    private var slots: [Result<Amazon2018ReviewReader.Part, Error>?]
-    private let lock = NSLock()
-
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-    func store(_ index: Int, _ result: Result<Amazon2018ReviewReader.Part, Error>) {
-        lock.lock()
-        slots[index] = result
-        lock.unlock()
-    }
-
-    func take(_ index: Int) -> Result<Amazon2018ReviewReader.Part, Error> {
-        lock.lock()
-        defer { lock.unlock() }
-        return slots[index]!
-    }
-}
-
 /// A shard pair handed to a merge worker; each worker touches only its own pair.
 private struct UnsafeSendableTables: @unchecked Sendable {
     let local: OpaquePointer
     let global: OpaquePointer
-}
-
-/// Per-shard id maps filled by parallel merge workers.
-private final class MergeMaps: @unchecked Sendable {
-    private var maps: [[Int32]]
-    private let lock = NSLock()
-
-    init(count: Int) { maps = Array(repeating: [], count: count) }
-
-    func set(_ shard: Int, _ map: [Int32]) {
-        lock.lock()
-        maps[shard] = map
-        lock.unlock()
-    }
-
-    var all: [[Int32]] {
-        lock.lock()
-        defer { lock.unlock() }
-        return maps
-    }
 }
 
 /// The interned strings in id order.
