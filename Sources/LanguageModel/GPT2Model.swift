@@ -92,12 +92,7 @@ extension GPT2Model {
         let v = config.vocabularySize
         let logits = self.logits([tokens])
         var total = 0.0
-        for t in 1..<tokens.count {
-            let row = logits[((t - 1) * v)..<(t * v)]
-            let maxValue = Double(row.max()!)
-            let logSum = log(row.reduce(0.0) { $0 + exp(Double($1) - maxValue) }) + maxValue
-            total += Double(row[row.startIndex + Int(tokens[t])]) - logSum
-        }
+        for t in 1..<tokens.count { total += Sampler.logSoftmax(Array(logits[((t - 1) * v)..<(t * v)]), at: Int(tokens[t])) }
         return total
     }
 }
