@@ -64,15 +64,19 @@ def forward(tokens):
     return x @ P["wte.weight"].T
 
 
-header, blobs, offset = {}, [], 0
-for name in sorted(p):
-    raw = p[name].astype("<f4").tobytes()
-    header[name] = {"dtype": "F32", "shape": list(p[name].shape), "data_offsets": [offset, offset + len(raw)]}
-    blobs.append(raw)
-    offset += len(raw)
-text = json.dumps(header).encode()
-with open("model.safetensors", "wb") as f:
-    f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+def write_safetensors(path, tensors):
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        raw = tensors[name].astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+write_safetensors("model.safetensors", p)
 json.dump({"model_type": "gpt2", "vocab_size": V, "n_positions": T, "n_embd": C, "n_layer": L, "n_head": H,
            "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new"}, open("config.json", "w"), indent=1)
 sequences = [[3, 14, 15, 9, 26, 5, 35], [0, 36, 1, 2, 2, 2, 10, 11, 12, 13, 4, 8, 16, 20, 30, 31]]
@@ -126,19 +130,10 @@ def encode(text):
 
 V2, T2 = len(vocab), 32
 rng = np.random.default_rng(11)
-saved = dict(p)
 p["wte.weight"] = rng.normal(0, 0.3, (V2, C)).astype(np.float32)
 p["wpe.weight"] = rng.normal(0, 0.1, (T2, C)).astype(np.float32)
 V, T = V2, T2
-header, blobs, offset = {}, [], 0
-for name in sorted(p):
-    raw = p[name].astype("<f4").tobytes()
-    header[name] = {"dtype": "F32", "shape": list(p[name].shape), "data_offsets": [offset, offset + len(raw)]}
-    blobs.append(raw)
-    offset += len(raw)
-text = json.dumps(header).encode()
-with open("bpe/model.safetensors", "wb") as f:
-    f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+write_safetensors("bpe/model.safetensors", p)
 json.dump({"model_type": "gpt2", "vocab_size": V, "n_positions": T, "n_embd": C, "n_layer": L, "n_head": H,
            "layer_norm_epsilon": 1e-5}, open("bpe/config.json", "w"), indent=1)
 json.dump(vocab, open("bpe/vocab.json", "w"), ensure_ascii=False)
