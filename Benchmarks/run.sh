@@ -14,7 +14,14 @@ if [ ! -f "$data/reviews_100mb.jsonl" ]; then
   python3 ../shared/perf/gen_reviews.py --out "$data/reviews_100mb.jsonl" --mb 100 \
     --vocab_src ../shared/data/office-2014-recbole/Office.item
 fi
-python3 Benchmarks/reader_bench.py "$data/reviews_100mb.jsonl" .build/release/ReaderBenchmark --rounds 5
+ceiling=""
+if g++ -O3 -march=native Benchmarks/SimdjsonCeiling/simdjson_ceiling.cpp -lsimdjson -o "$data/simdjson_ceiling"; then
+  ceiling="--ceiling $data/simdjson_ceiling"
+else
+  echo "could not build Benchmarks/SimdjsonCeiling with g++: the simdjson ceiling row is skipped"
+fi
+# shellcheck disable=SC2086
+python3 Benchmarks/reader_bench.py "$data/reviews_100mb.jsonl" .build/release/ReaderBenchmark --rounds 5 $ceiling
 
 echo "== BM25 full score vectors vs bm25s / rank_bm25; evaluation time"
 python3 -c "import bm25s, rank_bm25" 2>/dev/null || python3 -m pip install -q bm25s rank_bm25 \
