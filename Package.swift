@@ -40,7 +40,10 @@ let package = Package(
 
         .target(name: "RecData", dependencies: ["CZlib", "CJSONLines"]),
         .target(name: "Tokenization", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
-        .target(name: "Tensors", dependencies: ["COpenBLAS"]),
+        .target(
+            name: "Tensors", dependencies: ["COpenBLAS"],
+            // AVX2 + FMA code for the vector loops (the JSON reader already requires AVX2).
+            swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]),
         .target(name: "LanguageModel", dependencies: ["Tensors", "Tokenization"]),
         .target(name: "Retrieval", dependencies: ["RecData"]),
         .target(name: "Evaluation", dependencies: ["RecData"]),

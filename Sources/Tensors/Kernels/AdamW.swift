@@ -26,12 +26,15 @@ public struct AdamW: Sendable, Equatable {
         let correction1 = 1 - powf(beta1, Float(step))
         let correction2 = 1 - powf(beta2, Float(step))
         let wd = decay ? weightDecay : 0
-        for i in 0..<count {
-            m[i] = beta1 * m[i] + (1 - beta1) * g[i]
-            v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
-            let mHat = m[i] / correction1
-            let vHat = v[i] / correction2
-            p[i] -= lr * (mHat / (sqrtf(vHat) + epsilon) + wd * p[i])
+        let (beta1, beta2, epsilon) = (self.beta1, self.beta2, self.epsilon)
+        Parallel.forEachRange(count, minimumPerPart: 1 << 15) { part in
+            for i in part {
+                m[i] = beta1 * m[i] + (1 - beta1) * g[i]
+                v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
+                let mHat = m[i] / correction1
+                let vHat = v[i] / correction2
+                p[i] -= lr * (mHat / (sqrtf(vHat) + epsilon) + wd * p[i])
+            }
         }
     }
 }

@@ -17,77 +17,125 @@ public enum Attention {
     ) {
         let hs = c / nh
         let scale = 1 / sqrtf(Float(hs))
-        for bi in 0..<b {
-            let rows = qkv + bi * t * 3 * c
-            for h in 0..<nh {
-                let scores = att + (bi * nh + h) * t * t
+        // One (sequence, head) pair per task: each writes its own scores and its own output columns.
+        Parallel.forEachRange(b * nh) { pairs in
+            for pair in pairs {
+                let bi = pair / nh, h = pair % nh
+                let rows = qkv + bi * t * 3 * c
+                let scores = att + pair * t * t
                 // scores = q · kᵀ · scale   (T × T)
-                Matmul.gemm(rows + h * hs, lda: 3 * c, transposeA: false, rows + c + h * hs, ldb: 3 * c, transposeB: true,
-                            scores, ldc: t, m: t, n: t, k: hs, alpha: scale)
+                Matmul.serialGemm(rows + h * hs, lda: 3 * c, transposeA: false, rows + c + h * hs, ldb: 3 * c, transposeB: true,
+                                  scores, ldc: t, m: t, n: t, k: hs, alpha: scale)
                 for ti in 0..<t {
-                    let row = scores + ti * t
-                    var maxValue = -Float.infinity
-                    for tj in 0..<t {
-                        if (causal && tj > ti) || (keyMask.map { $0[bi * t + tj] == 0 } ?? false) {
-                            row[tj] = -.infinity
-                        } else if row[tj] > maxValue {
-                            maxValue = row[tj]
-                        }
-                    }
-                    guard maxValue > -.infinity else {
-                        row.update(repeating: 0, count: t)
-                        continue
-                    }
-                    var sum: Float = 0
-                    for tj in 0..<t {
-                        row[tj] = row[tj] == -.infinity ? 0 : expf(row[tj] - maxValue)
-                        sum += row[tj]
-                    }
-                    let inverse = 1 / sum
-                    for tj in 0..<t { row[tj] *= inverse }
+                    softmaxRow(scores + ti * t, length: t, limit: causal ? ti + 1 : t, keyMask: keyMask.map { $0 + bi * t })
                 }
                 // out = att · v   (T × hs), written into this head's columns
-                Matmul.gemm(scores, lda: t, transposeA: false, rows + 2 * c + h * hs, ldb: 3 * c, transposeB: false,
-                            out + bi * t * c + h * hs, ldc: c, m: t, n: hs, k: t)
+                Matmul.serialGemm(scores, lda: t, transposeA: false, rows + 2 * c + h * hs, ldb: 3 * c, transposeB: false,
+                                  out + bi * t * c + h * hs, ldc: c, m: t, n: hs, k: t)
             }
         }
     }
 
-    /// Accumulates `dqkv` (`+=`) from `dout` (B, T, C), using the saved `att`. `scratch` holds T×T floats.
+    /// Softmax of `row[0..<limit]` in place over the keys the mask keeps; the rest of the row becomes
+    /// 0, as does a row with no key left.
+    @inline(__always)
+    static func softmaxRow(_ row: UnsafeMutablePointer<Float>, length t: Int, limit: Int, keyMask: UnsafePointer<Float>?) {
+        typealias Vector = VectorMath.Vector
+        if let keyMask {
+            for tj in 0..<limit where keyMask[tj] == 0 { row[tj] = -.infinity }
+        }
+        let whole = limit / 8 * 8
+        var maxVector = Vector(repeating: -.infinity)
+        var j = 0
+        while j < whole {
+            let x = UnsafeRawPointer(row + j).loadUnaligned(as: Vector.self)
+            maxVector.replace(with: x, where: x .> maxVector)
+            j += 8
+        }
+        var maxValue = maxVector.max()
+        for k in whole..<limit where row[k] > maxValue { maxValue = row[k] }
+        (row + limit).update(repeating: 0, count: t - limit)
+        guard maxValue > -.infinity else {
+            row.update(repeating: 0, count: limit)
+            return
+        }
+        var sumVector = Vector.zero
+        var sum: Float = 0
+        j = 0
+        while j < whole {
+            let e = VectorMath.exp(UnsafeRawPointer(row + j).loadUnaligned(as: Vector.self) - maxValue)
+            UnsafeMutableRawPointer(row + j).storeBytes(of: e, as: Vector.self)
+            sumVector += e
+            j += 8
+        }
+        for k in whole..<limit {
+            row[k] = VectorMath.exp(row[k] - maxValue)
+            sum += row[k]
+        }
+        let inverse = 1 / (sum + sumVector.sum())
+        j = 0
+        while j < whole {
+            let e = UnsafeRawPointer(row + j).loadUnaligned(as: Vector.self)
+            UnsafeMutableRawPointer(row + j).storeBytes(of: e * inverse, as: Vector.self)
+            j += 8
+        }
+        for k in whole..<limit { row[k] *= inverse }
+    }
+
+    /// Accumulates `dqkv` (`+=`) from `dout` (B, T, C), using the saved `att`.
     public static func backward(
         dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>, att: UnsafePointer<Float>,
         batch b: Int, length t: Int, channels c: Int, heads nh: Int
     ) {
         let hs = c / nh
         let scale = 1 / sqrtf(Float(hs))
-        let datt = UnsafeMutablePointer<Float>.allocate(capacity: t * t)
-        defer { datt.deallocate() }
-        for bi in 0..<b {
-            let rows = qkv + bi * t * 3 * c
-            let drows = dqkv + bi * t * 3 * c
-            let g = dout + bi * t * c
-            for h in 0..<nh {
-                let p = att + (bi * nh + h) * t * t
+        // One (sequence, head) pair per task: each accumulates into its own columns of dqkv.
+        Parallel.forEachRange(b * nh) { pairs in
+            let datt = UnsafeMutablePointer<Float>.allocate(capacity: t * t)
+            defer { datt.deallocate() }
+            for pair in pairs {
+                let bi = pair / nh, h = pair % nh
+                let rows = qkv + bi * t * 3 * c
+                let drows = dqkv + bi * t * 3 * c
+                let g = dout + bi * t * c
+                let p = att + pair * t * t
                 // dv += pᵀ · dout ;  datt = dout · vᵀ
-                Matmul.gemm(p, lda: t, transposeA: true, g + h * hs, ldb: c, transposeB: false,
-                            drows + 2 * c + h * hs, ldc: 3 * c, m: t, n: hs, k: t, beta: 1)
-                Matmul.gemm(g + h * hs, lda: c, transposeA: false, rows + 2 * c + h * hs, ldb: 3 * c, transposeB: true,
-                            datt, ldc: t, m: t, n: t, k: hs)
+                Matmul.serialGemm(p, lda: t, transposeA: true, g + h * hs, ldb: c, transposeB: false,
+                                  drows + 2 * c + h * hs, ldc: 3 * c, m: t, n: hs, k: t, beta: 1)
+                Matmul.serialGemm(g + h * hs, lda: c, transposeA: false, rows + 2 * c + h * hs, ldb: 3 * c, transposeB: true,
+                                  datt, ldc: t, m: t, n: t, k: hs)
                 // Softmax backward, then the scale: dscores = p ⊙ (datt − Σ p·datt) · scale
-                for ti in 0..<t {
-                    let pr = p + ti * t
-                    let dr = datt + ti * t
-                    var weighted: Float = 0
-                    for tj in 0..<t { weighted += pr[tj] * dr[tj] }
-                    for tj in 0..<t { dr[tj] = pr[tj] * (dr[tj] - weighted) * scale }
-                }
+                for ti in 0..<t { softmaxBackwardRow(p + ti * t, datt + ti * t, length: t, scale: scale) }
                 // dq += dscores · k ;  dk += dscoresᵀ · q
-                Matmul.gemm(datt, lda: t, transposeA: false, rows + c + h * hs, ldb: 3 * c, transposeB: false,
-                            drows + h * hs, ldc: 3 * c, m: t, n: hs, k: t, beta: 1)
-                Matmul.gemm(datt, lda: t, transposeA: true, rows + h * hs, ldb: 3 * c, transposeB: false,
-                            drows + c + h * hs, ldc: 3 * c, m: t, n: hs, k: t, beta: 1)
+                Matmul.serialGemm(datt, lda: t, transposeA: false, rows + c + h * hs, ldb: 3 * c, transposeB: false,
+                                  drows + h * hs, ldc: 3 * c, m: t, n: hs, k: t, beta: 1)
+                Matmul.serialGemm(datt, lda: t, transposeA: true, rows + h * hs, ldb: 3 * c, transposeB: false,
+                                  drows + c + h * hs, ldc: 3 * c, m: t, n: hs, k: t, beta: 1)
             }
         }
+    }
+
+    /// `d ← p ⊙ (d − Σ p·d) · scale` for one row.
+    @inline(__always)
+    static func softmaxBackwardRow(_ p: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, length t: Int, scale: Float) {
+        typealias Vector = VectorMath.Vector
+        let whole = t / 8 * 8
+        var weightedVector = Vector.zero
+        var j = 0
+        while j < whole {
+            weightedVector += UnsafeRawPointer(p + j).loadUnaligned(as: Vector.self) * UnsafeRawPointer(d + j).loadUnaligned(as: Vector.self)
+            j += 8
+        }
+        var weighted = weightedVector.sum()
+        for k in whole..<t { weighted += p[k] * d[k] }
+        j = 0
+        while j < whole {
+            let pv = UnsafeRawPointer(p + j).loadUnaligned(as: Vector.self)
+            let dv = UnsafeRawPointer(d + j).loadUnaligned(as: Vector.self)
+            UnsafeMutableRawPointer(d + j).storeBytes(of: pv * (dv - weighted) * scale, as: Vector.self)
+            j += 8
+        }
+        for k in whole..<t { d[k] = p[k] * (d[k] - weighted) * scale }
     }
 
     /// The plain-loop forward pass (reference for tests).

@@ -11,9 +11,95 @@ import Foundation
 /// forward and once backward.
 public enum CrossEntropy {
     /// Returns the mean loss over masked positions (0 when none) and, when `dlogits` is given, writes
-    /// its gradient for `dloss = 1` (rows with mask 0 get zeros).
+    /// its gradient for `dloss = 1` (rows with mask 0 get zeros). Rows are split across threads;
+    /// each row's loss is kept and the rows are summed in order, so the result does not depend on
+    /// the thread count.
     @discardableResult
     public static func forwardBackward(
+        logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>, mask: UnsafePointer<Float>,
+        dlogits: UnsafeMutablePointer<Float>?, rows n: Int, vocabulary v: Int
+    ) -> Float {
+        var count: Float = 0
+        for r in 0..<n { count += mask[r] }
+        guard count > 0 else {
+            dlogits?.update(repeating: 0, count: n * v)
+            return 0
+        }
+        let rowLoss = UnsafeMutablePointer<Double>.allocate(capacity: n)
+        defer { rowLoss.deallocate() }
+        Parallel.forEachRange(n, minimumPerPart: 8) { rows in
+            for r in rows {
+                rowLoss[r] = self.row(
+                    logits + r * v, target: Int(targets[r]), weight: mask[r], count: count, dlogits: dlogits.map { $0 + r * v },
+                    vocabulary: v)
+            }
+        }
+        var total: Double = 0
+        for r in 0..<n { total += rowLoss[r] }
+        return Float(total / Double(count))
+    }
+
+    /// One row: returns `weight · (logsumexp − logit[target])` and writes its gradient.
+    @inline(__always)
+    static func row(
+        _ row: UnsafePointer<Float>, target: Int, weight: Float, count: Float, dlogits d: UnsafeMutablePointer<Float>?,
+        vocabulary v: Int
+    ) -> Double {
+        typealias Vector = VectorMath.Vector
+        guard weight != 0 else {
+            d?.update(repeating: 0, count: v)
+            return 0
+        }
+        let whole = v / 8 * 8
+        var maxVector = Vector(repeating: -.infinity)
+        var j = 0
+        while j < whole {
+            let x = UnsafeRawPointer(row + j).loadUnaligned(as: Vector.self)
+            maxVector.replace(with: x, where: x .> maxVector)
+            j += 8
+        }
+        var maxValue = maxVector.max()
+        for k in whole..<v where row[k] > maxValue { maxValue = row[k] }
+        var sumVector = Vector.zero
+        var sum: Float = 0
+        j = 0
+        if let d {
+            // One pass of exponentials, kept in the gradient row and scaled there.
+            while j < whole {
+                let e = VectorMath.exp(UnsafeRawPointer(row + j).loadUnaligned(as: Vector.self) - maxValue)
+                UnsafeMutableRawPointer(d + j).storeBytes(of: e, as: Vector.self)
+                sumVector += e
+                j += 8
+            }
+            for k in whole..<v {
+                d[k] = VectorMath.exp(row[k] - maxValue)
+                sum += d[k]
+            }
+            sum += sumVector.sum()
+            let scale = weight / count / sum
+            j = 0
+            while j < whole {
+                let e = UnsafeRawPointer(d + j).loadUnaligned(as: Vector.self)
+                UnsafeMutableRawPointer(d + j).storeBytes(of: e * scale, as: Vector.self)
+                j += 8
+            }
+            for k in whole..<v { d[k] *= scale }
+            d[target] -= weight / count
+        } else {
+            while j < whole {
+                sumVector += VectorMath.exp(UnsafeRawPointer(row + j).loadUnaligned(as: Vector.self) - maxValue)
+                j += 8
+            }
+            for k in whole..<v { sum += VectorMath.exp(row[k] - maxValue) }
+            sum += sumVector.sum()
+        }
+        let logSum = logf(sum) + maxValue
+        return Double(weight) * Double(logSum - row[target])
+    }
+
+    /// The plain loop with libm's `expf`, one row after another (reference for tests).
+    @discardableResult
+    public static func referenceForwardBackward(
         logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>, mask: UnsafePointer<Float>,
         dlogits: UnsafeMutablePointer<Float>?, rows n: Int, vocabulary v: Int
     ) -> Float {

@@ -11,22 +11,24 @@ public enum LayerNorm {
         out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
         inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows n: Int, channels c: Int
     ) {
-        for r in 0..<n {
-            let x = inp + r * c
-            var m: Float = 0
-            for i in 0..<c { m += x[i] }
-            m /= Float(c)
-            var v: Float = 0
-            for i in 0..<c {
-                let d = x[i] - m
-                v += d * d
+        Parallel.forEachRange(n, minimumPerPart: 64) { rows in
+            for r in rows {
+                let x = inp + r * c
+                var m: Float = 0
+                for i in 0..<c { m += x[i] }
+                m /= Float(c)
+                var v: Float = 0
+                for i in 0..<c {
+                    let d = x[i] - m
+                    v += d * d
+                }
+                v /= Float(c)
+                let s = 1 / sqrtf(v + epsilon)
+                let o = out + r * c
+                for i in 0..<c { o[i] = (x[i] - m) * s * weight[i] + bias[i] }
+                mean[r] = m
+                rstd[r] = s
             }
-            v /= Float(c)
-            let s = 1 / sqrtf(v + epsilon)
-            let o = out + r * c
-            for i in 0..<c { o[i] = (x[i] - m) * s * weight[i] + bias[i] }
-            mean[r] = m
-            rstd[r] = s
         }
     }
 
@@ -36,28 +38,44 @@ public enum LayerNorm {
         dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, rows n: Int, channels c: Int
     ) {
-        for r in 0..<n {
-            let x = inp + r * c
-            let g = dout + r * c
-            let m = mean[r]
-            let s = rstd[r]
-            // dnorm = g · weight; dx = s · (dnorm − mean(dnorm) − norm · mean(dnorm · norm))
-            var meanD: Float = 0
-            var meanDN: Float = 0
-            for i in 0..<c {
-                let norm = (x[i] - m) * s
-                let d = g[i] * weight[i]
-                meanD += d
-                meanDN += d * norm
+        // Rows split across threads; each part sums its own weight and bias gradients, and the parts
+        // are added in order, so the result depends only on the thread count.
+        let parts = Parallel.partCount(n, minimumPerPart: 64)
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: parts * 2 * c)
+        partial.initialize(repeating: 0, count: parts * 2 * c)
+        defer { partial.deallocate() }
+        Parallel.forEachPart(n, minimumPerPart: 64) { part, rows in
+            let partWeight = partial + part * 2 * c, partBias = partWeight + c
+            for r in rows {
+                let x = inp + r * c
+                let g = dout + r * c
+                let m = mean[r]
+                let s = rstd[r]
+                // dnorm = g · weight; dx = s · (dnorm − mean(dnorm) − norm · mean(dnorm · norm))
+                var meanD: Float = 0
+                var meanDN: Float = 0
+                for i in 0..<c {
+                    let norm = (x[i] - m) * s
+                    let d = g[i] * weight[i]
+                    meanD += d
+                    meanDN += d * norm
+                }
+                meanD /= Float(c)
+                meanDN /= Float(c)
+                let dx = dinp + r * c
+                for i in 0..<c {
+                    let norm = (x[i] - m) * s
+                    partBias[i] += g[i]
+                    partWeight[i] += norm * g[i]
+                    dx[i] += (g[i] * weight[i] - meanD - norm * meanDN) * s
+                }
             }
-            meanD /= Float(c)
-            meanDN /= Float(c)
-            let dx = dinp + r * c
+        }
+        for part in 0..<parts {
+            let partWeight = partial + part * 2 * c
             for i in 0..<c {
-                let norm = (x[i] - m) * s
-                dbias[i] += g[i]
-                dweight[i] += norm * g[i]
-                dx[i] += (g[i] * weight[i] - meanD - norm * meanDN) * s
+                dweight[i] += partWeight[i]
+                dbias[i] += partWeight[c + i]
             }
         }
     }

@@ -30,9 +30,12 @@ public enum Linear {
         if let dinp { Matmul.gemm(dout, transposeA: false, weight, transposeB: true, dinp, m: n, n: c, k: oc, beta: 1) }
         Matmul.gemm(inp, transposeA: true, dout, transposeB: false, dweight, m: c, n: oc, k: n, beta: 1)
         if let dbias {
-            for r in 0..<n {
-                let row = dout + r * oc
-                for j in 0..<oc { dbias[j] += row[j] }
+            // Columns split across threads; each column is summed over the rows in order.
+            Parallel.forEachRange(oc, minimumPerPart: 64) { columns in
+                for r in 0..<n {
+                    let row = dout + r * oc
+                    for j in columns { dbias[j] += row[j] }
+                }
             }
         }
     }
