@@ -15,12 +15,12 @@ public enum Ops {
     public static func layerNorm(_ tape: Tape, _ x: Variable, weight: Variable, bias: Variable) -> Variable {
         let c = x.shape.last!, n = x.count / c
         let out = Variable(zeros: x.shape)
-        var mean = [Float](repeating: 0, count: n), rstd = [Float](repeating: 0, count: n)
-        LayerNorm.forward(out: &out.value, mean: &mean, rstd: &rstd, inp: x.value, weight: weight.value, bias: bias.value, rows: n, channels: c)
+        let mean = PooledBuffer(count: n), rstd = PooledBuffer(count: n)
+        LayerNorm.forward(out: &out.value, mean: &mean.values, rstd: &rstd.values, inp: x.value, weight: weight.value, bias: bias.value, rows: n, channels: c)
         tape.record {
             LayerNorm.backward(
                 dinp: &x.gradient, dweight: &weight.gradient, dbias: &bias.gradient, dout: out.gradient, inp: x.value, weight: weight.value,
-                mean: mean, rstd: rstd, rows: n, channels: c)
+                mean: mean.values, rstd: rstd.values, rows: n, channels: c)
         }
         return out
     }
@@ -48,11 +48,22 @@ public enum Ops {
     }
 
     public static func add(_ tape: Tape, _ a: Variable, _ b: Variable) -> Variable {
-        let out = Variable(shape: a.shape, value: zip(a.value, b.value).map(+))
+        let out = Variable(zeros: a.shape)
+        out.value.withUnsafeMutableBufferPointer { o in
+            a.value.withUnsafeBufferPointer { x in
+                b.value.withUnsafeBufferPointer { y in
+                    for i in 0..<o.count { o[i] = x[i] + y[i] }
+                }
+            }
+        }
         tape.record {
-            for i in 0..<out.count {
-                a.gradient[i] += out.gradient[i]
-                b.gradient[i] += out.gradient[i]
+            out.gradient.withUnsafeBufferPointer { g in
+                a.gradient.withUnsafeMutableBufferPointer { da in
+                    for i in 0..<g.count { da[i] += g[i] }
+                }
+                b.gradient.withUnsafeMutableBufferPointer { db in
+                    for i in 0..<g.count { db[i] += g[i] }
+                }
             }
         }
         return out
@@ -62,14 +73,14 @@ public enum Ops {
     public static func attention(_ tape: Tape, _ qkv: Variable, keyMask: [Float]?, causal: Bool, batch b: Int, length t: Int, heads: Int) -> Variable {
         let c = qkv.shape.last! / 3
         let out = Variable(zeros: [b, t, c])
-        var att = [Float](repeating: 0, count: b * heads * t * t)
+        let att = PooledBuffer(count: b * heads * t * t)
         if let keyMask {
-            Attention.forward(out: &out.value, att: &att, qkv: qkv.value, keyMask: keyMask, causal: causal, batch: b, length: t, channels: c, heads: heads)
+            Attention.forward(out: &out.value, att: &att.values, qkv: qkv.value, keyMask: keyMask, causal: causal, batch: b, length: t, channels: c, heads: heads)
         } else {
-            Attention.forward(out: &out.value, att: &att, qkv: qkv.value, keyMask: nil, causal: causal, batch: b, length: t, channels: c, heads: heads)
+            Attention.forward(out: &out.value, att: &att.values, qkv: qkv.value, keyMask: nil, causal: causal, batch: b, length: t, channels: c, heads: heads)
         }
         tape.record {
-            Attention.backward(dqkv: &qkv.gradient, dout: out.gradient, qkv: qkv.value, att: att, batch: b, length: t, channels: c, heads: heads)
+            Attention.backward(dqkv: &qkv.gradient, dout: out.gradient, qkv: qkv.value, att: att.values, batch: b, length: t, channels: c, heads: heads)
         }
         return out
     }

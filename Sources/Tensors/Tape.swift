@@ -12,7 +12,24 @@ public final class Variable {
         gradient = [Float](repeating: 0, count: value.count)
     }
 
-    public convenience init(zeros shape: [Int]) { self.init(shape: shape, value: [Float](repeating: 0, count: shape.reduce(1, *))) }
+    /// Zeros of `shape`, drawn with their gradient from `BufferPool.shared` and returned to it on release.
+    public init(zeros shape: [Int]) {
+        let count = shape.reduce(1, *)
+        self.shape = shape
+        value = BufferPool.shared.zeros(count)
+        gradient = BufferPool.shared.zeros(count)
+        pooled = true
+    }
+
+    /// Whether the buffers go back to the pool (outputs of operations; not parameters).
+    private var pooled = false
+
+    deinit {
+        if pooled {
+            BufferPool.shared.give(value)
+            BufferPool.shared.give(gradient)
+        }
+    }
 
     public var count: Int { value.count }
 }
