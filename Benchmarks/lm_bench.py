@@ -74,10 +74,12 @@ def torch_worker(mode, size, steps=10, runs=3):
                 if isinstance(m, nn.Linear):
                     nn.init.zeros_(m.bias)
 
-        def forward(self, idx, caches=None, start=0):
+        def forward(self, idx, caches=None, start=0, last_only=False):
             x = self.wte(idx) + self.wpe(torch.arange(start, start + idx.shape[1]))
             for i, block in enumerate(self.h):
                 x = block(x, None if caches is None else caches[i], start)
+            if last_only:  # generation needs the last position's logits only
+                x = x[:, -1:]
             return self.ln_f(x) @ self.wte.weight.t()
 
     model = GPT()
@@ -105,7 +107,7 @@ def torch_worker(mode, size, steps=10, runs=3):
                     first_loss=losses[0], last_loss=losses[-1])
     batch, prompt, new = 16, 256, 64
     prompts = torch.randint(0, VOCAB, (batch, prompt))
-    totals = []
+    totals, prefills = [], []
     with torch.no_grad():
         for run in range(runs + 1):
             torch.manual_seed(run)
@@ -113,7 +115,8 @@ def torch_worker(mode, size, steps=10, runs=3):
             hd = d // heads
             caches = [(torch.zeros(batch, heads, prompt + new, hd), torch.zeros(batch, heads, prompt + new, hd))
                       for _ in range(layers)]
-            logits = model(prompts, caches, 0)[:, -1]
+            logits = model(prompts, caches, 0, last_only=True)[:, -1]
+            prefill = time.perf_counter() - t0
             position = prompt
             generated = 0
             for _ in range(new):
@@ -121,14 +124,15 @@ def torch_worker(mode, size, steps=10, runs=3):
                 generated += batch
                 if position == prompt + new - 1:
                     break
-                logits = model(token, caches, position)[:, -1]
+                logits = model(token, caches, position, last_only=True)[:, -1]
                 position += 1
             if run > 0:
                 totals.append(time.perf_counter() - t0)
-    seconds = statistics.median(totals)
+                prefills.append(prefill)
+    seconds, prefill = statistics.median(totals), statistics.median(prefills)
     return dict(engine="pytorch", mode="generate", config=size, threads=torch.get_num_threads(),
                 new_tokens_per_second=generated / seconds, total_seconds=seconds, new_tokens=generated,
-                peak_mib=peak_mib())
+                prefill_seconds=prefill, decode_step_ms=(seconds - prefill) / (new - 1) * 1000, peak_mib=peak_mib())
 
 
 def main():
@@ -168,11 +172,16 @@ def main():
             rates[engine] = rate
             extra = (f"{statistics.median(r['gflops'] for r in runs):6.1f} GFLOP/s  loss {runs[0]['first_loss']:.3f} -> "
                      f"{runs[0]['last_loss']:.3f}" if mode == "train" else
-                     f"{statistics.median(r['total_seconds'] for r in runs):6.3f} s for {runs[0]['new_tokens']} tokens")
+                     f"{statistics.median(r['total_seconds'] for r in runs):6.3f} s for {runs[0]['new_tokens']} tokens, "
+                     f"prompt pass {statistics.median(r['prefill_seconds'] for r in runs):6.3f} s, "
+                     f"decode step {statistics.median(r['decode_step_ms'] for r in runs):5.1f} ms")
             print(f"  {engine:8s} {rate:9.0f} {'tok/s' if mode == 'train' else 'new tok/s'}  {extra}  "
                   f"peak {max(r['peak_mib'] for r in runs):7.1f} MiB")
         if "pytorch" in rates:
             print(f"  ratio calrec / pytorch: {rates['calrec'] / rates['pytorch']:.2f}x")
+            if mode == "generate":
+                step = {e: statistics.median(r["decode_step_ms"] for r in results[e]) for e in results}
+                print(f"  decode step ratio (pytorch ms / calrec ms): {step['pytorch'] / step['calrec']:.2f}x")
 
 
 if __name__ == "__main__":

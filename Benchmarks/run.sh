@@ -27,3 +27,7 @@ echo "== BM25 full score vectors vs bm25s / rank_bm25; evaluation time"
 python3 -c "import bm25s, rank_bm25" 2>/dev/null || python3 -m pip install -q bm25s rank_bm25 \
   || echo "could not install bm25s/rank_bm25 from PyPI; the BM25 comparison will be skipped"
 python3 Benchmarks/bm25_bench.py ../shared/data/office-2014-recbole/Office.item .build/release/RetrievalBenchmark
+
+echo "== Language-model engine vs PyTorch eager: training (tiny, small), generation, peak memory"
+swift build -c release --product LMBenchmark
+python3 Benchmarks/lm_bench.py .build/release/LMBenchmark --rounds 2

@@ -84,10 +84,18 @@ case "generate":
         if run > 0 { totals.append(now() - start) }
         generated = sequences.map(\.tokens.count).reduce(0, +)
     }
-    let seconds = median(totals)
+    // The prompt pass alone: one sampled token, no decoding step.
+    var prefills: [Double] = []
+    for run in 0..<runs {
+        let start = now()
+        _ = model.generate(prompts: prompts, options: SamplingOptions(temperature: 1, maxNewTokens: 1, seed: UInt64(run)))
+        prefills.append(now() - start)
+    }
+    let seconds = median(totals), prefill = median(prefills)
     print(json([
         ("engine", "calrec"), ("mode", "generate"), ("config", size), ("threads", Parallel.threads),
         ("new_tokens_per_second", Double(generated) / seconds), ("total_seconds", seconds), ("new_tokens", generated),
+        ("prefill_seconds", prefill), ("decode_step_ms", (seconds - prefill) / Double(newTokens - 1) * 1000),
         ("peak_mib", peakMemoryMiB()),
     ]))
 default:

@@ -55,8 +55,9 @@ final class KVCache {
 
 extension GPT2Model {
     /// Runs `tokens` (B × Tn new positions, in cache slots `cache.filled …`) through the model,
-    /// storing their keys and values; returns the logits of every new position (B, Tn, V).
-    func step(_ tokens: [Int32], positions: [Int32], mask: [Float], newLength tn: Int, cache: KVCache) -> [Float] {
+    /// storing their keys and values; returns the logits of every new position (B, Tn, V), or with
+    /// `lastOnly` of each sequence's last new position only (B, V) — all that sampling needs.
+    func step(_ tokens: [Int32], positions: [Int32], mask: [Float], newLength tn: Int, cache: KVCache, lastOnly: Bool = false) -> [Float] {
         let b = cache.batch, c = config.channels, v = config.vocabularySize, s = cache.slots, n = b * tn
         let start = cache.filled
         for bi in 0..<b { for j in 0..<tn { cache.keyMask[bi * s + start + j] = mask[bi * tn + j] } }
@@ -70,19 +71,32 @@ extension GPT2Model {
             let p = "h.\(layer)."
             LayerNorm.forward(out: &normed, mean: &mean, rstd: &rstd, inp: x, weight: w(p + "ln_1.weight"), bias: w(p + "ln_1.bias"), rows: n, channels: c)
             Linear.forward(out: &qkv, inp: normed, weight: w(p + "attn.c_attn.weight"), bias: w(p + "attn.c_attn.bias"), rows: n, inFeatures: c, outFeatures: 3 * c)
-            for bi in 0..<b {
-                for j in 0..<tn {
-                    let row = (bi * tn + j) * 3 * c
-                    let slot = (bi * s + start + j) * c
-                    for i in 0..<c {
-                        cache.keys[layer][slot + i] = qkv[row + c + i]
-                        cache.values[layer][slot + i] = qkv[row + 2 * c + i]
+            qkv.withUnsafeBufferPointer { qkv in
+                cache.keys[layer].withUnsafeMutableBufferPointer { keys in
+                    cache.values[layer].withUnsafeMutableBufferPointer { values in
+                        for bi in 0..<b {
+                            for j in 0..<tn {
+                                let row = qkv.baseAddress! + (bi * tn + j) * 3 * c
+                                let slot = (bi * s + start + j) * c
+                                (keys.baseAddress! + slot).update(from: row + c, count: c)
+                                (values.baseAddress! + slot).update(from: row + 2 * c, count: c)
+                            }
+                        }
                     }
                 }
             }
-            CachedAttention.forward(
-                out: &attended, qkv: qkv, kCache: cache.keys[layer], vCache: cache.values[layer], keyMask: cache.keyMask, batch: b,
-                newLength: tn, slots: s, start: start, channels: c, heads: config.heads)
+            if start == 0 && tn > 1 {
+                // The prompt: every position attends within the new block, so the GEMM kernel applies.
+                let promptMask = (0..<b).flatMap { bi in cache.keyMask[(bi * s)..<(bi * s + tn)] }
+                let att = PooledBuffer(count: b * config.heads * tn * tn)
+                Attention.forward(
+                    out: &attended, att: &att.values, qkv: qkv, keyMask: promptMask, causal: true, batch: b, length: tn, channels: c,
+                    heads: config.heads)
+            } else {
+                CachedAttention.forward(
+                    out: &attended, qkv: qkv, kCache: cache.keys[layer], vCache: cache.values[layer], keyMask: cache.keyMask, batch: b,
+                    newLength: tn, slots: s, start: start, channels: c, heads: config.heads)
+            }
             Linear.forward(out: &projected, inp: attended, weight: w(p + "attn.c_proj.weight"), bias: w(p + "attn.c_proj.bias"), rows: n, inFeatures: c, outFeatures: c)
             for i in 0..<(n * c) { x[i] += projected[i] }
             LayerNorm.forward(out: &normed, mean: &mean, rstd: &rstd, inp: x, weight: w(p + "ln_2.weight"), bias: w(p + "ln_2.bias"), rows: n, channels: c)
@@ -92,13 +106,23 @@ extension GPT2Model {
             for i in 0..<(n * c) { x[i] += projected[i] }
         }
         cache.filled += tn
-        LayerNorm.forward(out: &normed, mean: &mean, rstd: &rstd, inp: x, weight: w("ln_f.weight"), bias: w("ln_f.bias"), rows: n, channels: c)
-        var logits = [Float](repeating: 0, count: n * v)
+        if lastOnly && tn > 1 {
+            // Keep each sequence's last row only: the output projection is the largest product here.
+            var last = [Float](repeating: 0, count: b * c)
+            for bi in 0..<b {
+                let from = (bi * tn + tn - 1) * c
+                for i in 0..<c { last[bi * c + i] = x[from + i] }
+            }
+            x = last
+        }
+        let rows = lastOnly ? b : n
+        LayerNorm.forward(out: &normed, mean: &mean, rstd: &rstd, inp: x, weight: w("ln_f.weight"), bias: w("ln_f.bias"), rows: rows, channels: c)
+        var logits = [Float](repeating: 0, count: rows * v)
         let wte = w("wte.weight")
         normed.withUnsafeBufferPointer { a in
             wte.withUnsafeBufferPointer { e in
                 logits.withUnsafeMutableBufferPointer { out in
-                    Matmul.gemm(a.baseAddress!, transposeA: false, e.baseAddress!, transposeB: true, out.baseAddress!, m: n, n: v, k: c)
+                    Matmul.gemm(a.baseAddress!, transposeA: false, e.baseAddress!, transposeB: true, out.baseAddress!, m: rows, n: v, k: c)
                 }
             }
         }
@@ -127,20 +151,38 @@ extension GPT2Model {
             positions += [Int32](repeating: 0, count: pad) + (0..<prompt.count).map(Int32.init)
             mask += [Float](repeating: 0, count: pad) + [Float](repeating: 1, count: prompt.count)
         }
-        var logits = step(tokens, positions: positions, mask: mask, newLength: p, cache: cache)
+        var logits = step(tokens, positions: positions, mask: mask, newLength: p, cache: cache, lastOnly: true)
         let v = config.vocabularySize
-        var lastRows = (0..<b).map { Array(logits[((($0 * p) + p - 1) * v)..<((($0 * p) + p) * v)]) }
         var nextPosition = prompts.map { Int32($0.count) }
         var results = [GeneratedSequence](repeating: GeneratedSequence(tokens: [], logprob: 0), count: b)
         var done = [Bool](repeating: false, count: b)
         var random = SeededGenerator(seed: options.seed)
+        var chosen = [Int32](repeating: 0, count: b)
+        var scores = [Double](repeating: 0, count: b)
         for _ in 0..<options.maxNewTokens {
-            var chosen = [Int32](repeating: 0, count: b)
+            // One uniform draw per live sequence, in order, so the rows can then be sampled in parallel
+            // with the same result for any thread count.
+            var uniforms = [Double](repeating: 0, count: b)
+            for bi in 0..<b where !done[bi] { uniforms[bi] = random.unit() }
+            let live = done.map { !$0 }
+            logits.withUnsafeBufferPointer { rows in
+                chosen.withUnsafeMutableBufferPointer { chosen in
+                    scores.withUnsafeMutableBufferPointer { scores in
+                        let shared = SamplingRows(rows: rows.baseAddress!, chosen: chosen.baseAddress!, scores: scores.baseAddress!)
+                        Parallel.forEachRange(b) { part in
+                            for bi in part where live[bi] {
+                                let (token, score) = Sampler.choose(
+                                    shared.rows + bi * v, vocabulary: v, options: options, uniform: uniforms[bi])
+                                shared.chosen[bi] = token
+                                shared.scores[bi] = score
+                            }
+                        }
+                    }
+                }
+            }
             for bi in 0..<b where !done[bi] {
-                let row = lastRows[bi]
-                let token = Sampler.sample(row, options: options, random: &random)
-                chosen[bi] = token
-                results[bi].logprob += Sampler.logSoftmax(row, at: Int(token))
+                let token = chosen[bi]
+                results[bi].logprob += scores[bi]
                 results[bi].tokens.append(token)
                 if token == endOfText {
                     results[bi].tokens.removeLast()
@@ -152,7 +194,6 @@ extension GPT2Model {
             }
             if done.allSatisfy({ $0 }) || cache.filled >= slots { break }
             logits = step(chosen, positions: nextPosition, mask: done.map { $0 ? 0 : 1 }, newLength: 1, cache: cache)
-            lastRows = (0..<b).map { Array(logits[($0 * v)..<(($0 + 1) * v)]) }
             for bi in 0..<b { nextPosition[bi] += 1 }
         }
         return results
@@ -167,7 +208,62 @@ enum Sampler {
         return Double(row[index]) - logSum
     }
 
-    static func sample(_ row: [Float], options: SamplingOptions, random: inout SeededGenerator) -> Int32 {
+    /// The token for one row of logits and its log-probability under the untempered distribution.
+    /// `uniform` is the row's draw in [0, 1). Without top-k/top-p the distribution is walked in index
+    /// order (no sort), with vectorised exponentials.
+    static func choose(_ row: UnsafePointer<Float>, vocabulary v: Int, options: SamplingOptions, uniform: Double) -> (Int32, Double) {
+        var maxValue = -Float.infinity
+        for j in 0..<v where row[j] > maxValue { maxValue = row[j] }
+        let weights = UnsafeMutablePointer<Float>.allocate(capacity: v)
+        defer { weights.deallocate() }
+        let sum = exponentials(row, minus: maxValue, scale: 1, into: weights, count: v)
+        let logSum = Double(logf(sum)) + Double(maxValue)
+        let token: Int32
+        if options.temperature <= 0 {
+            var best = 0
+            for j in 0..<v where row[j] > row[best] { best = j }
+            token = Int32(best)
+        } else if options.topK == nil && (options.topP ?? 1) >= 1 {
+            let total = options.temperature == 1
+                ? sum : exponentials(row, minus: maxValue, scale: 1 / options.temperature, into: weights, count: v)
+            var u = uniform * Double(total)
+            var picked = v - 1
+            for j in 0..<v {
+                u -= Double(weights[j])
+                if u < 0 {
+                    picked = j
+                    break
+                }
+            }
+            token = Int32(picked)
+        } else {
+            token = sample(Array(UnsafeBufferPointer(start: row, count: v)), options: options, uniform: uniform)
+        }
+        return (token, Double(row[Int(token)]) - logSum)
+    }
+
+    /// `weights[j] = exp((row[j] − shift) · scale)`; returns their sum.
+    static func exponentials(_ row: UnsafePointer<Float>, minus shift: Float, scale: Float, into weights: UnsafeMutablePointer<Float>, count v: Int) -> Float {
+        var acc = VectorMath.Vector.zero
+        var j = 0
+        while j + 8 <= v {
+            let x = UnsafeRawPointer(row + j).loadUnaligned(as: VectorMath.Vector.self)
+            let e = VectorMath.exp((x - shift) * scale)
+            UnsafeMutableRawPointer(weights + j).storeBytes(of: e, as: VectorMath.Vector.self)
+            acc += e
+            j += 8
+        }
+        var sum = acc.sum()
+        while j < v {
+            weights[j] = VectorMath.exp((row[j] - shift) * scale)
+            sum += weights[j]
+            j += 1
+        }
+        return sum
+    }
+
+    /// Sampling with top-k / top-p over the tokens sorted by logit (ties by index).
+    static func sample(_ row: [Float], options: SamplingOptions, uniform: Double) -> Int32 {
         if options.temperature <= 0 {
             var best = 0
             for i in row.indices where row[i] > row[best] { best = i }
@@ -192,11 +288,18 @@ enum Sampler {
             let sum = probabilities.reduce(0, +)
             probabilities = probabilities.map { $0 / sum }
         }
-        var u = random.unit()
+        var u = uniform
         for (i, probability) in probabilities.enumerated() {
             u -= probability
             if u < 0 { return Int32(order[i]) }
         }
         return Int32(order[order.count - 1])
     }
+}
+
+/// The per-step buffers the sampling tasks write, one row each.
+private struct SamplingRows: @unchecked Sendable {
+    let rows: UnsafePointer<Float>
+    let chosen: UnsafeMutablePointer<Int32>
+    let scores: UnsafeMutablePointer<Double>
 }

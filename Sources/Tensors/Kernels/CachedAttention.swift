@@ -1,3 +1,4 @@
+import COpenBLAS
 import Foundation
 
 /// Attention of new query positions over a key/value cache (incremental decoding).
@@ -15,37 +16,24 @@ public enum CachedAttention {
     ) {
         let hs = c / nh
         let scale = 1 / sqrtf(Float(hs))
-        var weights = [Float](repeating: 0, count: s)
-        for bi in 0..<b {
-            for h in 0..<nh {
+        // One (sequence, head) pair per task, each with its own weights row and output columns.
+        Parallel.forEachRange(b * nh) { pairs in
+            let weights = UnsafeMutablePointer<Float>.allocate(capacity: s)
+            defer { weights.deallocate() }
+            for pair in pairs {
+                let bi = pair / nh, h = pair % nh
                 for j in 0..<tn {
                     let q = qkv + (bi * tn + j) * 3 * c + h * hs
                     let last = start + j
-                    var maxValue = -Float.infinity
-                    for slot in 0...last {
-                        guard keyMask[bi * s + slot] != 0 else {
-                            weights[slot] = -.infinity
-                            continue
-                        }
-                        let k = kCache + (bi * s + slot) * c + h * hs
-                        var dot: Float = 0
-                        for i in 0..<hs { dot += q[i] * k[i] }
-                        weights[slot] = dot * scale
-                        maxValue = max(maxValue, weights[slot])
-                    }
-                    let o = out + (bi * tn + j) * c + h * hs
-                    o.update(repeating: 0, count: hs)
-                    guard maxValue > -.infinity else { continue }
-                    var sum: Float = 0
-                    for slot in 0...last {
-                        weights[slot] = weights[slot] == -.infinity ? 0 : expf(weights[slot] - maxValue)
-                        sum += weights[slot]
-                    }
-                    for slot in 0...last where weights[slot] != 0 {
-                        let w = weights[slot] / sum
-                        let v = vCache + (bi * s + slot) * c + h * hs
-                        for i in 0..<hs { o[i] += w * v[i] }
-                    }
+                    // scores = K[0…last] · q · scale, then the padding slots masked out (one GEMV)
+                    let keys = kCache + bi * s * c + h * hs, values = vCache + bi * s * c + h * hs
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(last + 1), Int32(hs), scale, keys, Int32(c), q, 1, 0, weights, 1)
+                    for slot in 0...last where keyMask[bi * s + slot] == 0 { weights[slot] = -.infinity }
+                    Attention.softmaxRow(weights, length: last + 1, limit: last + 1, keyMask: nil)
+                    // out = V[0…last]ᵀ · weights (one GEMV; an all-padding row has zero weights, so zero output)
+                    cblas_sgemv(
+                        CblasRowMajor, CblasTrans, Int32(last + 1), Int32(hs), 1, values, Int32(c), weights, 1, 0,
+                        out + (bi * tn + j) * c + h * hs, 1)
                 }
             }
         }
