@@ -44,7 +44,7 @@ let package = Package(
             name: "Tensors", dependencies: ["COpenBLAS"],
             // AVX2 + FMA code for the vector loops (the JSON reader already requires AVX2).
             swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]),
-        .target(name: "LanguageModel", dependencies: ["Tensors", "Tokenization"]),
+        .target(name: "LanguageModel", dependencies: ["Tensors", "Tokenization", "RecData"]),
         .target(name: "Retrieval", dependencies: ["RecData"]),
         .target(name: "Evaluation", dependencies: ["RecData"]),
         .target(name: "Baselines", dependencies: ["RecData", "Retrieval", "Evaluation"]),

@@ -11,7 +11,41 @@ public final class GPT2Trainer {
     var m: [String: [Float]] = [:]
     var v: [String: [Float]] = [:]
     public var optimizer = AdamW()
+    /// AdamW updates made so far.
     public private(set) var step = 0
+
+    /// Resumes from a folder written by `saveState(to:)`: weights, AdamW moments and step count.
+    public convenience init(stateFolder folder: String) throws {
+        self.init(model: try GPT2Model(folder: folder))
+        let path = (folder as NSString).appendingPathComponent("optimizer.safetensors")
+        let (tensors, metadata) = try SafeTensors.read(path)
+        guard let text = metadata["step"], let step = Int(text) else {
+            throw ModelError.malformed(path: path, detail: "metadata has no step count")
+        }
+        for name in names {
+            guard let m = tensors["m." + name], let v = tensors["v." + name], m.values.count == self.m[name]!.count,
+                v.values.count == m.values.count
+            else { throw ModelError.malformed(path: path, detail: "moments of \(name) are missing or of the wrong size") }
+            self.m[name] = m.values
+            self.v[name] = v.values
+        }
+        self.step = step
+    }
+
+    /// Writes `config.json` and `model.safetensors` (the weights, as a model folder has them) and
+    /// `optimizer.safetensors` (AdamW's first and second moments as `m.<name>` / `v.<name>`, the
+    /// step count in the metadata) into `folder`.
+    public func saveState(to folder: String) throws {
+        try model().save(to: folder)
+        var moments: [String: SafeTensors.Tensor] = [:]
+        for name in names {
+            let shape = parameters[name]!.shape
+            moments["m." + name] = SafeTensors.Tensor(shape: shape, values: m[name]!)
+            moments["v." + name] = SafeTensors.Tensor(shape: shape, values: v[name]!)
+        }
+        try SafeTensors.write(
+            moments, metadata: ["step": String(step)], to: (folder as NSString).appendingPathComponent("optimizer.safetensors"))
+    }
 
     public init(model: GPT2Model) {
         config = model.config
@@ -54,20 +88,25 @@ public final class GPT2Trainer {
 
     /// Next-token cross-entropy of `tokens` over the positions `mask` marks (mask[b][t] = 1 scores
     /// the prediction of tokens[b][t + 1]); records the backward pass, returns the loss.
-    public func languageModelLoss(_ tape: Tape, tokens: [[Int32]], lossMask: [[Float]], keyMask: [[Float]]? = nil) -> Float {
+    public func languageModelLoss(
+        _ tape: Tape, tokens: [[Int32]], lossMask: [[Float]], keyMask: [[Float]]? = nil, lossWeight: Float = 1
+    ) -> Float {
         let t = tokens[0].count
         let targets = tokens.map { row in (0..<t).map { $0 + 1 < t ? row[$0 + 1] : 0 } }
         let mask = lossMask.map { row in (0..<t).map { $0 + 1 < t ? row[$0] : 0 } }
-        return languageModelLoss(tape, tokens: tokens, targets: targets, lossMask: mask, keyMask: keyMask)
+        return languageModelLoss(tape, tokens: tokens, targets: targets, lossMask: mask, keyMask: keyMask, lossWeight: lossWeight)
     }
 
-    /// Cross-entropy of predicting `targets[b][t]` at every position `lossMask[b][t]` marks.
+    /// Cross-entropy of predicting `targets[b][t]` at every position `lossMask[b][t]` marks. The
+    /// backward pass is seeded with `lossWeight` (e.g. 1/k for one of k accumulated micro-batches);
+    /// the returned loss is unweighted.
     public func languageModelLoss(
-        _ tape: Tape, tokens: [[Int32]], targets: [[Int32]], lossMask: [[Float]], keyMask: [[Float]]? = nil
+        _ tape: Tape, tokens: [[Int32]], targets: [[Int32]], lossMask: [[Float]], keyMask: [[Float]]? = nil, lossWeight: Float = 1
     ) -> Float {
         let hidden = hidden(tape, tokens: tokens, keyMask: keyMask)
         let logits = Ops.tiedLogits(tape, hidden, wte: parameters["wte.weight"]!)
-        return Ops.crossEntropy(tape, logits: logits, targets: targets.flatMap { $0 }, mask: lossMask.flatMap { $0 })
+        return Ops.crossEntropy(
+            tape, logits: logits, targets: targets.flatMap { $0 }, mask: lossMask.flatMap { $0 }, weight: lossWeight)
     }
 
     /// Global-norm clipping of all gradients together; returns the norm before clipping.

@@ -1,15 +1,25 @@
 import Foundation
+import RecData
 import Tensors
 import Tokenization
 
 /// Plain language-model training on a list of documents (an item catalogue, a text file's lines):
 /// documents are tokenized, joined with end-of-text tokens into one stream, and random windows of
 /// `context + 1` tokens (seeded) form each batch; AdamW with warmup + cosine decay and global-norm
-/// clipping. Deterministic for a seed.
+/// clipping; optional gradient accumulation. Deterministic for a seed (and thread count).
+///
+/// With a checkpoint folder, the complete training state (weights, AdamW moments, step, the random
+/// generator's state, the curve so far, the tokenizer) is written there every `checkpointEvery`
+/// steps, atomically; `resume` continues from it to exactly the result of an uninterrupted run. A
+/// non-finite loss stops training with a diagnostic and leaves the last good checkpoint in place.
 public struct LanguageModelTraining {
-    public struct Options: Sendable {
+    public struct Options: Sendable, Codable, Equatable {
         public var steps = 200
+        /// Sequences per micro-batch.
         public var batch = 8
+        /// Micro-batches whose gradients are summed (each weighted 1/k) before one optimiser step:
+        /// the effective batch is `batch · accumulationSteps` sequences.
+        public var accumulationSteps = 1
         public var context = 64
         public var learningRate: Float = 1e-3
         public var warmupSteps = 20
@@ -17,6 +27,28 @@ public struct LanguageModelTraining {
         public var seed: UInt64 = 0
 
         public init() {}
+    }
+
+    /// Where and how often the training state is saved, and whether to continue from it.
+    public struct Checkpointing: Sendable {
+        public var folder: String
+        public var every: Int
+        public var resume: Bool
+
+        public init(folder: String, every: Int, resume: Bool) {
+            self.folder = folder
+            self.every = every
+            self.resume = resume
+        }
+    }
+
+    /// What a checkpoint folder's `training.json` holds beside the trainer state.
+    struct CheckpointRecord: Codable {
+        var options: Options
+        var streamTokens: Int
+        var step: Int
+        var randomState: UInt64
+        var curve: [Point]
     }
 
     /// One point of the training curve.
@@ -40,10 +72,12 @@ public struct LanguageModelTraining {
     public init(options: Options) { self.options = options }
 
     /// Trains `model` (in place of its weights: the trained model is returned) on `documents`.
+    /// `progress` sees every step; an error it throws stops training (the last checkpoint stays).
     public func train(
-        model: GPT2Model, tokenizer: BPETokenizer, documents: [String], progress: (Point) -> Void = { _ in }
+        model: GPT2Model, tokenizer: BPETokenizer, documents: [String], checkpointing: Checkpointing? = nil,
+        progress: (Point) throws -> Void = { _ in }
     ) throws -> (model: GPT2Model, curve: [Point]) {
-        precondition(options.context + 1 <= model.config.maxPositions + 1 && options.context <= model.config.maxPositions)
+        precondition(options.context <= model.config.maxPositions && options.accumulationSteps >= 1)
         let endOfText = tokenizer.id(ofSpecial: "<|endoftext|>")
         var stream: [Int32] = []
         for document in documents {
@@ -54,38 +88,82 @@ public struct LanguageModelTraining {
         guard stream.count > window else {
             throw ModelError.malformed(path: "training data", detail: "\(stream.count) tokens is shorter than one window of \(window)")
         }
-        let trainer = GPT2Trainer(model: model)
+        var trainer = GPT2Trainer(model: model)
+        var random = SeededGenerator(seed: options.seed ^ 0x5DEECE66D)
+        var curve: [Point] = []
+        if let checkpointing, checkpointing.resume, let record = try Self.readCheckpoint(checkpointing.folder) {
+            guard record.options == options, record.streamTokens == stream.count else {
+                throw ModelError.malformed(
+                    path: checkpointing.folder,
+                    detail: "the checkpoint was made with other training options or data; start afresh without --resume or use the same settings")
+            }
+            trainer = try GPT2Trainer(stateFolder: checkpointing.folder)
+            guard trainer.config == model.config, trainer.step == record.step else {
+                throw ModelError.malformed(path: checkpointing.folder, detail: "the checkpoint's model does not match this run's")
+            }
+            random = SeededGenerator(seed: record.randomState)
+            curve = record.curve
+        }
         let schedule = WarmupCosineSchedule(
             peak: options.learningRate, warmupSteps: options.warmupSteps, totalSteps: options.steps, minimumFraction: 0.1)
-        var random = SeededGenerator(seed: options.seed ^ 0x5DEECE66D)
         let tape = Tape()
-        var curve: [Point] = []
         let mask = [[Float]](repeating: [Float](repeating: 1, count: options.context), count: options.batch)
-        for step in 1...options.steps {
+        let first = trainer.step + 1
+        guard first <= options.steps else { return (try trainer.model(), curve) }
+        for step in first...options.steps {
             let start = DispatchTime.now().uptimeNanoseconds
-            var inputs: [[Int32]] = []
-            var targets: [[Int32]] = []
-            for _ in 0..<options.batch {
-                let offset = Int(random.next() % UInt64(stream.count - window + 1))
-                inputs.append(Array(stream[offset..<(offset + options.context)]))
-                targets.append(Array(stream[(offset + 1)..<(offset + window)]))
-            }
             trainer.zeroGradients()
-            let loss = trainer.languageModelLoss(tape, tokens: inputs, targets: targets, lossMask: mask)
-            guard loss.isFinite else {
-                throw ModelError.malformed(path: "training", detail: "loss became \(loss) at step \(step); lower the learning rate")
+            var loss: Float = 0
+            for _ in 0..<options.accumulationSteps {
+                var inputs: [[Int32]] = []
+                var targets: [[Int32]] = []
+                for _ in 0..<options.batch {
+                    let offset = Int(random.next() % UInt64(stream.count - window + 1))
+                    inputs.append(Array(stream[offset..<(offset + options.context)]))
+                    targets.append(Array(stream[(offset + 1)..<(offset + window)]))
+                }
+                let part = trainer.languageModelLoss(
+                    tape, tokens: inputs, targets: targets, lossMask: mask, lossWeight: 1 / Float(options.accumulationSteps))
+                guard part.isFinite else {
+                    tape.reset()
+                    throw ModelError.malformed(
+                        path: "training",
+                        detail: "loss became \(part) at step \(step)\(checkpointing.map { "; the last good checkpoint is in \($0.folder)" } ?? ""); lower the learning rate or raise clipping")
+                }
+                tape.backward()
+                loss += part / Float(options.accumulationSteps)
             }
-            tape.backward()
             let norm = trainer.clipGradients(maxNorm: options.clipNorm)
             let lr = schedule.rate(step: step)
             trainer.update(lr: lr)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let point = Point(
                 step: step, loss: loss, learningRate: lr, gradientNorm: norm,
-                tokensPerSecond: Double(options.batch * options.context) / seconds)
+                tokensPerSecond: Double(options.batch * options.accumulationSteps * options.context) / seconds)
             curve.append(point)
-            progress(point)
+            if let checkpointing, step % max(1, checkpointing.every) == 0 || step == options.steps {
+                let record = CheckpointRecord(options: options, streamTokens: stream.count, step: step, randomState: random.state, curve: curve)
+                try AtomicWrite.folder(checkpointing.folder) { staging in
+                    try trainer.saveState(to: staging)
+                    try tokenizer.save(to: staging)
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys]
+                    try encoder.encode(record).write(to: URL(fileURLWithPath: (staging as NSString).appendingPathComponent("training.json")))
+                }
+            }
+            try progress(point)
         }
         return (try trainer.model(), curve)
+    }
+
+    /// The record of a checkpoint folder, nil when there is none yet.
+    static func readCheckpoint(_ folder: String) throws -> CheckpointRecord? {
+        let path = (folder as NSString).appendingPathComponent("training.json")
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        do {
+            return try JSONDecoder().decode(CheckpointRecord.self, from: data)
+        } catch {
+            throw ModelError.malformed(path: path, detail: "unreadable training record (\(error.localizedDescription))")
+        }
     }
 }

@@ -103,8 +103,7 @@ public enum Ops {
     public static func crossEntropy(_ tape: Tape, logits: Variable, targets: [Int32], mask: [Float], weight: Float = 1) -> Float {
         let v = logits.shape.last!, n = logits.count / v
         let loss = CrossEntropy.forwardBackward(
-            logits: logits.value, targets: targets, mask: mask, dlogits: &logits.gradient, rows: n, vocabulary: v)
-        if weight != 1 { for i in 0..<logits.count { logits.gradient[i] *= weight } }
+            logits: logits.value, targets: targets, mask: mask, dlogits: &logits.gradient, rows: n, vocabulary: v, gradientScale: weight)
         return loss
     }
 }

@@ -55,7 +55,11 @@ struct LMTrainCommand: ParsableCommand {
     @Option(help: "Channels (embedding size).") var channels = 128
     @Option(help: "Attention heads.") var heads = 4
     @Option(help: "Context length in tokens.") var context = 64
-    @Option(help: "Sequences per step.") var batch = 8
+    @Option(help: "Sequences per micro-batch.") var batch = 8
+    @Option(help: "Micro-batches accumulated per optimiser step (effective batch = batch × accumulate).") var accumulate = 1
+    @Option(name: .customLong("checkpoint-every"), help: "Save the training state to <out>.checkpoint every this many steps (0: never).")
+    var checkpointEvery = 0
+    @Flag(help: "Continue from <out>.checkpoint (same data and options) to the result of an uninterrupted run.") var resume = false
     @Option(help: "Optimisation steps (default: by --budget).") var steps: Int?
     @Option(help: "Size preset for the steps: tiny (20), default (600), full (6,000).") var budget: SynthCommand.Budget = .default
     @Option(name: .customLong("lr"), help: "Peak learning rate.") var learningRate: Float = 1e-3
@@ -71,8 +75,15 @@ struct LMTrainCommand: ParsableCommand {
                 documents = try source.documents()
             }
             guard !documents.isEmpty else { throw ValidationError("no documents to train on") }
-            log("training a \(vocab)-token tokenizer on \(documents.count) documents")
-            let tokenizer = BPETrainer.train(texts: documents, vocabularySize: vocab)
+            let checkpointFolder = out + ".checkpoint"
+            let tokenizer: BPETokenizer
+            if resume, FileManager.default.fileExists(atPath: (checkpointFolder as NSString).appendingPathComponent("training.json")) {
+                log("resuming from \(checkpointFolder)")
+                tokenizer = try ModelFolder(path: checkpointFolder).tokenizer
+            } else {
+                log("training a \(vocab)-token tokenizer on \(documents.count) documents")
+                tokenizer = BPETrainer.train(texts: documents, vocabularySize: vocab)
+            }
             let config = GPT2Config(
                 vocabularySize: tokenizer.vocabulary.count, maxPositions: context, channels: channels, layers: layers, heads: heads)
             let model = try GPT2Model.initialized(config: config, seed: seed)
@@ -80,15 +91,21 @@ struct LMTrainCommand: ParsableCommand {
             let steps = self.steps ?? (budget == .tiny ? 20 : budget == .default ? 600 : 6000)
             options.steps = steps
             options.batch = batch
+            options.accumulationSteps = max(1, accumulate)
             options.context = context
             options.learningRate = learningRate
             options.warmupSteps = max(1, steps / 10)
-            log("\(layers) layers, \(channels) channels, \(heads) heads, context \(context), batch \(batch), \(steps) steps")
+            log("\(layers) layers, \(channels) channels, \(heads) heads, context \(context), batch \(batch) × \(options.accumulationSteps), \(steps) steps")
             options.seed = seed
             var lines = ""
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            let (trained, curve) = try LanguageModelTraining(options: options).train(model: model, tokenizer: tokenizer, documents: documents) { point in
+            let checkpointing = checkpointEvery > 0 || resume
+                ? LanguageModelTraining.Checkpointing(folder: checkpointFolder, every: checkpointEvery > 0 ? checkpointEvery : steps, resume: resume)
+                : nil
+            let (trained, curve) = try LanguageModelTraining(options: options).train(
+                model: model, tokenizer: tokenizer, documents: documents, checkpointing: checkpointing
+            ) { point in
                 if point.step == 1 || point.step % max(1, steps / 20) == 0 || point.step == steps {
                     log(String(format: "step %d/%d loss %.4f lr %.2e grad-norm %.2f %.0f tok/s", point.step, steps, point.loss, point.learningRate, point.gradientNorm, point.tokensPerSecond))
                 }

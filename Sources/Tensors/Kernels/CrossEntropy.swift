@@ -11,13 +11,13 @@ import Foundation
 /// forward and once backward.
 public enum CrossEntropy {
     /// Returns the mean loss over masked positions (0 when none) and, when `dlogits` is given, writes
-    /// its gradient for `dloss = 1` (rows with mask 0 get zeros). Rows are split across threads;
+    /// its gradient for `dloss = gradientScale` (rows with mask 0 get zeros). Rows are split across threads;
     /// each row's loss is kept and the rows are summed in order, so the result does not depend on
     /// the thread count.
     @discardableResult
     public static func forwardBackward(
         logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>, mask: UnsafePointer<Float>,
-        dlogits: UnsafeMutablePointer<Float>?, rows n: Int, vocabulary v: Int
+        dlogits: UnsafeMutablePointer<Float>?, rows n: Int, vocabulary v: Int, gradientScale: Float = 1
     ) -> Float {
         var count: Float = 0
         for r in 0..<n { count += mask[r] }
@@ -25,12 +25,14 @@ public enum CrossEntropy {
             dlogits?.update(repeating: 0, count: n * v)
             return 0
         }
+        // The gradient is for d(loss) = gradientScale: folded into the normaliser of every row.
+        let gradientCount = count / gradientScale
         let rowLoss = UnsafeMutablePointer<Double>.allocate(capacity: n)
         defer { rowLoss.deallocate() }
         Parallel.forEachRange(n, minimumPerPart: 8) { rows in
             for r in rows {
                 rowLoss[r] = self.row(
-                    logits + r * v, target: Int(targets[r]), weight: mask[r], count: count, dlogits: dlogits.map { $0 + r * v },
+                    logits + r * v, target: Int(targets[r]), weight: mask[r], count: gradientCount, dlogits: dlogits.map { $0 + r * v },
                     vocabulary: v)
             }
         }
@@ -39,7 +41,8 @@ public enum CrossEntropy {
         return Float(total / Double(count))
     }
 
-    /// One row: returns `weight · (logsumexp − logit[target])` and writes its gradient.
+    /// One row: returns `weight · (logsumexp − logit[target])` and writes its gradient,
+    /// `(softmax − onehot) · weight / count`.
     @inline(__always)
     static func row(
         _ row: UnsafePointer<Float>, target: Int, weight: Float, count: Float, dlogits d: UnsafeMutablePointer<Float>?,
