@@ -63,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "calrec",
             dependencies: [
-                "RecData", "Retrieval", "Evaluation", "Baselines", "Reporting", "Provenance", "Workbench", "LanguageModel", "Tokenization",
+                "RecData", "Retrieval", "Evaluation", "Baselines", "Reporting", "Provenance", "Workbench", "LanguageModel", "Tokenization", "Tensors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(

@@ -6,7 +6,7 @@ import Tensors
 /// ../shared/perf/ANCHORS.md, one measurement per process so peak memory is the measurement's own.
 ///
 ///     LMBenchmark train tiny|small [--steps N]   batch 8 × context tokens, cross-entropy, AdamW
-///     LMBenchmark generate small [--runs N]      batch 16, 256-token prompts, 64 sampled tokens (T = 1), KV cache
+///     LMBenchmark generate small [--runs N] [--prompt 256]   batch 16, 256-token prompts, 64 sampled tokens (T = 1), KV cache
 ///
 /// Prints one line of JSON: tokens/s, seconds, achieved GFLOP/s (6·N·tokens for training with N the
 /// matmul parameters, as the PyTorch script counts them), peak resident memory (MiB) and the losses.
@@ -74,7 +74,7 @@ case "train":
     ]))
 case "generate":
     let runs = option("--runs", 3)
-    let (batch, promptLength, newTokens) = (16, 256, 64)
+    let (batch, promptLength, newTokens) = (16, option("--prompt", 256), 64)
     let prompts = (0..<batch).map { _ in (0..<promptLength).map { _ in Int32(random.next() % UInt64(vocabulary)) } }
     var totals: [Double] = []
     var generated = 0

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Provenance
+import Tensors
 
 /// `calrec doctor`: the machine as calrec sees it — CPU, cores, memory, BLAS kernel and threads.
 struct DoctorCommand: ParsableCommand {
@@ -15,6 +16,10 @@ struct DoctorCommand: ParsableCommand {
         print("cpu features: \(features.joined(separator: " "))")
         print("os: \(machine.os)")
         let requested = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""
-        print("blas: OpenBLAS kernel \(machine.blasKernel)\(requested), \(machine.blasThreads) threads")
+        print("blas: OpenBLAS kernel \(machine.blasKernel)\(requested), \(machine.blasThreads) threads of its own")
+        // Touching Parallel.threads makes OpenBLAS single-threaded: the engine splits the work itself.
+        let engineThreads = Parallel.threads
+        let source = ProcessInfo.processInfo.environment["CALREC_THREADS"] != nil ? "CALREC_THREADS" : "one per core"
+        print("engine: \(engineThreads) threads (\(source)); each runs OpenBLAS single-threaded on its part of a product")
     }
 }

@@ -100,15 +100,16 @@ struct LMTrainCommand: ParsableCommand {
             var lines = ""
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
+            let progress = ProgressDisplay(total: steps, label: "step")
             let checkpointing = checkpointEvery > 0 || resume
                 ? LanguageModelTraining.Checkpointing(folder: checkpointFolder, every: checkpointEvery > 0 ? checkpointEvery : steps, resume: resume)
                 : nil
             let (trained, curve) = try LanguageModelTraining(options: options).train(
                 model: model, tokenizer: tokenizer, documents: documents, checkpointing: checkpointing
             ) { point in
-                if point.step == 1 || point.step % max(1, steps / 20) == 0 || point.step == steps {
-                    log(String(format: "step %d/%d loss %.4f lr %.2e grad-norm %.2f %.0f tok/s", point.step, steps, point.loss, point.learningRate, point.gradientNorm, point.tokensPerSecond))
-                }
+                progress.update(
+                    point.step,
+                    detail: String(format: "loss %.4f  lr %.2e  grad-norm %.2f  %.0f tok/s", point.loss, point.learningRate, point.gradientNorm, point.tokensPerSecond))
             }
             for point in curve { lines += String(decoding: try encoder.encode(point), as: UTF8.self) + "\n" }
             try AtomicWrite.folder(out) { staging in
