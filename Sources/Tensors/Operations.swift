@@ -106,4 +106,36 @@ public enum Ops {
             logits: logits.value, targets: targets, mask: mask, dlogits: &logits.gradient, rows: n, vocabulary: v, gradientScale: weight)
         return loss
     }
+
+    /// Mean of the rows of `x` (B·T, C) that `mask` (B·T) marks, per sequence: (B, C). A sequence
+    /// with no marked row gets zeros.
+    public static func segmentMeanPool(_ tape: Tape, _ x: Variable, mask: [Float], batch b: Int, length t: Int) -> Variable {
+        let c = x.shape.last!
+        let out = Variable(zeros: [b, c])
+        SegmentMeanPool.forward(out: &out.value, inp: x.value, mask: mask, batch: b, length: t, channels: c)
+        tape.record {
+            SegmentMeanPool.backward(dinp: &x.gradient, dout: out.gradient, mask: mask, batch: b, length: t, channels: c)
+        }
+        return out
+    }
+
+    /// Rows scaled to unit length: (N, C) → (N, C).
+    public static func l2Normalize(_ tape: Tape, _ x: Variable) -> Variable {
+        let c = x.shape.last!, n = x.count / c
+        let out = Variable(zeros: x.shape)
+        let norm = PooledBuffer(count: n)
+        L2Normalize.forward(out: &out.value, norm: &norm.values, inp: x.value, rows: n, channels: c)
+        tape.record {
+            L2Normalize.backward(dinp: &x.gradient, dout: out.gradient, out: out.value, norm: norm.values, rows: n, channels: c)
+        }
+        return out
+    }
+
+    /// In-batch InfoNCE between unit rows `a` and `b` (N, C) at `temperature`; seeds their gradients
+    /// for d(loss) = `weight` (like `crossEntropy`, the loss is a sink: nothing is recorded).
+    public static func infoNCE(_ tape: Tape, _ a: Variable, _ b: Variable, temperature: Float, weight: Float = 1) -> Float {
+        let c = a.shape.last!, n = a.count / c
+        return InfoNCE.forwardBackward(
+            a: a.value, b: b.value, da: &a.gradient, db: &b.gradient, rows: n, channels: c, temperature: temperature, scale: weight)
+    }
 }
