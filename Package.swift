@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Tokenization", targets: ["Tokenization"]),
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "LanguageModel", targets: ["LanguageModel"]),
+        .library(name: "CALRec", targets: ["CALRec"]),
         .library(name: "Retrieval", targets: ["Retrieval"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "Baselines", targets: ["Baselines"]),
@@ -45,6 +46,7 @@ let package = Package(
             // AVX2 + FMA code for the vector loops (the JSON reader already requires AVX2).
             swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]),
         .target(name: "LanguageModel", dependencies: ["Tensors", "Tokenization", "RecData"]),
+        .target(name: "CALRec", dependencies: ["LanguageModel", "Tensors", "Tokenization", "RecData", "Retrieval", "Evaluation"]),
         .target(name: "Retrieval", dependencies: ["RecData"]),
         .target(name: "Evaluation", dependencies: ["RecData"]),
         .target(name: "Baselines", dependencies: ["RecData", "Retrieval", "Evaluation"]),
@@ -63,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "calrec",
             dependencies: [
-                "RecData", "Retrieval", "Evaluation", "Baselines", "Reporting", "Provenance", "Workbench", "LanguageModel", "Tokenization", "Tensors",
+                "RecData", "Retrieval", "Evaluation", "Baselines", "Reporting", "Provenance", "Workbench", "LanguageModel", "Tokenization", "Tensors", "CALRec",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -78,6 +80,7 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Tensors"]),
+        .testTarget(name: "CALRecTests", dependencies: ["CALRec", "LanguageModel", "Tensors", "Tokenization", "RecData", "Evaluation", "Retrieval"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "Evaluation"]),
