@@ -3,6 +3,16 @@ import RecData
 
 /// `samples.jsonl`: one generated sample a line, `{"user": "...", "text": "...", "logprob": -3.2}`.
 public enum SamplesFile {
+    /// The lines of `samples.jsonl` for `(user, sample)` pairs, in order (keys sorted in each line).
+    public static func render(_ rows: [(user: String, sample: GeneratedSample)]) throws -> String {
+        var text = ""
+        for (user, sample) in rows {
+            let object: [String: Any] = ["user": user, "text": sample.text, "logprob": sample.logprob]
+            text += String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self) + "\n"
+        }
+        return text
+    }
+
     /// Samples grouped by user, in file order. Every problem names the line and the field.
     public static func read(_ path: String) throws -> [String: [GeneratedSample]] {
         guard FileManager.default.fileExists(atPath: path) else { throw RecDataError.missingPath(path) }

@@ -5,6 +5,10 @@ import Foundation
 /// the first step no step asks the system for memory (no page faults, no zero-filling of fresh pages),
 /// and memory stays at one step's peak. Buffers come back when the `Variable` or `PooledBuffer` that
 /// holds them is released — for a step, when `Tape.backward()` or `Tape.reset()` drops its closures.
+///
+/// Batches whose lengths vary from step to step (padded to each batch's longest sequence) ask for
+/// slightly different sizes every time, so buffers are kept by capacity class — sizes k·2^e with
+/// k in 8…15, at most 12.5% above what is asked — and handed out trimmed to the size asked.
 public final class BufferPool: @unchecked Sendable {
     /// The pool the engine's operations use.
     public static let shared = BufferPool()
@@ -25,23 +29,45 @@ public final class BufferPool: @unchecked Sendable {
 
     /// A buffer of `count` floats with unspecified contents, for outputs the caller overwrites whole.
     public func take(_ count: Int) -> [Float] {
+        let size = Self.classAtLeast(count)
         lock.lock()
-        if var stack = free[count], let buffer = stack.popLast() {
-            free[count] = stack
+        if var stack = free[size], var buffer = stack.popLast() {
+            free[size] = stack
             lock.unlock()
+            // Within the buffer's capacity: no reallocation either way.
+            if buffer.count > count {
+                buffer.removeLast(buffer.count - count)
+            } else if buffer.count < count {
+                buffer.append(contentsOf: repeatElement(0, count: count - buffer.count))
+            }
             return buffer
         }
         allocations += 1
         lock.unlock()
-        return [Float](repeating: 0, count: count)
+        var buffer = [Float](repeating: 0, count: size)
+        buffer.removeLast(size - count)
+        return buffer
     }
 
     /// Returns a buffer for reuse.
     public func give(_ buffer: [Float]) {
-        guard !buffer.isEmpty else { return }
+        guard buffer.capacity >= 8 else { return }
+        let size = Self.classAtMost(buffer.capacity)
         lock.lock()
-        free[buffer.count, default: []].append(buffer)
+        free[size, default: []].append(buffer)
         lock.unlock()
+    }
+
+    /// The smallest size class (k·2^e, k in 8…15) at or above `n`.
+    static func classAtLeast(_ n: Int) -> Int {
+        let e = max(0, (Int.bitWidth - n.leadingZeroBitCount) - 4)
+        return ((n + (1 << e) - 1) >> e) << e
+    }
+
+    /// The largest size class at or below `n` (what a buffer of capacity `n` can always serve).
+    static func classAtMost(_ n: Int) -> Int {
+        let e = max(0, (Int.bitWidth - n.leadingZeroBitCount) - 4)
+        return (n >> e) << e
     }
 
     /// Releases every kept buffer.

@@ -133,12 +133,21 @@ public final class WorkbookRunner {
                 var i = 0
                 while i < command.count {
                     let argument = command[i]
-                    if argument == "--out", i + 1 < command.count {
+                    if Self.outputOptions.contains(argument), i + 1 < command.count {
                         outputs.append(command[i + 1])
                         i += 2
                         continue
                     }
-                    if !argument.hasPrefix("-") && FileManager.default.fileExists(atPath: argument) { inputs.append(argument) }
+                    if !argument.hasPrefix("-") {
+                        if FileManager.default.fileExists(atPath: argument) {
+                            inputs.append(argument)
+                        } else if let equals = argument.firstIndex(of: "="),
+                            FileManager.default.fileExists(atPath: String(argument[argument.index(after: equals)...]))
+                        {
+                            // `Name=path` (e.g. `results CALRec=metrics/calrec.json`): the path is an input.
+                            inputs.append(String(argument[argument.index(after: equals)...]))
+                        }
+                    }
                     i += 1
                 }
             }
@@ -151,6 +160,9 @@ public final class WorkbookRunner {
                 renderedText: script)
         }
     }
+
+    /// Options of calrec subcommands whose value is a file or folder the block writes.
+    static let outputOptions: Set<String> = ["--out", "--metrics-file"]
 
     static func displayQuote(_ word: String) -> String {
         word.isEmpty || word.contains(where: { " \t\"'\\$`;&|<>(){}*?#~".contains($0) }) ? ParameterSubstitution.shellQuote(word) : word

@@ -12,7 +12,7 @@ struct Calrec: ParsableCommand {
         abstract: "Reproduce, teach and audit CALRec (RecSys 2024) on an ordinary machine.",
         version: "0.1.0",
         subcommands: [
-            DoctorCommand.self, LMCommand.self,
+            DoctorCommand.self, LMCommand.self, TrainCommand.self, RecommendCommand.self,
             RunCommand.self, StatusCommand.self, SynthCommand.self, PrepareCommand.self, StatsCommand.self,
             BaselineCommand.self, EvaluateCommand.self, CompareCommand.self, ResultsCommand.self, RunsCommand.self, AuditCommand.self,
             DiffCommand.self,

@@ -12,6 +12,9 @@ struct EvaluationOptions: ParsableArguments {
     @Option(help: "Output folder for metrics.json and ranks.tsv (one subfolder per dataset when there are several).")
     var out: String
 
+    @Option(name: .customLong("metrics-file"), help: "Also write the metrics to this file (e.g. artifacts/<workbook>/metrics/<method>.json).")
+    var metricsFile: String?
+
     @Flag(name: .customLong("exclude-history"), help: "Leave the user's history items out of the ranking (the paper keeps them).")
     var excludeHistory = false
 
@@ -42,7 +45,9 @@ struct EvaluationOptions: ParsableArguments {
         details["dataset"] = dataset
         details["split"] = split.rawValue
         details["exclude_history"] = excludeHistory
-        try AtomicWrite.write(try summary.jsonData(extra: details), to: (folder as NSString).appendingPathComponent("metrics.json"))
+        let metricsJSON = try summary.jsonData(extra: details)
+        try AtomicWrite.write(metricsJSON, to: (folder as NSString).appendingPathComponent("metrics.json"))
+        if let metricsFile { try AtomicWrite.write(metricsJSON, to: metricsFile) }
         try AtomicWrite.write(RanksFile.render(ranks), to: (folder as NSString).appendingPathComponent("ranks.tsv"))
         var table = Table(
             caption: "\(method) on \(dataset) (\(split.rawValue), \(summary.users) users; opt/pes)",

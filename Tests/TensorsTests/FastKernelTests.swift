@@ -106,3 +106,29 @@ final class FastKernelTests: XCTestCase {
         }
     }
 }
+
+final class BufferPoolTests: XCTestCase {
+    func testSizeClassesAreWithinAnEighthAboveTheRequest() {
+        for n in [1, 7, 8, 9, 15, 16, 17, 100, 1000, 4097, 123_457, 1 << 20, (1 << 20) + 1] {
+            let size = BufferPool.classAtLeast(n)
+            XCTAssertGreaterThanOrEqual(size, n)
+            XCTAssertLessThanOrEqual(Double(size), Double(n) * 1.125 + 1, "\(n) → \(size)")
+            XCTAssertEqual(BufferPool.classAtMost(size), size, "classes are fixed points")
+            XCTAssertLessThanOrEqual(BufferPool.classAtMost(n), n)
+        }
+    }
+
+    func testBuffersOfNearbySizesAreReused() {
+        let pool = BufferPool()
+        let first = pool.zeros(10_000)
+        XCTAssertEqual(first.count, 10_000)
+        pool.give(first)
+        let second = pool.zeros(10_200)  // the same class: the buffer comes back, grown within capacity
+        XCTAssertEqual(second.count, 10_200)
+        XCTAssertTrue(second.allSatisfy { $0 == 0 })
+        pool.give(second)
+        let third = pool.take(9_900)
+        XCTAssertEqual(third.count, 9_900)
+        XCTAssertEqual(pool.allocations, 1)
+    }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import CALRec
+import Evaluation
+import Foundation
+import LanguageModel
+import RecData
+import Retrieval
+
+/// `calrec recommend`: CALRec's inference and evaluation (spec §5–6) for a fine-tuned model.
+struct RecommendCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recommend",
+        abstract: "Sample N_gen continuations per user, rank the catalogue by quasi-round-robin BM25, evaluate (samples.jsonl, ranks.tsv, metrics.json).")
+
+    @Option(help: "Model folder from `calrec train` (its calrec.json gives the prompt settings).") var model: String
+    @OptionGroup var source: DataSourceOptions
+    @OptionGroup var evaluation: EvaluationOptions
+
+    @Option(name: .customLong("samples"), help: "N_gen: continuations sampled per user.") var samples = 10
+    @Option(help: "Sampling temperature (0: greedy). Reported with every result.") var temperature: Float = 0.5
+    @Option(name: .customLong("top-k")) var topK: Int?
+    @Option(name: .customLong("top-p")) var topP: Float?
+    @Option(name: .customLong("users-per-batch"), help: "Users generated together (batch = users × samples).") var usersPerBatch = 4
+    @Option(name: .customLong("max-users"), help: "Evaluate only the first N users; metrics then cover those users (default: by --budget).") var maxUsers: Int?
+    @Option(help: "Size preset for the users evaluated: tiny (50), default (500), full (all).") var budget: SynthCommand.Budget = .full
+    @Option(name: .customLong("max-input"), help: "Override the model's prompt budget in tokens.") var maxInput: Int?
+    @Option(help: "Sampling seed.") var seed: UInt64 = 0
+    @Option(name: .customLong("n-preds"), help: "Quasi-round-robin: samples kept after de-duplication (N_preds).") var predictions = 5
+    @Option(help: "Quasi-round-robin pooling across samples: max, mean or min.") var pooling: QuasiRoundRobin.Pooling = .max
+    @Flag(name: .customLong("no-modulation"), help: "Quasi-round-robin: do not multiply columns by exp(ε·logprob).") var noModulation = false
+    @Option(help: "Quasi-round-robin: ε of the modulation exp(ε·logprob).") var epsilon = 0.01
+    @Option(help: "Method name recorded in metrics.json.") var method = "calrec"
+
+    func run() throws {
+        try reportingErrors {
+            var datasets: [SequenceDataset] = []
+            try source.forEachDataset { datasets.append($0) }
+            guard datasets.count == 1 else { throw ValidationError("recommend needs exactly one dataset; choose one with --category or --name") }
+            let dataset = datasets[0]
+            let folder = try ModelFolder(path: model)
+            let settings = try Self.settings(model)
+            let template = settings.template
+            let maxOutput = settings.maxOutput
+            let maxInput = self.maxInput ?? settings.maxInput ?? (folder.model.config.maxPositions - maxOutput)
+            let builder = try PromptBuilder(
+                template: template, tokenizer: folder.tokenizer, items: dataset.items, format: source.itemTextFormat, maxInputTokens: maxInput,
+                maxOutputTokens: maxOutput)
+            var options = Recommender.Options()
+            options.samples = samples
+            options.temperature = temperature
+            options.topK = topK
+            options.topP = topP
+            options.usersPerBatch = usersPerBatch
+            options.seed = seed
+            options.ranking = QuasiRoundRobin(predictions: predictions, pooling: pooling, modulation: !noModulation, epsilon: epsilon)
+            let recommender = Recommender(model: folder.model, builder: builder, options: options)
+            var cases = dataset.evaluationCases(evaluation.split)
+            if let limit = maxUsers ?? (budget == .tiny ? 50 : budget == .default ? 500 : nil) { cases = Array(cases.prefix(limit)) }
+            log("\(dataset.name): \(cases.count) users × \(samples) samples at temperature \(temperature)")
+            let progress = ProgressDisplay(total: cases.count, label: "users")
+            let started = Date()
+            let generated = recommender.generate(cases: cases) { done, _ in
+                let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-9)
+                progress.update(done, detail: String(format: "%.1f users/s", rate))
+            }
+            let generationSeconds = Date().timeIntervalSince(started)
+            var rows: [(user: String, sample: GeneratedSample)] = []
+            for (c, list) in zip(cases, generated) { for sample in list { rows.append((dataset.userIDs[c.user], sample)) } }
+            try AtomicWrite.write(try SamplesFile.render(rows), to: (evaluation.out as NSString).appendingPathComponent("samples.jsonl"))
+            let index = BM25Index(documents: dataset.items.map(source.itemTextFormat.plainText))
+            let ranks = recommender.rank(cases: cases, samples: generated, dataset: dataset, index: index, excludeHistory: evaluation.excludeHistory)
+            let extra: [String: Any] = [
+                "model": model, "samples": samples, "temperature": Double(temperature), "users_evaluated": cases.count,
+                "generation_seconds": generationSeconds, "seed": seed,
+                "qrr": ["n_preds": predictions, "pooling": pooling.rawValue, "modulation": !noModulation, "epsilon": epsilon],
+            ]
+            try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: false, extra: extra)
+        }
+    }
+
+    /// The prompt settings a model folder's `calrec.json` records (the paper's when absent).
+    static func settings(_ folder: String) throws -> (template: PromptTemplate, maxInput: Int?, maxOutput: Int) {
+        let path = (folder as NSString).appendingPathComponent("calrec.json")
+        guard let data = FileManager.default.contents(atPath: path) else { return (.paper, nil, 64) }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw RecDataError.malformedLine(file: path, line: 1, detail: "not a JSON object")
+        }
+        var template = PromptTemplate.paper
+        if let t = object["template"] as? [String: String] {
+            guard let h = t["history_prefix"], let f = t["first_item_prefix"], let n = t["next_item_prefix"] else {
+                throw RecDataError.missingField(file: path, line: 1, field: "template.history_prefix / first_item_prefix / next_item_prefix")
+            }
+            template = PromptTemplate(historyPrefix: h, firstItemPrefix: f, nextItemPrefix: n)
+        }
+        return (template, object["max_input_tokens"] as? Int, object["max_output_tokens"] as? Int ?? 64)
+    }
+}

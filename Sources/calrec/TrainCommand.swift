@@ -1,0 +1,230 @@
+import ArgumentParser
+import CALRec
+import Foundation
+import LanguageModel
+import RecData
+import Reporting
+import Tokenization
+
+/// Where `calrec train` reads its datasets: any number of RecBole folders and Amazon 2018 categories.
+struct TrainingDataOptions: ParsableArguments {
+    @Option(name: .customLong("recbole"), help: "RecBole folder of one dataset (repeatable).")
+    var recbole: [String] = []
+
+    @Option(name: .customLong("amazon2018"), help: "Folder of Amazon Reviews 2018 files.")
+    var amazon2018: String?
+
+    @Option(name: .customLong("category"), help: "Category stem in --amazon2018 (repeatable; default: all there).")
+    var categories: [String] = []
+
+    @Option(name: .customLong("category-format"), help: "How a category path becomes text: path, leaf or prefix:N.")
+    var categoryFormat = "path"
+
+    func validate() throws {
+        if recbole.isEmpty && amazon2018 == nil { throw ValidationError("give at least one --recbole <folder> or --amazon2018 <folder>") }
+        if CategoryFormat(argument: categoryFormat) == nil {
+            throw ValidationError("--category-format must be path, leaf or prefix:N; got '\(categoryFormat)'")
+        }
+    }
+
+    var itemTextFormat: ItemTextFormat { ItemTextFormat(categoryFormat: CategoryFormat(argument: categoryFormat)!) }
+
+    func datasets() throws -> [SequenceDataset] {
+        var result = try recbole.map { try SequenceDataset.loadRecBole(folder: $0) }
+        if let folder = amazon2018 {
+            let files = categories.isEmpty ? try Amazon2018Files.discover(in: folder) : try categories.map { try Amazon2018Files.locate(category: $0, in: folder) }
+            for file in files { result.append(try SequenceDataset.loadAmazon2018(file, options: Amazon2018LoadOptions())) }
+        }
+        return result
+    }
+}
+
+/// `calrec train --stage 0|1|2`: the two-stage fine-tuning of CALRec, with our stage 0 before it.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Stage 0 (our addition: a tokenizer and a GPT-2 pretrained on item texts), stage 1 (CALRec over a mixture of datasets) or stage 2 (one dataset).",
+        discussion: """
+            Stage 0 trains from scratch on the item bodies of every dataset given (the paper starts from PaLM-2 instead).
+            Stages 1 and 2 fine-tune --init with (1 − α − β)·L_NIG + α·L_TT + β·L_UT; stage 1 draws datasets ∝ n^0.3, stage 2 takes one.
+            The output folder holds the model chosen by validation L_NIG, its tokenizer, train.jsonl and calrec.json.
+            """)
+
+    @Option(help: "0, 1 or 2.") var stage: Int
+    @OptionGroup var data: TrainingDataOptions
+    @Option(help: "Model folder to start from (stages 1 and 2).") var `init`: String?
+    @Option(help: "Output model folder.") var out: String
+
+    @Option(help: "Size preset: tiny (tests), default (minutes), full.") var budget: SynthCommand.Budget = .default
+    @Option(help: "Optimisation steps (default: by --budget).") var steps: Int?
+    @Option(help: "Users (stages 1–2) or sequences (stage 0) per micro-batch.") var batch = 8
+    @Option(help: "Micro-batches per optimiser step.") var accumulate = 1
+    @Option(name: .customLong("lr"), help: "Peak learning rate (default: 1e-3 for stage 0, 1e-4 as printed for stages 1–2).") var learningRate: Float?
+    @Option(help: "Random seed.") var seed: UInt64 = 0
+    @Option(name: .customLong("checkpoint-every"), help: "Save the training state to <out>.checkpoint every this many steps (0: at the end only).")
+    var checkpointEvery = 0
+    @Flag(help: "Continue from <out>.checkpoint (same data and options).") var resume = false
+
+    // Stage 0: the model.
+    @Option(help: "Stage 0: tokenizer vocabulary size.") var vocab = 4096
+    @Option(help: "Stage 0: transformer layers.") var layers = 2
+    @Option(help: "Stage 0: channels.") var channels = 128
+    @Option(help: "Stage 0: attention heads.") var heads = 4
+    @Option(help: "Stage 0: positions (context).") var context = 256
+
+    // Stages 1–2: the method.
+    @Option(help: "Weight α of L_TT.") var alpha: Float = 0.125
+    @Option(help: "Weight β of L_UT (negative as printed).") var beta: Float = -0.025
+    @Option(name: .customLong("tau"), help: "InfoNCE temperature τ_c.") var tau: Float = 0.5
+    @Option(help: "Prompt wording: paper or compact.") var template = "paper"
+    @Option(name: .customLong("max-input"), help: "Most prompt tokens (oldest items dropped first).") var maxInput: Int?
+    @Option(name: .customLong("max-output"), help: "Most target tokens, end-of-text included.") var maxOutput = 64
+    @Option(name: .customLong("validate-every"), help: "Steps between validations (L_NIG; picks the checkpoint).") var validateEvery: Int?
+    @Option(name: .customLong("validation-users"), help: "Validation users per dataset.") var validationUsers = 256
+    @Option(name: .customLong("mixture-exponent"), help: "Stage 1: P(dataset) ∝ n^exponent.") var mixtureExponent = 0.3
+
+    func validate() throws {
+        guard (0...2).contains(stage) else { throw ValidationError("--stage must be 0, 1 or 2") }
+        if stage > 0 && `init` == nil { throw ValidationError("stage \(stage) starts from a model: give --init <folder>") }
+        if stage > 0 && PromptTemplate(name: template) == nil { throw ValidationError("--template must be paper or compact") }
+        guard batch >= 1, accumulate >= 1 else { throw ValidationError("--batch and --accumulate must be at least 1") }
+    }
+
+    var defaultSteps: Int {
+        switch (stage, budget) {
+        case (0, .tiny): return 20
+        case (0, .default): return 400
+        case (0, .full): return 6000
+        case (_, .tiny): return 20
+        case (_, .default): return 300
+        case (_, .full): return 5000
+        }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let datasets = try data.datasets()
+            let format = data.itemTextFormat
+            let steps = self.steps ?? defaultSteps
+            let checkpointFolder = out + ".checkpoint"
+            if stage == 0 {
+                try runStageZero(datasets: datasets, format: format, steps: steps, checkpointFolder: checkpointFolder)
+            } else {
+                try runFineTuning(datasets: datasets, format: format, steps: steps, checkpointFolder: checkpointFolder)
+            }
+        }
+    }
+
+    private func runStageZero(datasets: [SequenceDataset], format: ItemTextFormat, steps: Int, checkpointFolder: String) throws {
+        let documents = datasets.flatMap { $0.items.map(format.body) }
+        guard !documents.isEmpty else { throw ValidationError("the datasets have no items") }
+        let tokenizer: BPETokenizer
+        if resume, FileManager.default.fileExists(atPath: (checkpointFolder as NSString).appendingPathComponent("training.json")) {
+            tokenizer = try ModelFolder(path: checkpointFolder).tokenizer
+        } else {
+            log("stage 0: training a \(vocab)-token tokenizer on \(documents.count) item texts")
+            let template = PromptTemplate(name: self.template) ?? .paper
+            tokenizer = BPETrainer.train(texts: documents + [template.render(history: [])], vocabularySize: vocab)
+        }
+        let config = GPT2Config(vocabularySize: tokenizer.vocabulary.count, maxPositions: context, channels: channels, layers: layers, heads: heads)
+        var options = LanguageModelTraining.Options()
+        options.steps = steps
+        options.batch = batch
+        options.accumulationSteps = accumulate
+        options.context = min(context, 128)
+        options.learningRate = learningRate ?? 1e-3
+        options.warmupSteps = max(1, steps / 10)
+        options.seed = seed
+        log("stage 0 (our addition, from scratch): \(layers) layers, \(channels) channels, \(heads) heads, \(context) positions, \(steps) steps")
+        let progress = ProgressDisplay(total: steps, label: "stage 0 step")
+        let (trained, curve) = try LanguageModelTraining(options: options).train(
+            model: try GPT2Model.initialized(config: config, seed: seed), tokenizer: tokenizer, documents: documents,
+            checkpointing: .init(folder: checkpointFolder, every: checkpointEvery > 0 ? checkpointEvery : steps, resume: resume)
+        ) { point in
+            progress.update(point.step, detail: String(format: "loss %.4f  %.0f tok/s", point.loss, point.tokensPerSecond))
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let lines = try curve.map { String(decoding: try encoder.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
+        try AtomicWrite.folder(out) { staging in
+            try trained.save(to: staging)
+            try tokenizer.save(to: staging)
+            try AtomicWrite.write(lines, to: (staging as NSString).appendingPathComponent("train.jsonl"))
+            try writeSettings(to: staging, extra: ["stage": 0, "datasets": datasets.map(\.name)])
+        }
+        ResultCollector.current?.add(LineChart(
+            title: "Stage 0 (our addition): language-model loss on item texts", xLabel: "step", yLabel: "loss",
+            series: [.init(name: "loss", points: curve.map { [Double($0.step), Double($0.loss)] })]))
+        print(String(format: "stage 0 → %@: loss %.4f → %.4f", out, curve.first!.loss, curve.last!.loss))
+    }
+
+    private func runFineTuning(datasets: [SequenceDataset], format: ItemTextFormat, steps: Int, checkpointFolder: String) throws {
+        if stage == 2 && datasets.count != 1 {
+            throw ValidationError("stage 2 fine-tunes on one dataset; got \(datasets.count)")
+        }
+        let start = try ModelFolder(path: `init`!)
+        let maxInput = self.maxInput ?? (start.model.config.maxPositions - maxOutput)
+        let template = PromptTemplate(name: self.template)!
+        let pairs = try datasets.map { dataset in
+            (TrainingSequences(dataset: dataset),
+             try PromptBuilder(template: template, tokenizer: start.tokenizer, items: dataset.items, format: format, maxInputTokens: maxInput, maxOutputTokens: maxOutput))
+        }
+        var options = CALRecTraining.Options()
+        options.steps = steps
+        options.batch = batch
+        options.accumulationSteps = accumulate
+        options.learningRate = learningRate ?? 1e-4
+        options.warmupSteps = max(1, steps / 10)
+        options.seed = seed
+        options.objective = CALRecObjective(alpha: alpha, beta: beta, temperature: tau)
+        options.mixtureExponent = mixtureExponent
+        options.validateEvery = validateEvery ?? max(1, steps / 6)
+        options.validationUsers = validationUsers
+        for (sequences, _) in pairs { log("\(sequences.name): \(sequences.sequences.count) training sequences, \(sequences.validation.count) validation users") }
+        log("stage \(stage): α = \(alpha), β = \(beta), τ_c = \(tau), \(template == .paper ? "paper" : "compact") template, input ≤ \(maxInput), output ≤ \(maxOutput) tokens, batch \(batch) × \(accumulate), \(steps) steps")
+        let progress = ProgressDisplay(total: steps, label: "stage \(stage) step")
+        let result = try CALRecTraining(options: options).train(
+            model: start.model, datasets: pairs,
+            checkpointing: .init(folder: checkpointFolder, every: checkpointEvery > 0 ? checkpointEvery : steps, resume: resume)
+        ) { point in
+            var detail = String(format: "loss %.4f (nig %.4f tt %.3f ut %.3f)  %.0f tok/s", point.loss, point.nextItem, point.targetTarget, point.userTarget, point.tokensPerSecond)
+            if let valid = point.validationNextItem { detail += String(format: "  valid nig %.4f", valid) }
+            progress.update(point.step, detail: detail)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let lines = try result.curve.map { String(decoding: try encoder.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
+        try AtomicWrite.folder(out) { staging in
+            try result.model.save(to: staging)
+            try start.tokenizer.save(to: staging)
+            try AtomicWrite.write(lines, to: (staging as NSString).appendingPathComponent("train.jsonl"))
+            var extra: [String: Any] = [
+                "stage": stage, "datasets": datasets.map(\.name), "init": `init`!, "alpha": alpha, "beta": beta, "tau": tau,
+                "best_step": result.bestStep, "steps": steps,
+            ]
+            if let best = result.bestValidation { extra["best_valid_nig"] = Double(best) }
+            try writeSettings(to: staging, extra: extra, template: template, maxInput: maxInput)
+        }
+        if let collector = ResultCollector.current {
+            var series: [LineChart.Series] = [.init(name: "train L_NIG", points: result.curve.map { [Double($0.step), Double($0.nextItem)] })]
+            let valid = result.curve.compactMap { p in p.validationNextItem.map { [Double(p.step), Double($0)] } }
+            if !valid.isEmpty { series.append(.init(name: "validation L_NIG", points: valid)) }
+            collector.add(LineChart(title: "Stage \(stage): next-item loss", xLabel: "step", yLabel: "L_NIG", series: series))
+            if let best = result.bestValidation { collector.record(metric: "stage \(stage) best validation L_NIG", Double(best)) }
+        }
+        print(String(format: "stage %d → %@: L_NIG %.4f → %.4f; kept step %d%@", stage, out, result.curve.first!.nextItem, result.curve.last!.nextItem,
+                     result.bestStep, result.bestValidation.map { String(format: " (validation L_NIG %.4f)", $0) } ?? ""))
+    }
+
+    /// `calrec.json`: how prompts are built for this model (read back by `calrec recommend`).
+    private func writeSettings(to folder: String, extra: [String: Any], template: PromptTemplate? = nil, maxInput: Int? = nil) throws {
+        var settings = extra
+        let chosen = template ?? PromptTemplate(name: self.template) ?? .paper
+        settings["template"] = ["history_prefix": chosen.historyPrefix, "first_item_prefix": chosen.firstItemPrefix, "next_item_prefix": chosen.nextItemPrefix]
+        if let maxInput { settings["max_input_tokens"] = maxInput }
+        settings["max_output_tokens"] = maxOutput
+        settings["category_format"] = data.categoryFormat
+        let json = try JSONSerialization.data(withJSONObject: settings, options: [.sortedKeys, .prettyPrinted])
+        try AtomicWrite.write(json, to: (folder as NSString).appendingPathComponent("calrec.json"))
+    }
+}

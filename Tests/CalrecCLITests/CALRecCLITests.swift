@@ -1,0 +1,60 @@
+import Foundation
+import XCTest
+
+/// `calrec train` and `calrec recommend` end to end on a synthetic category, tiny budget.
+final class CALRecCLITests: XCTestCase {
+    private func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        try CLIRunner().run(arguments)
+    }
+
+    func testStagesZeroAndTwoThenRecommendWriteModelsSamplesAndMetrics() throws {
+        let folder = try scratchFolder("calrec-train")
+        let data = folder + "/data", prepared = folder + "/prepared"
+        XCTAssertEqual(try run(["synth", "--out", data, "--budget", "tiny", "--seed", "3"]).status, 0)
+        XCTAssertEqual(try run(["prepare", "--amazon2018", data, "--out", prepared]).status, 0)
+        let recbole = prepared + "/Synthetic"
+        let stage0 = try run([
+            "train", "--stage", "0", "--recbole", recbole, "--out", folder + "/m0", "--budget", "tiny", "--vocab", "400",
+            "--channels", "32", "--context", "128", "--template", "compact",
+        ])
+        XCTAssertEqual(stage0.status, 0, stage0.err)
+        for file in ["config.json", "model.safetensors", "vocab.json", "merges.txt", "train.jsonl", "calrec.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/m0/" + file), file)
+        }
+        let stage2 = try run([
+            "train", "--stage", "2", "--init", folder + "/m0", "--recbole", recbole, "--out", folder + "/m2", "--budget", "tiny",
+            "--template", "compact", "--max-output", "32", "--checkpoint-every", "10",
+        ])
+        XCTAssertEqual(stage2.status, 0, stage2.err)
+        XCTAssertTrue(stage2.out.contains("kept step"), stage2.out)
+        let curve = try String(contentsOfFile: folder + "/m2/train.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(curve.count, 20)
+        XCTAssertTrue(curve.last!.contains("valid_nig"))
+        let settings = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/m2/calrec.json"))) as! [String: Any]
+        XCTAssertEqual(settings["max_input_tokens"] as? Int, 96)
+        XCTAssertEqual((settings["template"] as? [String: String])?["next_item_prefix"], "Next:")
+
+        let recommend = try run([
+            "recommend", "--model", folder + "/m2", "--recbole", recbole, "--out", folder + "/rec", "--samples", "3", "--max-users", "12",
+            "--metrics-file", folder + "/metrics/calrec.json",
+        ])
+        XCTAssertEqual(recommend.status, 0, recommend.err)
+        let samples = try String(contentsOfFile: folder + "/rec/samples.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(samples.count, 36, "12 users × 3 samples")
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/metrics/calrec.json"))) as! [String: Any]
+        XCTAssertEqual(metrics["method"] as? String, "calrec")
+        XCTAssertEqual(metrics["temperature"] as? Double, 0.5)
+        XCTAssertEqual(metrics["users_evaluated"] as? Int, 12)
+        XCTAssertEqual(try String(contentsOfFile: folder + "/rec/ranks.tsv", encoding: .utf8).split(separator: "\n").count, 13)
+    }
+
+    func testStageTwoRefusesSeveralDatasetsAndStageOneNeedsAStartingModel() throws {
+        let office = CLITests.sharedData.appendingPathComponent("office-2014-recbole").path
+        let noInit = try run(["train", "--stage", "1", "--recbole", office, "--out", "/tmp/never"])
+        XCTAssertNotEqual(noInit.status, 0)
+        XCTAssertTrue(noInit.err.contains("--init"), noInit.err)
+        let badStage = try run(["train", "--stage", "3", "--recbole", office, "--out", "/tmp/never"])
+        XCTAssertNotEqual(badStage.status, 0)
+        XCTAssertTrue(badStage.err.contains("--stage must be 0, 1 or 2"), badStage.err)
+    }
+}
