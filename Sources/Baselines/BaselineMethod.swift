@@ -16,11 +16,12 @@ public enum BaselineMethod: Sendable {
         }
     }
 
-    /// Ranks every user's target of `split` against the whole catalogue.
+    /// Ranks every user's target of `split` against the whole catalogue; with `maxUsers`, only the
+    /// first users of the dataset are evaluated.
     public func rank(
-        dataset: SequenceDataset, split: EvaluationSplit, excludeHistory: Bool = false, format: ItemTextFormat = .init()
+        dataset: SequenceDataset, split: EvaluationSplit, excludeHistory: Bool = false, format: ItemTextFormat = .init(), maxUsers: Int? = nil
     ) -> [UserRank] {
-        let cases = dataset.evaluationCases(split)
+        let cases = Array(dataset.evaluationCases(split).prefix(maxUsers ?? Int.max))
         switch self {
         case .popularity:
             let popularity = PopularityBaseline(dataset: dataset)

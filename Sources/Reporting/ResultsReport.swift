@@ -47,6 +47,25 @@ public enum ResultsReport {
         return table
     }
 
+    /// The same numbers with one row per method and one column per metric (ablation tables, where
+    /// the methods are many); the best optimistic value of each column in bold.
+    public static func rowsTable(_ methods: [Method], metrics: [String], caption: String) -> Table {
+        var table = Table(caption: caption, columns: [.init("Variant", alignment: .left)] + metrics.map { .init(labels[$0] ?? $0) })
+        let best = metrics.map { metric in methods.compactMap { $0.values[metric]?.0 }.max() }
+        for method in methods {
+            var row: [Table.Cell] = [.init(method.name)]
+            for (column, metric) in metrics.enumerated() {
+                guard let (opt, pes) = method.values[metric] else {
+                    row.append(.init(PaperNumberFormat.missing))
+                    continue
+                }
+                row.append(.init(PaperNumberFormat.optimisticPessimistic(opt, pes), bold: methods.count > 1 && opt == best[column]))
+            }
+            table.append(row)
+        }
+        return table
+    }
+
     /// Bars of one metric, optimistic and pessimistic, per method.
     public static func chart(_ methods: [Method], metric: String) -> BarChart {
         BarChart(

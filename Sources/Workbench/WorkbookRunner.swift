@@ -7,6 +7,12 @@ import Reporting
 public protocol InProcessCommands: Sendable {
     /// Runs one `calrec` command (arguments without the program name); output goes to stdout.
     func run(_ arguments: [String]) throws
+    /// Checks one command's arguments without running it (a dry run reports mistakes up front).
+    func validate(_ arguments: [String]) throws
+}
+
+extension InProcessCommands {
+    public func validate(_ arguments: [String]) throws {}
 }
 
 /// Options of `calrec run` / `calrec status`.
@@ -227,6 +233,20 @@ public final class WorkbookRunner {
         Interrupts.install(stateFolder: stateFolder, lock: lock)
         defer { Interrupts.uninstall() }
 
+        if options.dryRun {
+            // Every calrec block's arguments are checked before anything is planned.
+            for block in blocks where block.kind == .calrec {
+                for command in try prepare(block).commands {
+                    do {
+                        try commands.validate(command)
+                    } catch {
+                        throw WorkbenchError.parse(
+                            file: workbook.path, line: block.line,
+                            message: "block #\(block.id): \((error as? LocalizedError)?.errorDescription ?? String(describing: error))")
+                    }
+                }
+            }
+        }
         for (index, block) in blocks.enumerated() {
             let prepared = try prepare(block)
             let parts = try keyParts(prepared, earlier: earlier)

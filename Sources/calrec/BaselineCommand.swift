@@ -48,7 +48,7 @@ struct BaselineCommand: ParsableCommand {
             for dataset in datasets {
                 let ranks = baseline.rank(
                     dataset: dataset, split: evaluation.split, excludeHistory: evaluation.excludeHistory,
-                    format: source.itemTextFormat)
+                    format: source.itemTextFormat, maxUsers: evaluation.userLimit)
                 var extra: [String: Any] = [:]
                 if method == .bm25 {
                     extra["bm25"] = ["last_items": lastItems, "stop_words": stopWords, "k1": k1, "b": b]

@@ -39,7 +39,7 @@ struct EvaluateCommand: ParsableCommand {
                 throw ValidationError("evaluate needs exactly one dataset; choose one with --category or --name")
             }
             let dataset = datasets[0]
-            let cases = dataset.evaluationCases(evaluation.split)
+            let cases = Array(dataset.evaluationCases(evaluation.split).prefix(evaluation.userLimit ?? Int.max))
             let ranks: [UserRank]
             var extra: [String: Any] = ["input": input]
             if input.hasSuffix(".tsv") {

@@ -15,6 +15,15 @@ struct EvaluationOptions: ParsableArguments {
     @Option(name: .customLong("metrics-file"), help: "Also write the metrics to this file (e.g. artifacts/<workbook>/metrics/<method>.json).")
     var metricsFile: String?
 
+    @Option(name: .customLong("max-users"), help: "Evaluate only the first N users; metrics then cover those users (default: by --budget).")
+    var maxUsers: Int?
+
+    @Option(help: "Users evaluated: tiny (first 50), default (first 500), full (all).")
+    var budget: SynthCommand.Budget = .full
+
+    /// How many users to evaluate (nil: all).
+    var userLimit: Int? { maxUsers ?? (budget == .tiny ? 50 : budget == .default ? 500 : nil) }
+
     @Flag(name: .customLong("exclude-history"), help: "Leave the user's history items out of the ranking (the paper keeps them).")
     var excludeHistory = false
 

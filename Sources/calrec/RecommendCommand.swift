@@ -21,8 +21,6 @@ struct RecommendCommand: ParsableCommand {
     @Option(name: .customLong("top-k")) var topK: Int?
     @Option(name: .customLong("top-p")) var topP: Float?
     @Option(name: .customLong("users-per-batch"), help: "Users generated together (batch = users × samples).") var usersPerBatch = 4
-    @Option(name: .customLong("max-users"), help: "Evaluate only the first N users; metrics then cover those users (default: by --budget).") var maxUsers: Int?
-    @Option(help: "Size preset for the users evaluated: tiny (50), default (500), full (all).") var budget: SynthCommand.Budget = .full
     @Option(name: .customLong("max-input"), help: "Override the model's prompt budget in tokens.") var maxInput: Int?
     @Option(help: "Sampling seed.") var seed: UInt64 = 0
     @Option(name: .customLong("n-preds"), help: "Quasi-round-robin: samples kept after de-duplication (N_preds).") var predictions = 5
@@ -55,7 +53,7 @@ struct RecommendCommand: ParsableCommand {
             options.ranking = QuasiRoundRobin(predictions: predictions, pooling: pooling, modulation: !noModulation, epsilon: epsilon)
             let recommender = Recommender(model: folder.model, builder: builder, options: options)
             var cases = dataset.evaluationCases(evaluation.split)
-            if let limit = maxUsers ?? (budget == .tiny ? 50 : budget == .default ? 500 : nil) { cases = Array(cases.prefix(limit)) }
+            if let limit = evaluation.userLimit { cases = Array(cases.prefix(limit)) }
             log("\(dataset.name): \(cases.count) users × \(samples) samples at temperature \(temperature)")
             let progress = ProgressDisplay(total: cases.count, label: "users")
             let started = Date()

@@ -21,6 +21,9 @@ struct ResultsCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Metrics as rows.")
     var metrics: [String] = ["ndcg@10", "recall@1", "recall@10", "mrr"]
 
+    @Flag(name: .customLong("methods-as-rows"), help: "One row per method, metrics as columns (ablation tables).")
+    var methodsAsRows = false
+
     func run() throws {
         try reportingErrors {
             var loaded: [ResultsReport.Method] = []
@@ -53,8 +56,10 @@ struct ResultsCommand: ParsableCommand {
                     paper = entry
                 }
             }
-            let table = ResultsReport.table(
-                loaded, metrics: metrics, paper: paper, caption: "Results\(dataset.map { " on \($0)" } ?? "") (opt/pes; best in bold)")
+            let caption = "Results\(dataset.map { " on \($0)" } ?? "") (opt/pes; best in bold)"
+            let table = methodsAsRows
+                ? ResultsReport.rowsTable(loaded, metrics: metrics, caption: caption)
+                : ResultsReport.table(loaded, metrics: metrics, paper: paper, caption: caption)
             if let collector = ResultCollector.current {
                 collector.add(table)
                 if let first = metrics.first { collector.add(ResultsReport.chart(loaded, metric: first)) }

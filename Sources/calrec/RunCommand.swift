@@ -12,6 +12,14 @@ struct CalrecInProcess: InProcessCommands {
         var command = try Calrec.parseAsRoot(arguments)
         try command.run()
     }
+
+    func validate(_ arguments: [String]) throws {
+        do {
+            _ = try Calrec.parseAsRoot(arguments)
+        } catch {
+            throw ValidationError(Calrec.message(for: error))
+        }
+    }
 }
 
 /// Options shared by `calrec run` and `calrec status`.

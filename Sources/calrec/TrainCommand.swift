@@ -80,7 +80,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("max-input"), help: "Most prompt tokens (oldest items dropped first).") var maxInput: Int?
     @Option(name: .customLong("max-output"), help: "Most target tokens, end-of-text included.") var maxOutput = 64
     @Option(name: .customLong("validate-every"), help: "Steps between validations (L_NIG; picks the checkpoint).") var validateEvery: Int?
-    @Option(name: .customLong("validation-users"), help: "Validation users per dataset.") var validationUsers = 256
+    @Option(name: .customLong("validation-users"), help: "Validation users per dataset (default: 32 tiny, 256 default, 1,024 full).") var validationUsers: Int?
     @Option(name: .customLong("mixture-exponent"), help: "Stage 1: P(dataset) ∝ n^exponent.") var mixtureExponent = 0.3
 
     func validate() throws {
@@ -178,8 +178,8 @@ struct TrainCommand: ParsableCommand {
         options.seed = seed
         options.objective = CALRecObjective(alpha: alpha, beta: beta, temperature: tau)
         options.mixtureExponent = mixtureExponent
-        options.validateEvery = validateEvery ?? max(1, steps / 6)
-        options.validationUsers = validationUsers
+        options.validateEvery = validateEvery ?? max(1, steps / 5)
+        options.validationUsers = validationUsers ?? (budget == .tiny ? 32 : budget == .default ? 256 : 1024)
         for (sequences, _) in pairs { log("\(sequences.name): \(sequences.sequences.count) training sequences, \(sequences.validation.count) validation users") }
         log("stage \(stage): α = \(alpha), β = \(beta), τ_c = \(tau), \(template == .paper ? "paper" : "compact") template, input ≤ \(maxInput), output ≤ \(maxOutput) tokens, batch \(batch) × \(accumulate), \(steps) steps")
         let progress = ProgressDisplay(total: steps, label: "stage \(stage) step")

@@ -57,4 +57,26 @@ final class CALRecCLITests: XCTestCase {
         XCTAssertNotEqual(badStage.status, 0)
         XCTAssertTrue(badStage.err.contains("--stage must be 0, 1 or 2"), badStage.err)
     }
+
+    /// Every shipped workbook plans cleanly: front matter, parameters, and every calrec block's
+    /// arguments as the subcommand parses them (a dry run runs nothing).
+    func testEveryShippedWorkbookPassesADryRun() throws {
+        let root = CLITests.repository.path
+        let workbooks = try FileManager.default.contentsOfDirectory(atPath: root + "/Workbooks").filter { $0.hasSuffix(".md") }.sorted()
+        XCTAssertTrue(workbooks.contains("calrec-office.md") && workbooks.contains("ablations.md") && workbooks.contains("quickstart.md"))
+        for name in workbooks {
+            let result = try CLIRunner().run(["run", "Workbooks/" + name, "--dry-run"], in: root)
+            XCTAssertEqual(result.status, 0, "\(name): \(result.err)")
+        }
+    }
+
+    func testADryRunNamesABlockWithABadOption() throws {
+        let folder = try scratchFolder("calrec-dry")
+        let path = folder + "/bad.md"
+        try "---\ntitle: Bad\n---\n\n```calrec {#train}\ntrain --stage 2 --recbole x --out y --init z --alpah 0.1\n```\n".write(
+            toFile: path, atomically: true, encoding: .utf8)
+        let result = try CLIRunner().run(["run", path, "--dry-run"], in: folder)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.err.contains("#train") && result.err.contains("alpah"), result.err)
+    }
 }
