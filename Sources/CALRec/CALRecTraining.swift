@@ -56,17 +56,8 @@ public struct CALRecTraining {
         }
     }
 
-    public struct Checkpointing: Sendable {
-        public var folder: String
-        public var every: Int
-        public var resume: Bool
-
-        public init(folder: String, every: Int, resume: Bool) {
-            self.folder = folder
-            self.every = every
-            self.resume = resume
-        }
-    }
+    /// Where and how often the training state is saved, and whether to continue from it.
+    public typealias Checkpointing = LanguageModelTraining.Checkpointing
 
     struct Record: Codable {
         var options: Options

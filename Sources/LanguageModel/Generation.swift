@@ -212,11 +212,10 @@ enum Sampler {
     /// `uniform` is the row's draw in [0, 1). Without top-k/top-p the distribution is walked in index
     /// order (no sort), with vectorised exponentials.
     static func choose(_ row: UnsafePointer<Float>, vocabulary v: Int, options: SamplingOptions, uniform: Double) -> (Int32, Double) {
-        var maxValue = -Float.infinity
-        for j in 0..<v where row[j] > maxValue { maxValue = row[j] }
+        let maxValue = VectorMath.maximum(row, count: v)
         let weights = UnsafeMutablePointer<Float>.allocate(capacity: v)
         defer { weights.deallocate() }
-        let sum = exponentials(row, minus: maxValue, scale: 1, into: weights, count: v)
+        let sum = VectorMath.exponentials(row, minus: maxValue, into: weights, count: v)
         let logSum = Double(logf(sum)) + Double(maxValue)
         let token: Int32
         if options.temperature <= 0 {
@@ -225,7 +224,7 @@ enum Sampler {
             token = Int32(best)
         } else if options.topK == nil && (options.topP ?? 1) >= 1 {
             let total = options.temperature == 1
-                ? sum : exponentials(row, minus: maxValue, scale: 1 / options.temperature, into: weights, count: v)
+                ? sum : VectorMath.exponentials(row, minus: maxValue, scale: 1 / options.temperature, into: weights, count: v)
             var u = uniform * Double(total)
             var picked = v - 1
             for j in 0..<v {
@@ -240,26 +239,6 @@ enum Sampler {
             token = sample(Array(UnsafeBufferPointer(start: row, count: v)), options: options, uniform: uniform)
         }
         return (token, Double(row[Int(token)]) - logSum)
-    }
-
-    /// `weights[j] = exp((row[j] − shift) · scale)`; returns their sum.
-    static func exponentials(_ row: UnsafePointer<Float>, minus shift: Float, scale: Float, into weights: UnsafeMutablePointer<Float>, count v: Int) -> Float {
-        var acc = VectorMath.Vector.zero
-        var j = 0
-        while j + 8 <= v {
-            let x = UnsafeRawPointer(row + j).loadUnaligned(as: VectorMath.Vector.self)
-            let e = VectorMath.exp((x - shift) * scale)
-            UnsafeMutableRawPointer(weights + j).storeBytes(of: e, as: VectorMath.Vector.self)
-            acc += e
-            j += 8
-        }
-        var sum = acc.sum()
-        while j < v {
-            weights[j] = VectorMath.exp((row[j] - shift) * scale)
-            sum += weights[j]
-            j += 1
-        }
-        return sum
     }
 
     /// Sampling with top-k / top-p over the tokens sorted by logit (ties by index).

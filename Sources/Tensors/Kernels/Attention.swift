@@ -40,46 +40,18 @@ public enum Attention {
     /// 0, as does a row with no key left.
     @inline(__always)
     static func softmaxRow(_ row: UnsafeMutablePointer<Float>, length t: Int, limit: Int, keyMask: UnsafePointer<Float>?) {
-        typealias Vector = VectorMath.Vector
         if let keyMask {
             for tj in 0..<limit where keyMask[tj] == 0 { row[tj] = -.infinity }
         }
-        let whole = limit / 8 * 8
-        var maxVector = Vector(repeating: -.infinity)
-        var j = 0
-        while j < whole {
-            let x = UnsafeRawPointer(row + j).loadUnaligned(as: Vector.self)
-            maxVector.replace(with: x, where: x .> maxVector)
-            j += 8
-        }
-        var maxValue = maxVector.max()
-        for k in whole..<limit where row[k] > maxValue { maxValue = row[k] }
+        let maxValue = VectorMath.maximum(row, count: limit)
         (row + limit).update(repeating: 0, count: t - limit)
         guard maxValue > -.infinity else {
             row.update(repeating: 0, count: limit)
             return
         }
-        var sumVector = Vector.zero
-        var sum: Float = 0
-        j = 0
-        while j < whole {
-            let e = VectorMath.exp(UnsafeRawPointer(row + j).loadUnaligned(as: Vector.self) - maxValue)
-            UnsafeMutableRawPointer(row + j).storeBytes(of: e, as: Vector.self)
-            sumVector += e
-            j += 8
-        }
-        for k in whole..<limit {
-            row[k] = VectorMath.exp(row[k] - maxValue)
-            sum += row[k]
-        }
-        let inverse = 1 / (sum + sumVector.sum())
-        j = 0
-        while j < whole {
-            let e = UnsafeRawPointer(row + j).loadUnaligned(as: Vector.self)
-            UnsafeMutableRawPointer(row + j).storeBytes(of: e * inverse, as: Vector.self)
-            j += 8
-        }
-        for k in whole..<limit { row[k] *= inverse }
+        // Masked scores are −∞ and their exponentials exactly 0.
+        let sum = VectorMath.exponentials(row, minus: maxValue, into: row, count: limit)
+        VectorMath.scale(row, by: 1 / sum, count: limit)
     }
 
     /// Accumulates `dqkv` (`+=`) from `dout` (B, T, C), using the saved `att`.

@@ -48,53 +48,21 @@ public enum CrossEntropy {
         _ row: UnsafePointer<Float>, target: Int, weight: Float, count: Float, dlogits d: UnsafeMutablePointer<Float>?,
         vocabulary v: Int
     ) -> Double {
-        typealias Vector = VectorMath.Vector
         guard weight != 0 else {
             d?.update(repeating: 0, count: v)
             return 0
         }
-        let whole = v / 8 * 8
-        var maxVector = Vector(repeating: -.infinity)
-        var j = 0
-        while j < whole {
-            let x = UnsafeRawPointer(row + j).loadUnaligned(as: Vector.self)
-            maxVector.replace(with: x, where: x .> maxVector)
-            j += 8
-        }
-        var maxValue = maxVector.max()
-        for k in whole..<v where row[k] > maxValue { maxValue = row[k] }
-        var sumVector = Vector.zero
-        var sum: Float = 0
-        j = 0
+        let maxValue = VectorMath.maximum(row, count: v)
+        let sum: Float
         if let d {
             // One pass of exponentials, kept in the gradient row and scaled there.
-            while j < whole {
-                let e = VectorMath.exp(UnsafeRawPointer(row + j).loadUnaligned(as: Vector.self) - maxValue)
-                UnsafeMutableRawPointer(d + j).storeBytes(of: e, as: Vector.self)
-                sumVector += e
-                j += 8
-            }
-            for k in whole..<v {
-                d[k] = VectorMath.exp(row[k] - maxValue)
-                sum += d[k]
-            }
-            sum += sumVector.sum()
-            let scale = weight / count / sum
-            j = 0
-            while j < whole {
-                let e = UnsafeRawPointer(d + j).loadUnaligned(as: Vector.self)
-                UnsafeMutableRawPointer(d + j).storeBytes(of: e * scale, as: Vector.self)
-                j += 8
-            }
-            for k in whole..<v { d[k] *= scale }
+            sum = VectorMath.exponentials(row, minus: maxValue, into: d, count: v)
+            VectorMath.scale(d, by: weight / count / sum, count: v)
             d[target] -= weight / count
         } else {
-            while j < whole {
-                sumVector += VectorMath.exp(UnsafeRawPointer(row + j).loadUnaligned(as: Vector.self) - maxValue)
-                j += 8
-            }
-            for k in whole..<v { sum += VectorMath.exp(row[k] - maxValue) }
-            sum += sumVector.sum()
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: v)
+            defer { scratch.deallocate() }
+            sum = VectorMath.exponentials(row, minus: maxValue, into: scratch, count: v)
         }
         let logSum = logf(sum) + maxValue
         return Double(weight) * Double(logSum - row[target])

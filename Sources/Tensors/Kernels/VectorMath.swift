@@ -53,4 +53,55 @@ public enum VectorMath {
     /// tanh for a scalar through the same formula.
     @inlinable
     public static func tanh(_ x: Float) -> Float { tanh(Vector(repeating: x))[0] }
+
+    /// The largest of `count` floats (−∞ for none).
+    @inlinable
+    public static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        let whole = count / 8 * 8
+        var lanes = Vector(repeating: -.infinity)
+        var j = 0
+        while j < whole {
+            let v = UnsafeRawPointer(x + j).loadUnaligned(as: Vector.self)
+            lanes.replace(with: v, where: v .> lanes)
+            j += 8
+        }
+        var result = lanes.max()
+        for k in whole..<count where x[k] > result { result = x[k] }
+        return result
+    }
+
+    /// `out[j] = exp((x[j] − shift) · scale)` for `count` floats (`out` may be `x`); returns their sum.
+    @inlinable
+    public static func exponentials(
+        _ x: UnsafePointer<Float>, minus shift: Float, scale: Float = 1, into out: UnsafeMutablePointer<Float>, count: Int
+    ) -> Float {
+        let whole = count / 8 * 8
+        var lanes = Vector.zero
+        var j = 0
+        while j < whole {
+            let e = exp((UnsafeRawPointer(x + j).loadUnaligned(as: Vector.self) - shift) * scale)
+            UnsafeMutableRawPointer(out + j).storeBytes(of: e, as: Vector.self)
+            lanes += e
+            j += 8
+        }
+        var sum = lanes.sum()
+        for k in whole..<count {
+            out[k] = exp((x[k] - shift) * scale)
+            sum += out[k]
+        }
+        return sum
+    }
+
+    /// `x[j] *= factor` for `count` floats.
+    @inlinable
+    public static func scale(_ x: UnsafeMutablePointer<Float>, by factor: Float, count: Int) {
+        let whole = count / 8 * 8
+        var j = 0
+        while j < whole {
+            let v = UnsafeRawPointer(x + j).loadUnaligned(as: Vector.self)
+            UnsafeMutableRawPointer(x + j).storeBytes(of: v * factor, as: Vector.self)
+            j += 8
+        }
+        for k in whole..<count { x[k] *= factor }
+    }
 }
