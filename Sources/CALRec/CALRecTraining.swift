@@ -1,6 +1,8 @@
+import Evaluation
 import Foundation
 import LanguageModel
 import RecData
+import Retrieval
 import Tensors
 
 /// Fine-tuning with CALRec's objective (spec §4) over one dataset (stage 2) or a mixture of datasets
@@ -28,6 +30,21 @@ public struct CALRecTraining {
         public var validateEvery = 50
         /// Validation examples per dataset (the first users, in dataset order).
         public var validationUsers = 256
+        /// What picks the checkpoint: validation L_NIG (lower is better; the default) or validation
+        /// NDCG@10 of the full inference (higher is better; generation makes it slower).
+        public var selection = Selection.loss
+
+        public init() {}
+    }
+
+    /// The checkpoint criterion.
+    public enum Selection: Sendable, Codable, Equatable {
+        case loss
+        /// NDCG@10 (optimistic) of quasi-round-robin BM25 over `samples` continuations at `temperature`.
+        case ndcg(samples: Int, temperature: Float)
+    }
+
+    struct OptionsEnd {
 
         public init() {}
     }
@@ -43,6 +60,8 @@ public struct CALRecTraining {
         public var gradientNorm: Float
         public var tokensPerSecond: Double
         public var validationNextItem: Float?
+        /// Validation NDCG@10 when it picks the checkpoint.
+        public var validationNDCG: Float?
 
         enum CodingKeys: String, CodingKey {
             case step, loss
@@ -53,6 +72,7 @@ public struct CALRecTraining {
             case gradientNorm = "grad_norm"
             case tokensPerSecond = "tokens_per_second"
             case validationNextItem = "valid_nig"
+            case validationNDCG = "valid_ndcg10"
         }
     }
 
@@ -73,11 +93,12 @@ public struct CALRecTraining {
 
     public init(options: Options) { self.options = options }
 
-    /// The result: the best model by validation L_NIG (the last one if validation never ran), the step
-    /// it comes from, and the curve.
+    /// The result: the best model by the selection criterion (the last one if validation never ran),
+    /// the step it comes from, and the curve.
     public struct Result {
         public var model: GPT2Model
         public var bestStep: Int
+        /// The criterion at the kept step: validation L_NIG, or −NDCG@10 with `.ndcg` selection.
         public var bestValidation: Float?
         public var curve: [Point]
     }
@@ -166,7 +187,15 @@ public struct CALRecTraining {
                 if (options.validateEvery > 0 && step % options.validateEvery == 0) || step == options.steps {
                     let value = Self.validationLoss(trainer: trainer, batches: validation)
                     point.validationNextItem = value
-                    if value.isFinite, best == nil || value < best!.value { best = (step, value, try trainer.model()) }
+                    // The kept value is "lower is better": L_NIG, or −NDCG@10.
+                    var criterion = value
+                    if case .ndcg(let samples, let temperature) = options.selection {
+                        let ndcg = try Self.validationNDCG(model: trainer.model(), datasets: datasets, users: options.validationUsers,
+                                                           samples: samples, temperature: temperature, seed: options.seed)
+                        point.validationNDCG = ndcg
+                        criterion = -ndcg
+                    }
+                    if criterion.isFinite, best == nil || criterion < best!.value { best = (step, criterion, try trainer.model()) }
                 }
                 curve.append(point)
                 if let checkpointing, step % max(1, checkpointing.every) == 0 || step == options.steps {
@@ -187,6 +216,34 @@ public struct CALRecTraining {
         }
         if let best { return Result(model: best.model, bestStep: best.step, bestValidation: best.value, curve: curve) }
         return Result(model: try trainer.model(), bestStep: trainer.step, bestValidation: nil, curve: curve)
+    }
+
+    /// Mean NDCG@10 (optimistic ranks) of the full inference on the first `users` validation examples
+    /// of every dataset: samples, quasi-round-robin BM25 over the dataset's items, tie-aware ranks.
+    static func validationNDCG(
+        model: GPT2Model, datasets: [(sequences: TrainingSequences, builder: PromptBuilder)], users: Int, samples: Int, temperature: Float,
+        seed: UInt64
+    ) throws -> Float {
+        var total = 0.0, count = 0
+        for (sequences, builder) in datasets {
+            let examples = Array(sequences.validation.prefix(users))
+            guard !examples.isEmpty else { continue }
+            var options = Recommender.Options()
+            options.samples = samples
+            options.temperature = temperature
+            options.seed = seed
+            let recommender = Recommender(model: model, builder: builder, options: options)
+            let cases = examples.enumerated().map { EvaluationCase(user: $0.offset, history: $0.element.history, target: $0.element.target) }
+            let generated = recommender.generate(cases: cases)
+            let index = BM25Index(documents: builder.itemPlainTexts)
+            for (c, list) in zip(cases, generated) {
+                let scores = options.ranking.scores(samples: list, index: index)
+                let rank = TieAwareRank(scores: scores, target: Int(c.target))
+                total += RankingMetric.ndcg(10).value(rank: rank.optimistic)
+                count += 1
+            }
+        }
+        return count > 0 ? Float(total / Double(count)) : .nan
     }
 
     /// Mean L_NIG over the validation batches of every dataset (each batch weighted by its users).

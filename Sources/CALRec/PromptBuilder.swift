@@ -21,6 +21,8 @@ public final class PromptBuilder {
     public let itemTokens: [[Int32]]
     /// Each item's body text.
     public let itemBodies: [String]
+    /// Each item's words without labels (the documents BM25 maps generated text to).
+    public let itemPlainTexts: [String]
 
     public init(
         template: PromptTemplate, tokenizer: BPETokenizer, items: [ItemAttributes], format: ItemTextFormat = .init(),
@@ -38,6 +40,7 @@ public final class PromptBuilder {
         firstPrefix = tokenizer.encode(" " + template.firstItemPrefix)
         nextPrefix = tokenizer.encode(" " + template.nextItemPrefix)
         itemBodies = items.map(format.body)
+        itemPlainTexts = items.map(format.plainText)
         itemTokens = itemBodies.map { tokenizer.encode(" " + $0) }
         let smallest = historyPrefix.count + firstPrefix.count + nextPrefix.count + 1
         guard maxInputTokens >= smallest, maxOutputTokens >= 2 else {

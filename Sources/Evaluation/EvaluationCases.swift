@@ -15,6 +15,12 @@ public struct EvaluationCase: Sendable, Equatable {
     public var user: Int
     public var history: [Int32]
     public var target: Int32
+
+    public init(user: Int, history: [Int32], target: Int32) {
+        self.user = user
+        self.history = history
+        self.target = target
+    }
 }
 
 extension SequenceDataset {

@@ -82,11 +82,16 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("validate-every"), help: "Steps between validations (L_NIG; picks the checkpoint).") var validateEvery: Int?
     @Option(name: .customLong("validation-users"), help: "Validation users per dataset (default: 32 tiny, 256 default, 1,024 full).") var validationUsers: Int?
     @Option(name: .customLong("mixture-exponent"), help: "Stage 1: P(dataset) ∝ n^exponent.") var mixtureExponent = 0.3
+    @Option(help: "Checkpoint criterion: loss (validation L_NIG) or ndcg (validation NDCG@10 of the full inference; slower).")
+    var select = "loss"
+    @Option(name: .customLong("select-samples"), help: "--select ndcg: samples per validation user.") var selectSamples = 5
+    @Option(name: .customLong("select-temperature"), help: "--select ndcg: sampling temperature.") var selectTemperature: Float = 0.5
 
     func validate() throws {
         guard (0...2).contains(stage) else { throw ValidationError("--stage must be 0, 1 or 2") }
         if stage > 0 && `init` == nil { throw ValidationError("stage \(stage) starts from a model: give --init <folder>") }
         if stage > 0 && PromptTemplate(name: template) == nil { throw ValidationError("--template must be paper or compact") }
+        guard select == "loss" || select == "ndcg" else { throw ValidationError("--select must be loss or ndcg") }
         guard batch >= 1, accumulate >= 1 else { throw ValidationError("--batch and --accumulate must be at least 1") }
     }
 
@@ -180,6 +185,7 @@ struct TrainCommand: ParsableCommand {
         options.mixtureExponent = mixtureExponent
         options.validateEvery = validateEvery ?? max(1, steps / 5)
         options.validationUsers = validationUsers ?? (budget == .tiny ? 32 : budget == .default ? 256 : 1024)
+        if select == "ndcg" { options.selection = .ndcg(samples: selectSamples, temperature: selectTemperature) }
         for (sequences, _) in pairs { log("\(sequences.name): \(sequences.sequences.count) training sequences, \(sequences.validation.count) validation users") }
         log("stage \(stage): α = \(alpha), β = \(beta), τ_c = \(tau), \(template == .paper ? "paper" : "compact") template, input ≤ \(maxInput), output ≤ \(maxOutput) tokens, batch \(batch) × \(accumulate), \(steps) steps")
         let progress = ProgressDisplay(total: steps, label: "stage \(stage) step")
@@ -189,6 +195,7 @@ struct TrainCommand: ParsableCommand {
         ) { point in
             var detail = String(format: "loss %.4f (nig %.4f tt %.3f ut %.3f)  %.0f tok/s", point.loss, point.nextItem, point.targetTarget, point.userTarget, point.tokensPerSecond)
             if let valid = point.validationNextItem { detail += String(format: "  valid nig %.4f", valid) }
+            if let ndcg = point.validationNDCG { detail += String(format: "  valid ndcg@10 %.4f", ndcg) }
             progress.update(point.step, detail: detail)
         }
         let encoder = JSONEncoder()
@@ -202,7 +209,8 @@ struct TrainCommand: ParsableCommand {
                 "stage": stage, "datasets": datasets.map(\.name), "init": `init`!, "alpha": alpha, "beta": beta, "tau": tau,
                 "best_step": result.bestStep, "steps": steps,
             ]
-            if let best = result.bestValidation { extra["best_valid_nig"] = Double(best) }
+            if let best = result.bestValidation { extra[select == "ndcg" ? "best_valid_ndcg10" : "best_valid_nig"] = Double(select == "ndcg" ? -best : best) }
+            extra["selection"] = select
             try writeSettings(to: staging, extra: extra, template: template, maxInput: maxInput)
         }
         if let collector = ResultCollector.current {
@@ -210,10 +218,13 @@ struct TrainCommand: ParsableCommand {
             let valid = result.curve.compactMap { p in p.validationNextItem.map { [Double(p.step), Double($0)] } }
             if !valid.isEmpty { series.append(.init(name: "validation L_NIG", points: valid)) }
             collector.add(LineChart(title: "Stage \(stage): next-item loss", xLabel: "step", yLabel: "L_NIG", series: series))
-            if let best = result.bestValidation { collector.record(metric: "stage \(stage) best validation L_NIG", Double(best)) }
+            if let best = result.bestValidation, select == "loss" { collector.record(metric: "stage \(stage) best validation L_NIG", Double(best)) }
         }
+        let kept = result.bestValidation.map {
+            select == "ndcg" ? String(format: " (validation NDCG@10 %.4f)", -$0) : String(format: " (validation L_NIG %.4f)", $0)
+        } ?? ""
         print(String(format: "stage %d → %@: L_NIG %.4f → %.4f; kept step %d%@", stage, out, result.curve.first!.nextItem, result.curve.last!.nextItem,
-                     result.bestStep, result.bestValidation.map { String(format: " (validation L_NIG %.4f)", $0) } ?? ""))
+                     result.bestStep, kept))
     }
 
     /// `calrec.json`: how prompts are built for this model (read back by `calrec recommend`).

@@ -87,4 +87,20 @@ final class FineTuningTests: XCTestCase {
         let c = try CALRecTraining(options: other).train(model: model, datasets: data)
         XCTAssertNotEqual(a.curve.map(\.loss), c.curve.map(\.loss))
     }
+
+    func testNDCGSelectionKeepsTheStepWithTheBestValidationNDCG() throws {
+        let tokenizer = CALRecFixtures.tokenizer()
+        let builder = try CALRecFixtures.builder(tokenizer)
+        var options = options(steps: 120)
+        options.validateEvery = 30
+        options.selection = .ndcg(samples: 2, temperature: 0)
+        let result = try CALRecTraining(options: options).train(
+            model: try CALRecFixtures.model(tokenizer), datasets: [(TrainingSequences(dataset: CALRecFixtures.dataset()), builder)])
+        let validated = result.curve.filter { $0.validationNDCG != nil }
+        XCTAssertEqual(validated.map(\.step), [30, 60, 90, 120])
+        let best = validated.max { a, b in a.validationNDCG! < b.validationNDCG! || (a.validationNDCG! == b.validationNDCG! && a.step > b.step) }!
+        XCTAssertEqual(result.bestStep, best.step)
+        XCTAssertEqual(result.bestValidation, -best.validationNDCG!)
+        XCTAssertGreaterThan(best.validationNDCG!, 0.3, "the cycle is learnable: \(validated.map { $0.validationNDCG! })")
+    }
 }
