@@ -78,7 +78,7 @@ struct RunCommand: ParsableCommand {
     func runWorkbook() throws {
         try reportingErrors {
             let workbook = try Workbook(path: options.workbook)
-            var runOptions = RunOptions(toolVersion: Calrec.configuration.version)
+            var runOptions = RunOptions(toolVersion: Calrec.buildIdentity)
             runOptions.force = force
             runOptions.from = from
             runOptions.only = only
@@ -110,7 +110,7 @@ struct RunCommand: ParsableCommand {
                 let manifest = RunManifest(
                     runID: report.runID, workbook: report.workbook, status: report.status.rawValue, started: report.started,
                     finished: report.finished, source: source, parameters: report.parameters,
-                    toolVersion: Calrec.configuration.version, swiftVersion: MachineInfo.swiftVersion, machine: .current(),
+                    toolVersion: Calrec.buildIdentity, swiftVersion: MachineInfo.swiftVersion, machine: .current(),
                     blocks: report.outcomes.map {
                         RunManifest.Block(id: $0.id, status: $0.status.rawValue, key: $0.key, seconds: $0.seconds, metrics: $0.result?.metrics ?? [:])
                     },
@@ -135,7 +135,7 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let workbook = try Workbook(path: options.workbook)
-            var runOptions = RunOptions(toolVersion: Calrec.configuration.version)
+            var runOptions = RunOptions(toolVersion: Calrec.buildIdentity)
             runOptions.dryRun = true
             runOptions.overrides = try options.overrides()
             let report = try WorkbookRunner(workbook: workbook, options: runOptions, commands: CalrecInProcess()).run()
@@ -148,4 +148,15 @@ struct StatusCommand: ParsableCommand {
             }
         }
     }
+}
+
+extension Calrec {
+    /// The version and the first 12 hex digits of the SHA-256 of the running executable, e.g.
+    /// `0.1.0+3f2a9c01b7d4`: part of every block's cache key and of run records, so a rebuilt
+    /// calrec with other code re-runs blocks instead of serving results the old code made.
+    static let buildIdentity: String = {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        guard let hash = try? ContentHash.file(executable) else { return configuration.version }
+        return "\(configuration.version)+\(hash.prefix(12))"
+    }()
 }
