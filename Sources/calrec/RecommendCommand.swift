@@ -57,11 +57,13 @@ struct RecommendCommand: ParsableCommand {
             log("\(dataset.name): \(cases.count) users × \(samples) samples at temperature \(temperature)")
             let progress = ProgressDisplay(total: cases.count, label: "users")
             let started = Date()
+            let cpuStarted = CPUTime.now()
             let generated = recommender.generate(cases: cases) { done, _ in
                 let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-9)
                 progress.update(done, detail: String(format: "%.1f users/s", rate))
             }
             let generationSeconds = Date().timeIntervalSince(started)
+            let generationCPUSeconds = CPUTime.now() - cpuStarted
             var rows: [(user: String, sample: GeneratedSample)] = []
             for (c, list) in zip(cases, generated) { for sample in list { rows.append((dataset.userIDs[c.user], sample)) } }
             try AtomicWrite.write(try SamplesFile.render(rows), to: (evaluation.out as NSString).appendingPathComponent("samples.jsonl"))
@@ -69,7 +71,7 @@ struct RecommendCommand: ParsableCommand {
             let ranks = recommender.rank(cases: cases, samples: generated, dataset: dataset, index: index, excludeHistory: evaluation.excludeHistory)
             let extra: [String: Any] = [
                 "model": model, "samples": samples, "temperature": Double(temperature), "users_evaluated": cases.count,
-                "generation_seconds": generationSeconds, "seed": seed,
+                "generation_seconds": generationSeconds, "generation_cpu_seconds": generationCPUSeconds, "seed": seed,
                 "qrr": ["n_preds": predictions, "pooling": pooling.rawValue, "modulation": !noModulation, "epsilon": epsilon],
             ]
             try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: false, extra: extra)

@@ -108,19 +108,23 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            let started = (cpu: CPUTime.now(), wall: Date())
             let datasets = try data.datasets()
             let format = data.itemTextFormat
             let steps = self.steps ?? defaultSteps
             let checkpointFolder = out + ".checkpoint"
             if stage == 0 {
-                try runStageZero(datasets: datasets, format: format, steps: steps, checkpointFolder: checkpointFolder)
+                try runStageZero(datasets: datasets, format: format, steps: steps, checkpointFolder: checkpointFolder, started: started)
             } else {
-                try runFineTuning(datasets: datasets, format: format, steps: steps, checkpointFolder: checkpointFolder)
+                try runFineTuning(datasets: datasets, format: format, steps: steps, checkpointFolder: checkpointFolder, started: started)
             }
         }
     }
 
-    private func runStageZero(datasets: [SequenceDataset], format: ItemTextFormat, steps: Int, checkpointFolder: String) throws {
+    /// When the command started: CPU seconds of the process and wall time (written to calrec.json).
+    typealias Start = (cpu: Double, wall: Date)
+
+    private func runStageZero(datasets: [SequenceDataset], format: ItemTextFormat, steps: Int, checkpointFolder: String, started: Start) throws {
         let documents = datasets.flatMap { $0.items.map(format.body) }
         guard !documents.isEmpty else { throw ValidationError("the datasets have no items") }
         let tokenizer: BPETokenizer
@@ -155,7 +159,7 @@ struct TrainCommand: ParsableCommand {
             try trained.save(to: staging)
             try tokenizer.save(to: staging)
             try AtomicWrite.write(lines, to: (staging as NSString).appendingPathComponent("train.jsonl"))
-            try writeSettings(to: staging, extra: ["stage": 0, "datasets": datasets.map(\.name)])
+            try writeSettings(to: staging, extra: ["stage": 0, "datasets": datasets.map(\.name)], started: started)
         }
         ResultCollector.current?.add(LineChart(
             title: "Stage 0 (our addition): language-model loss on item texts", xLabel: "step", yLabel: "loss",
@@ -163,7 +167,7 @@ struct TrainCommand: ParsableCommand {
         print(String(format: "stage 0 → %@: loss %.4f → %.4f", out, curve.first!.loss, curve.last!.loss))
     }
 
-    private func runFineTuning(datasets: [SequenceDataset], format: ItemTextFormat, steps: Int, checkpointFolder: String) throws {
+    private func runFineTuning(datasets: [SequenceDataset], format: ItemTextFormat, steps: Int, checkpointFolder: String, started: Start) throws {
         if stage == 2 && datasets.count != 1 {
             throw ValidationError("stage 2 fine-tunes on one dataset; got \(datasets.count)")
         }
@@ -211,7 +215,7 @@ struct TrainCommand: ParsableCommand {
             ]
             if let best = result.bestValidation { extra[select == "ndcg" ? "best_valid_ndcg10" : "best_valid_nig"] = Double(select == "ndcg" ? -best : best) }
             extra["selection"] = select
-            try writeSettings(to: staging, extra: extra, template: template, maxInput: maxInput)
+            try writeSettings(to: staging, extra: extra, started: started, template: template, maxInput: maxInput)
         }
         if let collector = ResultCollector.current {
             var series: [LineChart.Series] = [.init(name: "train L_NIG", points: result.curve.map { [Double($0.step), Double($0.nextItem)] })]
@@ -228,13 +232,17 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// `calrec.json`: how prompts are built for this model (read back by `calrec recommend`).
-    private func writeSettings(to folder: String, extra: [String: Any], template: PromptTemplate? = nil, maxInput: Int? = nil) throws {
+    private func writeSettings(
+        to folder: String, extra: [String: Any], started: Start, template: PromptTemplate? = nil, maxInput: Int? = nil
+    ) throws {
         var settings = extra
         let chosen = template ?? PromptTemplate(name: self.template) ?? .paper
         settings["template"] = ["history_prefix": chosen.historyPrefix, "first_item_prefix": chosen.firstItemPrefix, "next_item_prefix": chosen.nextItemPrefix]
         if let maxInput { settings["max_input_tokens"] = maxInput }
         settings["max_output_tokens"] = maxOutput
         settings["category_format"] = data.categoryFormat
+        settings["cpu_seconds"] = CPUTime.now() - started.cpu
+        settings["wall_seconds"] = Date().timeIntervalSince(started.wall)
         let json = try JSONSerialization.data(withJSONObject: settings, options: [.sortedKeys, .prettyPrinted])
         try AtomicWrite.write(json, to: (folder as NSString).appendingPathComponent("calrec.json"))
     }

@@ -33,6 +33,8 @@ final class CALRecCLITests: XCTestCase {
         let settings = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/m2/calrec.json"))) as! [String: Any]
         XCTAssertEqual(settings["max_input_tokens"] as? Int, 96)
         XCTAssertEqual((settings["template"] as? [String: String])?["next_item_prefix"], "Next:")
+        XCTAssertGreaterThan(settings["cpu_seconds"] as? Double ?? 0, 0)
+        XCTAssertGreaterThan(settings["wall_seconds"] as? Double ?? 0, 0)
 
         let recommend = try run([
             "recommend", "--model", folder + "/m2", "--recbole", recbole, "--out", folder + "/rec", "--samples", "3", "--max-users", "12",
@@ -45,6 +47,7 @@ final class CALRecCLITests: XCTestCase {
         XCTAssertEqual(metrics["method"] as? String, "calrec")
         XCTAssertEqual(metrics["temperature"] as? Double, 0.5)
         XCTAssertEqual(metrics["users_evaluated"] as? Int, 12)
+        XCTAssertGreaterThan(metrics["generation_cpu_seconds"] as? Double ?? 0, 0)
         XCTAssertEqual(try String(contentsOfFile: folder + "/rec/ranks.tsv", encoding: .utf8).split(separator: "\n").count, 13)
     }
 
