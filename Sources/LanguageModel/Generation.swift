@@ -170,9 +170,11 @@ extension GPT2Model {
                     scores.withUnsafeMutableBufferPointer { scores in
                         let shared = SamplingRows(rows: rows.baseAddress!, chosen: chosen.baseAddress!, scores: scores.baseAddress!)
                         Parallel.forEachRange(b) { part in
+                            let weights = UnsafeMutablePointer<Float>.allocate(capacity: v)
+                            defer { weights.deallocate() }
                             for bi in part where live[bi] {
                                 let (token, score) = Sampler.choose(
-                                    shared.rows + bi * v, vocabulary: v, options: options, uniform: uniforms[bi])
+                                    shared.rows + bi * v, vocabulary: v, options: options, uniform: uniforms[bi], weights: weights)
                                 shared.chosen[bi] = token
                                 shared.scores[bi] = score
                             }
@@ -211,10 +213,11 @@ enum Sampler {
     /// The token for one row of logits and its log-probability under the untempered distribution.
     /// `uniform` is the row's draw in [0, 1). Without top-k/top-p the distribution is walked in index
     /// order (no sort), with vectorised exponentials.
-    static func choose(_ row: UnsafePointer<Float>, vocabulary v: Int, options: SamplingOptions, uniform: Double) -> (Int32, Double) {
+    /// `weights` is the caller's scratch of `v` floats.
+    static func choose(
+        _ row: UnsafePointer<Float>, vocabulary v: Int, options: SamplingOptions, uniform: Double, weights: UnsafeMutablePointer<Float>
+    ) -> (Int32, Double) {
         let maxValue = VectorMath.maximum(row, count: v)
-        let weights = UnsafeMutablePointer<Float>.allocate(capacity: v)
-        defer { weights.deallocate() }
         let sum = VectorMath.exponentials(row, minus: maxValue, into: weights, count: v)
         let logSum = Double(logf(sum)) + Double(maxValue)
         let token: Int32

@@ -97,9 +97,6 @@ struct LMTrainCommand: ParsableCommand {
             options.warmupSteps = max(1, steps / 10)
             log("\(layers) layers, \(channels) channels, \(heads) heads, context \(context), batch \(batch) × \(options.accumulationSteps), \(steps) steps")
             options.seed = seed
-            var lines = ""
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
             let progress = ProgressDisplay(total: steps, label: "step")
             let checkpointing = checkpointEvery > 0 || resume
                 ? LanguageModelTraining.Checkpointing(folder: checkpointFolder, every: checkpointEvery > 0 ? checkpointEvery : steps, resume: resume)
@@ -111,7 +108,7 @@ struct LMTrainCommand: ParsableCommand {
                     point.step,
                     detail: String(format: "loss %.4f  lr %.2e  grad-norm %.2f  %.0f tok/s", point.loss, point.learningRate, point.gradientNorm, point.tokensPerSecond))
             }
-            for point in curve { lines += String(decoding: try encoder.encode(point), as: UTF8.self) + "\n" }
+            let lines = try JSONLinesText.render(curve)
             try AtomicWrite.folder(out) { staging in
                 try trained.save(to: staging)
                 try tokenizer.save(to: staging)

@@ -71,6 +71,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Stage 0: channels.") var channels = 128
     @Option(help: "Stage 0: attention heads.") var heads = 4
     @Option(help: "Stage 0: positions (context).") var context = 256
+    @Option(help: "Stage 0: tokens per training window (at most --context).") var window = 128
 
     // Stages 1–2: the method.
     @Option(help: "Weight α of L_TT.") var alpha: Float = 0.125
@@ -140,7 +141,7 @@ struct TrainCommand: ParsableCommand {
         options.steps = steps
         options.batch = batch
         options.accumulationSteps = accumulate
-        options.context = min(context, 128)
+        options.context = min(context, window)
         options.learningRate = learningRate ?? 1e-3
         options.warmupSteps = max(1, steps / 10)
         options.seed = seed
@@ -152,9 +153,7 @@ struct TrainCommand: ParsableCommand {
         ) { point in
             progress.update(point.step, detail: String(format: "loss %.4f  %.0f tok/s", point.loss, point.tokensPerSecond))
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let lines = try curve.map { String(decoding: try encoder.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
+        let lines = try JSONLinesText.render(curve)
         try AtomicWrite.folder(out) { staging in
             try trained.save(to: staging)
             try tokenizer.save(to: staging)
@@ -202,9 +201,7 @@ struct TrainCommand: ParsableCommand {
             if let ndcg = point.validationNDCG { detail += String(format: "  valid ndcg@10 %.4f", ndcg) }
             progress.update(point.step, detail: detail)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let lines = try result.curve.map { String(decoding: try encoder.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
+        let lines = try JSONLinesText.render(result.curve)
         try AtomicWrite.folder(out) { staging in
             try result.model.save(to: staging)
             try start.tokenizer.save(to: staging)

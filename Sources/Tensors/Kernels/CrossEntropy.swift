@@ -30,10 +30,13 @@ public enum CrossEntropy {
         let rowLoss = UnsafeMutablePointer<Double>.allocate(capacity: n)
         defer { rowLoss.deallocate() }
         Parallel.forEachRange(n, minimumPerPart: 8) { rows in
+            // Without a gradient the exponentials still need a row to go to: one per part, reused.
+            let scratch = dlogits == nil ? UnsafeMutablePointer<Float>.allocate(capacity: v) : nil
+            defer { scratch?.deallocate() }
             for r in rows {
                 rowLoss[r] = self.row(
-                    logits + r * v, target: Int(targets[r]), weight: mask[r], count: gradientCount, dlogits: dlogits.map { $0 + r * v },
-                    vocabulary: v)
+                    logits + r * v, target: Int(targets[r]), weight: mask[r], count: gradientCount,
+                    dlogits: dlogits.map { $0 + r * v }, scratch: scratch, vocabulary: v)
             }
         }
         var total: Double = 0
@@ -42,11 +45,12 @@ public enum CrossEntropy {
     }
 
     /// One row: returns `weight · (logsumexp − logit[target])` and writes its gradient,
-    /// `(softmax − onehot) · weight / count`.
+    /// `(softmax − onehot) · weight / count`, into `d`; without `d`, `scratch` (v floats) takes the
+    /// exponentials.
     @inline(__always)
     static func row(
         _ row: UnsafePointer<Float>, target: Int, weight: Float, count: Float, dlogits d: UnsafeMutablePointer<Float>?,
-        vocabulary v: Int
+        scratch: UnsafeMutablePointer<Float>?, vocabulary v: Int
     ) -> Double {
         guard weight != 0 else {
             d?.update(repeating: 0, count: v)
@@ -60,9 +64,7 @@ public enum CrossEntropy {
             VectorMath.scale(d, by: weight / count / sum, count: v)
             d[target] -= weight / count
         } else {
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: v)
-            defer { scratch.deallocate() }
-            sum = VectorMath.exponentials(row, minus: maxValue, into: scratch, count: v)
+            sum = VectorMath.exponentials(row, minus: maxValue, into: scratch!, count: v)
         }
         let logSum = logf(sum) + maxValue
         return Double(weight) * Double(logSum - row[target])
