@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Retrieval", targets: ["Retrieval"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "Baselines", targets: ["Baselines"]),
+        .library(name: "SequentialRecommenders", targets: ["SequentialRecommenders"]),
         .library(name: "Reporting", targets: ["Reporting"]),
     ],
     dependencies: [
@@ -50,6 +51,7 @@ let package = Package(
         .target(name: "Retrieval", dependencies: ["RecData"]),
         .target(name: "Evaluation", dependencies: ["RecData"]),
         .target(name: "Baselines", dependencies: ["RecData", "Retrieval", "Evaluation"]),
+        .target(name: "SequentialRecommenders", dependencies: ["Tensors", "RecData", "Evaluation"]),
         .target(
             name: "Provenance",
             dependencies: ["CGit2", "COpenBLAS", "RecData", .product(name: "Crypto", package: "swift-crypto")]),
@@ -65,13 +67,16 @@ let package = Package(
         .executableTarget(
             name: "calrec",
             dependencies: [
-                "RecData", "Retrieval", "Evaluation", "Baselines", "Reporting", "Provenance", "Workbench", "LanguageModel", "Tokenization", "Tensors", "CALRec",
+                "RecData", "Retrieval", "Evaluation", "Baselines", "Reporting", "Provenance", "Workbench", "LanguageModel", "Tokenization", "Tensors", "CALRec", "SequentialRecommenders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
             name: "ReaderBenchmark", dependencies: ["RecData"], path: "Benchmarks/ReaderBenchmark"),
         .executableTarget(
             name: "LMBenchmark", dependencies: ["LanguageModel", "Tensors"], path: "Benchmarks/LMBenchmark"),
+        .executableTarget(
+            name: "SequentialBenchmark", dependencies: ["SequentialRecommenders", "RecData", "Evaluation"],
+            path: "Benchmarks/SequentialBenchmark"),
         .executableTarget(
             name: "RetrievalBenchmark", dependencies: ["RecData", "Retrieval", "Evaluation"],
             path: "Benchmarks/RetrievalBenchmark"),
@@ -84,6 +89,7 @@ let package = Package(
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "Evaluation"]),
+        .testTarget(name: "SequentialRecommendersTests", dependencies: ["SequentialRecommenders", "Tensors", "RecData", "Evaluation"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench"]),
         .testTarget(name: "ProvenanceTests", dependencies: ["Provenance"]),

@@ -69,20 +69,114 @@ public enum Ops {
         return out
     }
 
-    /// Multi-head attention over packed qkv (B, T, 3C) → (B, T, C).
-    public static func attention(_ tape: Tape, _ qkv: Variable, keyMask: [Float]?, causal: Bool, batch b: Int, length t: Int, heads: Int) -> Variable {
+    /// Multi-head attention over packed qkv (B, T, 3C) → (B, T, C); with `dropout`, the attention
+    /// weights are dropped (training).
+    public static func attention(
+        _ tape: Tape, _ qkv: Variable, keyMask: [Float]?, causal: Bool, batch b: Int, length t: Int, heads: Int, dropout: DropoutMask? = nil
+    ) -> Variable {
         let c = qkv.shape.last! / 3
         let out = Variable(zeros: [b, t, c])
         let att = PooledBuffer(count: b * heads * t * t)
-        if let keyMask {
-            Attention.forward(out: &out.value, att: &att.values, qkv: qkv.value, keyMask: keyMask, causal: causal, batch: b, length: t, channels: c, heads: heads)
-        } else {
-            Attention.forward(out: &out.value, att: &att.values, qkv: qkv.value, keyMask: nil, causal: causal, batch: b, length: t, channels: c, heads: heads)
+        let dropped = dropout.map { _ in PooledBuffer(count: b * heads * t * t) }
+        let mask = keyMask ?? []
+        mask.withUnsafeBufferPointer { maskPointer in
+            dropped?.values.withUnsafeMutableBufferPointer { droppedPointer in
+                Attention.forward(
+                    out: &out.value, att: &att.values, qkv: qkv.value, keyMask: keyMask == nil ? nil : maskPointer.baseAddress, causal: causal,
+                    batch: b, length: t, channels: c, heads: heads, dropout: dropout, dropped: droppedPointer.baseAddress)
+            }
+            if dropped == nil {
+                Attention.forward(
+                    out: &out.value, att: &att.values, qkv: qkv.value, keyMask: keyMask == nil ? nil : maskPointer.baseAddress, causal: causal,
+                    batch: b, length: t, channels: c, heads: heads)
+            }
         }
         tape.record {
-            Attention.backward(dqkv: &qkv.gradient, dout: out.gradient, qkv: qkv.value, att: att.values, batch: b, length: t, channels: c, heads: heads)
+            if let dropped {
+                Attention.backward(
+                    dqkv: &qkv.gradient, dout: out.gradient, qkv: qkv.value, att: att.values, batch: b, length: t, channels: c, heads: heads,
+                    dropout: dropout, dropped: dropped.values)
+            } else {
+                Attention.backward(dqkv: &qkv.gradient, dout: out.gradient, qkv: qkv.value, att: att.values, batch: b, length: t, channels: c, heads: heads)
+            }
         }
         return out
+    }
+
+    /// Multi-head attention within each of the sequences packed in `qkv` (N, 3C) → (N, C); sequence
+    /// `s` owns rows `offsets[s]..<offsets[s + 1]` (see `PackedAttention`).
+    public static func packedAttention(
+        _ tape: Tape, _ qkv: Variable, offsets: [Int], causal: Bool, heads: Int, dropout: DropoutMask? = nil
+    ) -> Variable {
+        let c = qkv.shape.last! / 3, n = qkv.count / (3 * c)
+        precondition(offsets.first == 0 && offsets.last == n, "offsets must run from 0 to the \(n) packed rows")
+        let out = Variable(zeros: [n, c])
+        let weights = PackedAttention.weightCount(offsets: offsets, heads: heads)
+        let att = PooledBuffer(count: weights)
+        let dropped = dropout.map { _ in PooledBuffer(count: weights) }
+        if let dropped {
+            PackedAttention.forward(
+                out: &out.value, att: &att.values, qkv: qkv.value, offsets: offsets, causal: causal, channels: c, heads: heads, dropout: dropout,
+                dropped: &dropped.values)
+        } else {
+            PackedAttention.forward(out: &out.value, att: &att.values, qkv: qkv.value, offsets: offsets, causal: causal, channels: c, heads: heads)
+        }
+        tape.record {
+            if let dropped {
+                PackedAttention.backward(
+                    dqkv: &qkv.gradient, dout: out.gradient, qkv: qkv.value, att: att.values, offsets: offsets, channels: c, heads: heads,
+                    dropout: dropout, dropped: dropped.values)
+            } else {
+                PackedAttention.backward(
+                    dqkv: &qkv.gradient, dout: out.gradient, qkv: qkv.value, att: att.values, offsets: offsets, channels: c, heads: heads)
+            }
+        }
+        return out
+    }
+
+    /// Inverted dropout with `mask` (training only; at inference skip the call).
+    public static func dropout(_ tape: Tape, _ x: Variable, mask: DropoutMask) -> Variable {
+        let out = Variable(zeros: x.shape)
+        Dropout.forward(out: &out.value, inp: x.value, mask: mask, count: x.count)
+        tape.record { Dropout.backward(dinp: &x.gradient, dout: out.gradient, mask: mask, count: x.count) }
+        return out
+    }
+
+    /// The rows `rows` of `x` (N, C): (R, C).
+    public static func gatherRows(_ tape: Tape, _ x: Variable, rows: [Int32]) -> Variable {
+        let c = x.shape.last!
+        let out = Variable(zeros: [rows.count, c])
+        RowOps.gather(out: &out.value, inp: x.value, rows: rows, count: rows.count, channels: c)
+        tape.record { RowOps.gatherBackward(dinp: &x.gradient, dout: out.gradient, rows: rows, count: rows.count, channels: c) }
+        return out
+    }
+
+    /// `x + bias` with `bias` (V) added to every row of `x` (N, V).
+    public static func addRowBias(_ tape: Tape, _ x: Variable, bias: Variable) -> Variable {
+        let v = bias.count, n = x.count / v
+        let out = Variable(zeros: x.shape)
+        RowOps.rowBias(out: &out.value, inp: x.value, bias: bias.value, rows: n, width: v)
+        tape.record { RowOps.rowBiasBackward(dinp: &x.gradient, dbias: &bias.gradient, dout: out.gradient, rows: n, width: v) }
+        return out
+    }
+
+    /// `x[r] · table[ids[r]]` for every row of `x` (N, C) with `table` (V, C): (N).
+    public static func pairDot(_ tape: Tape, _ x: Variable, table: Variable, ids: [Int32]) -> Variable {
+        let c = x.shape.last!, n = x.count / c
+        let out = Variable(zeros: [n])
+        RowOps.pairDot(out: &out.value, inp: x.value, table: table.value, ids: ids, rows: n, channels: c)
+        tape.record {
+            RowOps.pairDotBackward(
+                dinp: &x.gradient, dtable: &table.gradient, dout: out.gradient, inp: x.value, table: table.value, ids: ids, rows: n, channels: c)
+        }
+        return out
+    }
+
+    /// Mean binary cross-entropy of `logits` against `labels` (0/1) over `mask`; seeds the backward
+    /// pass with d(loss) = `weight` (a sink, like `crossEntropy`).
+    public static func binaryCrossEntropy(_ tape: Tape, logits: Variable, labels: [Float], mask: [Float], weight: Float = 1) -> Float {
+        BinaryCrossEntropy.forwardBackward(
+            logits: logits.value, labels: labels, mask: mask, dlogits: &logits.gradient, count: logits.count, gradientScale: weight)
     }
 
     /// `x · wteᵀ`: logits (N, V) from hidden states (N, C) and the tied embeddings (V, C).

@@ -4,7 +4,10 @@ import XCTest
 
 final class AttentionTests: GradientCheckCase {
     /// Float64 reference of the attention output (loss = Σ out ⊙ G).
-    func reference(_ qkv: [Double], g: [Double], mask: [Float]?, causal: Bool, b: Int, t: Int, c: Int, nh: Int) -> Double {
+    /// With `dropout`, each softmax weight is multiplied by the mask's factor at its (b, h, i, j) index.
+    func reference(
+        _ qkv: [Double], g: [Double], mask: [Float]?, causal: Bool, b: Int, t: Int, c: Int, nh: Int, dropout: DropoutMask? = nil
+    ) -> Double {
         let hs = c / nh
         var loss = 0.0
         for bi in 0..<b {
@@ -23,7 +26,10 @@ final class AttentionTests: GradientCheckCase {
                     let s = e.reduce(0, +)
                     for i in 0..<hs {
                         var o = 0.0
-                        for (w, tj) in zip(e, keys) { o += w / s * qkv[(bi * t + tj) * 3 * c + 2 * c + h * hs + i] }
+                        for (w, tj) in zip(e, keys) {
+                            let keep = Double(dropout?.factor(((bi * nh + h) * t + ti) * t + tj) ?? 1)
+                            o += w / s * keep * qkv[(bi * t + tj) * 3 * c + 2 * c + h * hs + i]
+                        }
                         loss += o * g[(bi * t + ti) * c + h * hs + i]
                     }
                 }
@@ -46,6 +52,40 @@ final class AttentionTests: GradientCheckCase {
     }
 
     func testCausalAttentionGradients() { check(causal: true, mask: nil) }
+
+    func testAttentionDropoutOutputAndGradientsMatchTheDroppedReference() {
+        let (b, t, c, nh) = (2, 4, 6, 2)
+        let dropout = DropoutMask(probability: 0.3, seed: 11)
+        let qkv = randoms(b * t * 3 * c), g = randoms(b * t * c)
+        let fq = qkv.map(Float.init)
+        let mask: [Float] = [1, 1, 1, 0, 1, 1, 1, 1]
+        var out = [Float](repeating: 0, count: b * t * c)
+        var att = [Float](repeating: 0, count: b * nh * t * t), dropped = att
+        Attention.forward(
+            out: &out, att: &att, qkv: fq, keyMask: mask, causal: false, batch: b, length: t, channels: c, heads: nh, dropout: dropout,
+            dropped: &dropped)
+        XCTAssertTrue(dropped.contains(0) && zip(att, dropped).contains { $0.0 != 0 && $0.1 == 0 }, "some weights were dropped")
+        let expected = reference(qkv, g: g, mask: mask, causal: false, b: b, t: t, c: c, nh: nh, dropout: dropout)
+        XCTAssertEqual(zip(out, g).reduce(0.0) { $0 + Double($1.0) * $1.1 }, expected, accuracy: 1e-4)
+        var dqkv = [Float](repeating: 0, count: qkv.count)
+        Attention.backward(
+            dqkv: &dqkv, dout: g.map(Float.init), qkv: fq, att: att, batch: b, length: t, channels: c, heads: nh, dropout: dropout, dropped: dropped)
+        assertClose(
+            dqkv, numericGradient(qkv) { self.reference($0, g: g, mask: mask, causal: false, b: b, t: t, c: c, nh: nh, dropout: dropout) },
+            "dqkv with attention dropout")
+    }
+
+    func testAttentionWithZeroDropoutEqualsPlainAttention() {
+        let (b, t, c, nh) = (1, 5, 4, 2)
+        let qkv = randoms(b * t * 3 * c).map(Float.init)
+        var plain = [Float](repeating: 0, count: t * c), att = [Float](repeating: 0, count: nh * t * t)
+        Attention.forward(out: &plain, att: &att, qkv: qkv, keyMask: nil, causal: true, batch: b, length: t, channels: c, heads: nh)
+        var withZero = plain, dropped = att
+        Attention.forward(
+            out: &withZero, att: &att, qkv: qkv, keyMask: nil, causal: true, batch: b, length: t, channels: c, heads: nh,
+            dropout: DropoutMask(probability: 0, seed: 3), dropped: &dropped)
+        XCTAssertEqual(plain, withZero)
+    }
     func testBidirectionalAttentionWithPaddingGradients() { check(causal: false, mask: [1, 1, 1, 0, 1, 1, 0, 0]) }
     func testCausalAttentionWithLeftPaddingGradients() { check(causal: true, mask: [0, 1, 1, 1, 1, 1, 1, 1]) }
 

@@ -1,0 +1,174 @@
+import Foundation
+import Tensors
+
+/// The transformer encoder shared by SASRec and BERT4Rec, laid out as RecBole implements both:
+/// item + learned position embeddings → layer norm → dropout → `layers` post-LN blocks
+/// (multi-head attention with attention dropout → projection → dropout → residual → layer norm;
+/// feed-forward with GELU → dropout → residual → layer norm). SASRec's attention is causal and its
+/// scores are dot products with the (tied) item embeddings; BERT4Rec's is bidirectional with a head
+/// (dense → GELU → layer norm) and an output bias before the tied embeddings.
+///
+/// Weights live in one safetensors file under the names of `shapes(_:)`, next to `config.json`.
+public final class SequentialModel {
+    public let config: SequentialModelConfig
+    /// Parameters by name.
+    public let parameters: [String: Variable]
+    /// Names in sorted order (the optimiser's and the file's order).
+    public let names: [String]
+
+    public init(config: SequentialModelConfig, parameters: [String: [Float]]) throws {
+        try config.validate()
+        let shapes = Self.shapes(config)
+        var variables: [String: Variable] = [:]
+        for (name, shape) in shapes {
+            guard let values = parameters[name] else { throw SequentialModelError.malformed(path: "", detail: "tensor '\(name)' missing") }
+            guard values.count == shape.reduce(1, *) else {
+                throw SequentialModelError.malformed(path: "", detail: "tensor '\(name)' has \(values.count) values, expected shape \(shape)")
+            }
+            variables[name] = Variable(shape: shape, value: values)
+        }
+        self.config = config
+        self.parameters = variables
+        names = shapes.keys.sorted()
+    }
+
+    /// RecBole's initialisation: weights and embeddings ~ N(0, 0.02), biases 0, layer-norm gains 1.
+    /// Deterministic for a seed.
+    public static func initialized(config: SequentialModelConfig, seed: UInt64) throws -> SequentialModel {
+        try config.validate()
+        var random = SeededGenerator(seed: seed)
+        var parameters: [String: [Float]] = [:]
+        for (name, shape) in shapes(config).sorted(by: { $0.key < $1.key }) {
+            let count = shape.reduce(1, *)
+            if name.hasSuffix("ln.weight") {
+                parameters[name] = [Float](repeating: 1, count: count)
+            } else if name.hasSuffix("bias") {
+                parameters[name] = [Float](repeating: 0, count: count)
+            } else {
+                parameters[name] = (0..<count).map { _ in
+                    let u1 = max(random.unit(), 1e-300), u2 = random.unit()
+                    return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2) * 0.02)
+                }
+            }
+        }
+        return try SequentialModel(config: config, parameters: parameters)
+    }
+
+    /// Every parameter of a model with `config`, with its shape. Linear weights are (in, out).
+    public static func shapes(_ config: SequentialModelConfig) -> [String: [Int]] {
+        let c = config.hidden, inner = config.innerSize
+        var shapes: [String: [Int]] = [
+            "item_embedding.weight": [config.vocabularySize, c], "position_embedding.weight": [config.maxLength, c],
+            "input_ln.weight": [c], "input_ln.bias": [c],
+        ]
+        for i in 0..<config.layers {
+            let p = "layers.\(i)."
+            shapes[p + "attention.qkv.weight"] = [c, 3 * c]
+            shapes[p + "attention.qkv.bias"] = [3 * c]
+            shapes[p + "attention.out.weight"] = [c, c]
+            shapes[p + "attention.out.bias"] = [c]
+            shapes[p + "attention.ln.weight"] = [c]
+            shapes[p + "attention.ln.bias"] = [c]
+            shapes[p + "ffn.up.weight"] = [c, inner]
+            shapes[p + "ffn.up.bias"] = [inner]
+            shapes[p + "ffn.down.weight"] = [inner, c]
+            shapes[p + "ffn.down.bias"] = [c]
+            shapes[p + "ffn.ln.weight"] = [c]
+            shapes[p + "ffn.ln.bias"] = [c]
+        }
+        if config.architecture == .bert4rec {
+            shapes["head.dense.weight"] = [c, c]
+            shapes["head.dense.bias"] = [c]
+            shapes["head.ln.weight"] = [c]
+            shapes["head.ln.bias"] = [c]
+            shapes["head.output.bias"] = [config.vocabularySize]
+        }
+        return shapes
+    }
+
+    // MARK: Files
+
+    /// Loads `config.json` and `model.safetensors` from `folder`.
+    public convenience init(folder: String) throws {
+        let configPath = (folder as NSString).appendingPathComponent("config.json")
+        let config: SequentialModelConfig
+        do {
+            config = try JSONDecoder().decode(SequentialModelConfig.self, from: Data(contentsOf: URL(fileURLWithPath: configPath)))
+        } catch {
+            throw SequentialModelError.malformed(path: configPath, detail: "not a sequential model configuration (\(error.localizedDescription))")
+        }
+        let path = (folder as NSString).appendingPathComponent("model.safetensors")
+        let tensors = try SafeTensors.read(path).tensors
+        do {
+            try self.init(config: config, parameters: tensors.mapValues(\.values))
+        } catch SequentialModelError.malformed(_, let detail) {
+            throw SequentialModelError.malformed(path: path, detail: detail)
+        }
+    }
+
+    /// Writes `config.json` and `model.safetensors` into `folder` (each through a temporary file).
+    public func save(to folder: String) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try encoder.encode(config).write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent("config.json")), options: .atomic)
+        try SafeTensors.write(
+            parameters.mapValues { SafeTensors.Tensor(shape: $0.shape, values: $0.value) }, metadata: ["format": "pt"],
+            to: (folder as NSString).appendingPathComponent("model.safetensors"))
+    }
+
+    /// A copy of every parameter's values (to keep the best epoch's weights).
+    public func snapshot() -> [String: [Float]] { parameters.mapValues(\.value) }
+
+    /// Sets every parameter's values from a `snapshot()`.
+    public func restore(_ snapshot: [String: [Float]]) {
+        for (name, values) in snapshot { parameters[name]!.value = values }
+    }
+
+    // MARK: Forward pass
+
+    /// Records the encoder over `sequences` (model ids, no padding) on `tape`; returns the hidden
+    /// states of every token packed end to end (Σ lengths, C), sequence by sequence. `dropout` draws
+    /// one mask seed per dropout site (training); nil is inference.
+    public func encode(_ tape: Tape, sequences: [[Int32]], dropout: inout SeededGenerator?) -> Variable {
+        let p = parameters
+        let causal = config.architecture == .sasrec
+        let offsets = SequentialBatches.offsets(sequences)
+        func drop(_ x: Variable, _ probability: Float) -> Variable {
+            guard probability > 0, dropout != nil else { return x }
+            return Ops.dropout(tape, x, mask: DropoutMask(probability: probability, seed: dropout!.next()))
+        }
+        var x = Ops.embedding(
+            tape, tokens: sequences.flatMap { $0 }, positions: sequences.flatMap { $0.indices.map(Int32.init) },
+            wte: p["item_embedding.weight"]!, wpe: p["position_embedding.weight"]!)
+        x = drop(Ops.layerNorm(tape, x, weight: p["input_ln.weight"]!, bias: p["input_ln.bias"]!), config.hiddenDropout)
+        for i in 0..<config.layers {
+            let l = "layers.\(i)."
+            let qkv = Ops.linear(tape, x, weight: p[l + "attention.qkv.weight"]!, bias: p[l + "attention.qkv.bias"]!)
+            let attentionMask: DropoutMask? =
+                dropout != nil && config.attentionDropout > 0 ? DropoutMask(probability: config.attentionDropout, seed: dropout!.next()) : nil
+            let attended = Ops.packedAttention(tape, qkv, offsets: offsets, causal: causal, heads: config.heads, dropout: attentionMask)
+            let projected = drop(
+                Ops.linear(tape, attended, weight: p[l + "attention.out.weight"]!, bias: p[l + "attention.out.bias"]!), config.hiddenDropout)
+            x = Ops.layerNorm(tape, Ops.add(tape, x, projected), weight: p[l + "attention.ln.weight"]!, bias: p[l + "attention.ln.bias"]!)
+            let up = Ops.gelu(tape, Ops.linear(tape, x, weight: p[l + "ffn.up.weight"]!, bias: p[l + "ffn.up.bias"]!))
+            let down = drop(Ops.linear(tape, up, weight: p[l + "ffn.down.weight"]!, bias: p[l + "ffn.down.bias"]!), config.hiddenDropout)
+            x = Ops.layerNorm(tape, Ops.add(tape, x, down), weight: p[l + "ffn.ln.weight"]!, bias: p[l + "ffn.ln.bias"]!)
+        }
+        return x
+    }
+
+    /// Logits over the whole vocabulary (R, V) for hidden rows (R, C): SASRec's dot products with
+    /// the item embeddings, or BERT4Rec's head then the tied embeddings plus the output bias.
+    public func logits(_ tape: Tape, hidden: Variable) -> Variable {
+        let p = parameters
+        switch config.architecture {
+        case .sasrec:
+            return Ops.tiedLogits(tape, hidden, wte: p["item_embedding.weight"]!)
+        case .bert4rec:
+            let dense = Ops.gelu(tape, Ops.linear(tape, hidden, weight: p["head.dense.weight"]!, bias: p["head.dense.bias"]!))
+            let normed = Ops.layerNorm(tape, dense, weight: p["head.ln.weight"]!, bias: p["head.ln.bias"]!)
+            return Ops.addRowBias(tape, Ops.tiedLogits(tape, normed, wte: p["item_embedding.weight"]!), bias: p["head.output.bias"]!)
+        }
+    }
+}
