@@ -31,3 +31,7 @@ python3 Benchmarks/bm25_bench.py ../shared/data/office-2014-recbole/Office.item 
 echo "== Language-model engine vs PyTorch eager: training (tiny, small), generation, peak memory"
 swift build -c release --product LMBenchmark
 python3 Benchmarks/lm_bench.py .build/release/LMBenchmark --rounds 2
+
+echo "== SASRec epoch time vs PyTorch eager (same model, settings and split), test NDCG@10 of both"
+swift build -c release --product SequentialBenchmark
+python3 Benchmarks/sequential_bench.py .build/release/SequentialBenchmark ../shared/data/office-2014-recbole --epochs 20

@@ -3,21 +3,26 @@ import Baselines
 import Foundation
 import RecData
 import Retrieval
+import SequentialRecommenders
 
-/// `calrec baseline pop|bm25`: the baselines that need no training, through the tie-aware evaluator.
+/// `calrec baseline pop|bm25|sasrec|bert4rec`: the baselines, through the tie-aware evaluator.
+/// SASRec and BERT4Rec are trained first (early stopping on validation NDCG@10) on the same split.
 struct BaselineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "baseline", abstract: "Rank every user's target with Popularity or BM25-over-history and evaluate.")
+        commandName: "baseline",
+        abstract: "Rank every user's target with Popularity, BM25-over-history, SASRec or BERT4Rec and evaluate.")
 
     enum Method: String, ExpressibleByArgument, CaseIterable {
-        case pop, bm25
+        case pop, bm25, sasrec, bert4rec
     }
 
-    @Argument(help: "pop (training-set popularity) or bm25 (BM25 over the last history items' text).")
+    @Argument(
+        help: "pop (training-set popularity), bm25 (BM25 over the last history items' text), sasrec or bert4rec (ID-only transformers trained here).")
     var method: Method
 
     @OptionGroup var source: DataSourceOptions
     @OptionGroup var evaluation: EvaluationOptions
+    @OptionGroup var sequential: SequentialModelOptions
 
     @Option(name: .customLong("last-items"), help: "bm25: history items whose text forms the query.")
     var lastItems = 1
@@ -36,6 +41,9 @@ struct BaselineCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let architecture = SequentialArchitecture(rawValue: method.rawValue) {
+            return try runSequential(architecture)
+        }
         try reportingErrors {
             let baseline: BaselineMethod =
                 method == .pop
@@ -55,6 +63,21 @@ struct BaselineCommand: ParsableCommand {
                 }
                 try evaluation.write(
                     ranks: ranks, dataset: dataset.name, method: baseline.name, multiple: datasets.count > 1, extra: extra)
+            }
+        }
+    }
+
+    /// Trains (or loads) SASRec / BERT4Rec per dataset, then ranks the evaluated users' targets.
+    func runSequential(_ architecture: SequentialArchitecture) throws {
+        try reportingErrors {
+            var datasets: [SequenceDataset] = []
+            try source.forEachDataset { datasets.append($0) }
+            for dataset in datasets {
+                let folder = datasets.count > 1 ? (evaluation.out as NSString).appendingPathComponent(dataset.name) : evaluation.out
+                let (model, details) = try sequential.model(architecture, dataset: dataset, folder: folder, budget: evaluation.budget)
+                let cases = Array(dataset.evaluationCases(evaluation.split).prefix(evaluation.userLimit ?? Int.max))
+                let ranks = model.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory)
+                try evaluation.write(ranks: ranks, dataset: dataset.name, method: architecture.rawValue, multiple: datasets.count > 1, extra: details)
             }
         }
     }

@@ -41,6 +41,34 @@ final class EvaluationCLITests: XCTestCase {
         XCTAssertEqual(ranks, "user\ttarget\trank_opt\trank_pes\nu0\td\t2\t4\nu1\tc\t2\t4\nu2\ta\t2\t4\n")
     }
 
+    func testSequentialBaselinesTrainSaveAndReloadToTheSameRanks() throws {
+        let data = try tinyDataset()
+        let folder = try scratch()
+        for method in ["sasrec", "bert4rec"] {
+            let trained = try cli.run([
+                "baseline", method, "--recbole", data, "--out", folder + "/" + method, "--max-epochs", "3", "--hidden", "8", "--heads", "2",
+                "--layers", "1", "--seed", "5",
+            ])
+            XCTAssertEqual(trained.status, 0, trained.err)
+            let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/\(method)/metrics.json"))) as! [String: Any]
+            XCTAssertEqual(metrics["method"] as? String, method)
+            XCTAssertEqual(metrics["users"] as? Int, 3)
+            let model = metrics["model"] as! [String: Any]
+            XCTAssertEqual((model["config"] as! [String: Any])["hidden"] as? Int, 8)
+            XCTAssertEqual((model["training"] as! [String: Any])["epochs_run"] as? Int, 3)
+            let curve = try String(contentsOfFile: folder + "/\(method)/model/train.jsonl", encoding: .utf8)
+            XCTAssertEqual(curve.split(separator: "\n").count, 3)
+            let reloaded = try cli.run(["baseline", method, "--recbole", data, "--out", folder + "/\(method)-loaded", "--load", folder + "/\(method)/model"])
+            XCTAssertEqual(reloaded.status, 0, reloaded.err)
+            XCTAssertEqual(
+                try String(contentsOfFile: folder + "/\(method)/ranks.tsv", encoding: .utf8),
+                try String(contentsOfFile: folder + "/\(method)-loaded/ranks.tsv", encoding: .utf8))
+        }
+        let mismatch = try cli.run(["baseline", "bert4rec", "--recbole", data, "--out", folder + "/x", "--load", folder + "/sasrec/model"])
+        XCTAssertNotEqual(mismatch.status, 0)
+        XCTAssertTrue(mismatch.err.contains("holds a sasrec model"), mismatch.err)
+    }
+
     func testEvaluateRanksSamplesWithQuasiRoundRobinAndComparesRuns() throws {
         let data = try tinyDataset()
         let folder = try scratch()

@@ -1,0 +1,137 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import RecData
+import SequentialRecommenders
+
+/// The options of `calrec baseline sasrec|bert4rec`: the model's hyper-parameters (the papers'
+/// defaults), the training loop's, and an optional saved model to evaluate instead of training.
+struct SequentialModelOptions: ParsableArguments {
+    @Option(name: .customLong("max-epochs"), help: "sasrec/bert4rec: most epochs to train (default by --budget: tiny 2, default 50, full 200).")
+    var maxEpochs: Int?
+
+    @Option(help: "sasrec/bert4rec: stop after this many epochs without a better validation NDCG@10.")
+    var patience = 10
+
+    @Option(help: "sasrec/bert4rec: users per mini-batch.")
+    var batch = 128
+
+    @Option(name: .customLong("train-budget"), help: "sasrec/bert4rec: the budget that sets --max-epochs (default: --budget).")
+    var trainBudget: SynthCommand.Budget?
+
+    @Option(help: "sasrec/bert4rec: Adam learning rate.")
+    var lr: Float = 1e-3
+
+    @Option(help: "sasrec/bert4rec: hidden size.")
+    var hidden = 64
+
+    @Option(help: "sasrec/bert4rec: transformer blocks.")
+    var layers = 2
+
+    @Option(help: "sasrec/bert4rec: attention heads.")
+    var heads = 2
+
+    @Option(name: .customLong("max-length"), help: "sasrec/bert4rec: most recent items the model reads.")
+    var maxLength = 50
+
+    @Option(help: "sasrec/bert4rec: hidden dropout (default: SASRec 0.5, BERT4Rec 0.1, as in the papers).")
+    var dropout: Float?
+
+    @Option(name: .customLong("attention-dropout"), help: "sasrec/bert4rec: dropout on attention weights (default: as --dropout).")
+    var attentionDropout: Float?
+
+    @Option(help: "sasrec: softmax (cross-entropy over all items, RecBole's default) or bce (one sampled negative, the original).")
+    var loss: SequentialLoss = .softmax
+
+    @Option(name: .customLong("mask-probability"), help: "bert4rec: probability of masking each training item.")
+    var maskProbability: Float = 0.2
+
+    @Option(help: "sasrec/bert4rec: seed of initialisation, batching, dropout and negatives.")
+    var seed: UInt64 = 0
+
+    @Option(name: .customLong("validation-users"), help: "sasrec/bert4rec: users ranked for early stopping each epoch (default: all).")
+    var validationUsers: Int?
+
+    @Option(help: "sasrec/bert4rec: evaluate this saved model folder (config.json + model.safetensors) instead of training.")
+    var load: String?
+
+    func validate() throws {
+        guard (maxEpochs ?? 1) >= 1, patience >= 1, batch >= 1, lr > 0 else {
+            throw ValidationError("--max-epochs, --patience, --batch and --lr must be positive")
+        }
+        if let validationUsers, validationUsers < 1 { throw ValidationError("--validation-users must be at least 1") }
+    }
+
+    /// The model configuration for `architecture` over `itemCount` items.
+    func config(_ architecture: SequentialArchitecture, itemCount: Int) -> SequentialModelConfig {
+        var config = SequentialModelConfig.defaults(for: architecture, itemCount: itemCount)
+        config.hidden = hidden
+        config.layers = layers
+        config.heads = heads
+        config.innerSize = 4 * hidden
+        config.maxLength = maxLength
+        if let dropout { config.hiddenDropout = dropout }
+        config.attentionDropout = attentionDropout ?? dropout ?? config.attentionDropout
+        config.loss = loss
+        config.maskProbability = maskProbability
+        return config
+    }
+
+    /// Epochs to train at most: `--max-epochs`, or by budget.
+    func epochs(_ budget: SynthCommand.Budget) -> Int {
+        let budget = trainBudget ?? budget
+        return maxEpochs ?? (budget == .tiny ? 2 : budget == .default ? 50 : 200)
+    }
+
+    func training(_ budget: SynthCommand.Budget) -> SequentialTrainingOptions {
+        SequentialTrainingOptions(
+            maxEpochs: epochs(budget), patience: patience, batchSize: batch, learningRate: lr, seed: seed, validationUsers: validationUsers)
+    }
+
+    /// Trains (or loads) the model for `dataset`, saving it with its curve under `folder/model`;
+    /// returns the model and what to record beside the metrics.
+    func model(
+        _ architecture: SequentialArchitecture, dataset: SequenceDataset, folder: String, budget: SynthCommand.Budget
+    ) throws -> (SequentialModel, [String: Any]) {
+        if let load {
+            let model = try SequentialModel(folder: load)
+            guard model.config.architecture == architecture, model.config.itemCount == dataset.itemIDs.count else {
+                throw ValidationError(
+                    "\(load) holds a \(model.config.architecture.rawValue) model over \(model.config.itemCount) items; "
+                        + "'\(dataset.name)' needs \(architecture.rawValue) over \(dataset.itemIDs.count)")
+            }
+            return (model, ["model": ["loaded_from": load, "config": try jsonObject(model.config)]])
+        }
+        let config = self.config(architecture, itemCount: dataset.itemIDs.count)
+        let model = try SequentialModel.initialized(config: config, seed: seed)
+        let maxEpochs = epochs(budget)
+        let trainer = try SequentialTrainer(model: model, dataset: dataset, options: training(budget))
+        let startedCPU = CPUTime.now(), started = Date()
+        let progress = ProgressDisplay(total: maxEpochs, label: "\(architecture.rawValue) \(dataset.name)")
+        let records = trainer.train { record in
+            progress.update(
+                record.epoch, detail: String(format: "loss %.4f  valid NDCG@10 %.4f%@", record.loss, record.validNDCG10, record.best ? " (best)" : ""))
+        }
+        let best = records.filter(\.best).last!
+        log("\(architecture.rawValue): stopped after \(records.count) epochs; best epoch \(best.epoch), valid NDCG@10 \(String(format: "%.4f", best.validNDCG10))")
+        let modelFolder = (folder as NSString).appendingPathComponent("model")
+        try model.save(to: modelFolder)
+        try AtomicWrite.write(Data(try JSONLinesText.render(records).utf8), to: (modelFolder as NSString).appendingPathComponent("train.jsonl"))
+        let details: [String: Any] = [
+            "config": try jsonObject(config),
+            "training": [
+                "max_epochs": maxEpochs, "patience": patience, "batch": batch, "lr": lr, "seed": seed,
+                "validation_users": validationUsers.map { $0 as Any } ?? NSNull(), "epochs_run": records.count, "best_epoch": best.epoch,
+                "best_valid_ndcg@10": best.validNDCG10, "cpu_seconds": CPUTime.now() - startedCPU, "wall_seconds": Date().timeIntervalSince(started),
+                "training_users": trainer.trainingUsers,
+            ] as [String: Any],
+        ]
+        return (model, ["model": details])
+    }
+
+    private func jsonObject<T: Encodable>(_ value: T) throws -> Any {
+        try JSONSerialization.jsonObject(with: JSONEncoder().encode(value))
+    }
+}
+
+extension SequentialLoss: ExpressibleByArgument {}
