@@ -69,36 +69,18 @@ public enum Ops {
         return out
     }
 
-    /// Multi-head attention over packed qkv (B, T, 3C) → (B, T, C); with `dropout`, the attention
-    /// weights are dropped (training).
-    public static func attention(
-        _ tape: Tape, _ qkv: Variable, keyMask: [Float]?, causal: Bool, batch b: Int, length t: Int, heads: Int, dropout: DropoutMask? = nil
-    ) -> Variable {
+    /// Multi-head attention over packed qkv (B, T, 3C) → (B, T, C).
+    public static func attention(_ tape: Tape, _ qkv: Variable, keyMask: [Float]?, causal: Bool, batch b: Int, length t: Int, heads: Int) -> Variable {
         let c = qkv.shape.last! / 3
         let out = Variable(zeros: [b, t, c])
         let att = PooledBuffer(count: b * heads * t * t)
-        let dropped = dropout.map { _ in PooledBuffer(count: b * heads * t * t) }
-        let mask = keyMask ?? []
-        mask.withUnsafeBufferPointer { maskPointer in
-            dropped?.values.withUnsafeMutableBufferPointer { droppedPointer in
-                Attention.forward(
-                    out: &out.value, att: &att.values, qkv: qkv.value, keyMask: keyMask == nil ? nil : maskPointer.baseAddress, causal: causal,
-                    batch: b, length: t, channels: c, heads: heads, dropout: dropout, dropped: droppedPointer.baseAddress)
-            }
-            if dropped == nil {
-                Attention.forward(
-                    out: &out.value, att: &att.values, qkv: qkv.value, keyMask: keyMask == nil ? nil : maskPointer.baseAddress, causal: causal,
-                    batch: b, length: t, channels: c, heads: heads)
-            }
+        if let keyMask {
+            Attention.forward(out: &out.value, att: &att.values, qkv: qkv.value, keyMask: keyMask, causal: causal, batch: b, length: t, channels: c, heads: heads)
+        } else {
+            Attention.forward(out: &out.value, att: &att.values, qkv: qkv.value, keyMask: nil, causal: causal, batch: b, length: t, channels: c, heads: heads)
         }
         tape.record {
-            if let dropped {
-                Attention.backward(
-                    dqkv: &qkv.gradient, dout: out.gradient, qkv: qkv.value, att: att.values, batch: b, length: t, channels: c, heads: heads,
-                    dropout: dropout, dropped: dropped.values)
-            } else {
-                Attention.backward(dqkv: &qkv.gradient, dout: out.gradient, qkv: qkv.value, att: att.values, batch: b, length: t, channels: c, heads: heads)
-            }
+            Attention.backward(dqkv: &qkv.gradient, dout: out.gradient, qkv: qkv.value, att: att.values, batch: b, length: t, channels: c, heads: heads)
         }
         return out
     }

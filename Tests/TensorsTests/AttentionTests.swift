@@ -53,39 +53,40 @@ final class AttentionTests: GradientCheckCase {
 
     func testCausalAttentionGradients() { check(causal: true, mask: nil) }
 
-    func testAttentionDropoutOutputAndGradientsMatchTheDroppedReference() {
+    /// Packed sequences of equal length t lay their weights out as the padded kernel does, so the
+    /// padded Float64 reference (with the dropout factor at each (b, h, i, j) index) checks them.
+    func testPackedAttentionDropoutOutputAndGradientsMatchTheDroppedReference() {
         let (b, t, c, nh) = (2, 4, 6, 2)
+        let offsets = [0, 4, 8]
         let dropout = DropoutMask(probability: 0.3, seed: 11)
         let qkv = randoms(b * t * 3 * c), g = randoms(b * t * c)
         let fq = qkv.map(Float.init)
-        let mask: [Float] = [1, 1, 1, 0, 1, 1, 1, 1]
         var out = [Float](repeating: 0, count: b * t * c)
         var att = [Float](repeating: 0, count: b * nh * t * t), dropped = att
-        Attention.forward(
-            out: &out, att: &att, qkv: fq, keyMask: mask, causal: false, batch: b, length: t, channels: c, heads: nh, dropout: dropout,
-            dropped: &dropped)
-        XCTAssertTrue(dropped.contains(0) && zip(att, dropped).contains { $0.0 != 0 && $0.1 == 0 }, "some weights were dropped")
-        let expected = reference(qkv, g: g, mask: mask, causal: false, b: b, t: t, c: c, nh: nh, dropout: dropout)
+        PackedAttention.forward(out: &out, att: &att, qkv: fq, offsets: offsets, causal: false, channels: c, heads: nh, dropout: dropout, dropped: &dropped)
+        XCTAssertTrue(zip(att, dropped).contains { $0.0 != 0 && $0.1 == 0 }, "some weights were dropped")
+        let expected = reference(qkv, g: g, mask: nil, causal: false, b: b, t: t, c: c, nh: nh, dropout: dropout)
         XCTAssertEqual(zip(out, g).reduce(0.0) { $0 + Double($1.0) * $1.1 }, expected, accuracy: 1e-4)
         var dqkv = [Float](repeating: 0, count: qkv.count)
-        Attention.backward(
-            dqkv: &dqkv, dout: g.map(Float.init), qkv: fq, att: att, batch: b, length: t, channels: c, heads: nh, dropout: dropout, dropped: dropped)
+        PackedAttention.backward(
+            dqkv: &dqkv, dout: g.map(Float.init), qkv: fq, att: att, offsets: offsets, channels: c, heads: nh, dropout: dropout, dropped: dropped)
         assertClose(
-            dqkv, numericGradient(qkv) { self.reference($0, g: g, mask: mask, causal: false, b: b, t: t, c: c, nh: nh, dropout: dropout) },
+            dqkv, numericGradient(qkv) { self.reference($0, g: g, mask: nil, causal: false, b: b, t: t, c: c, nh: nh, dropout: dropout) },
             "dqkv with attention dropout")
     }
 
-    func testAttentionWithZeroDropoutEqualsPlainAttention() {
-        let (b, t, c, nh) = (1, 5, 4, 2)
-        let qkv = randoms(b * t * 3 * c).map(Float.init)
+    func testPackedAttentionWithZeroDropoutEqualsNoDropout() {
+        let (t, c, nh) = (5, 4, 2)
+        let qkv = randoms(t * 3 * c).map(Float.init)
         var plain = [Float](repeating: 0, count: t * c), att = [Float](repeating: 0, count: nh * t * t)
-        Attention.forward(out: &plain, att: &att, qkv: qkv, keyMask: nil, causal: true, batch: b, length: t, channels: c, heads: nh)
+        PackedAttention.forward(out: &plain, att: &att, qkv: qkv, offsets: [0, t], causal: true, channels: c, heads: nh)
         var withZero = plain, dropped = att
-        Attention.forward(
-            out: &withZero, att: &att, qkv: qkv, keyMask: nil, causal: true, batch: b, length: t, channels: c, heads: nh,
-            dropout: DropoutMask(probability: 0, seed: 3), dropped: &dropped)
+        PackedAttention.forward(
+            out: &withZero, att: &att, qkv: qkv, offsets: [0, t], causal: true, channels: c, heads: nh, dropout: DropoutMask(probability: 0, seed: 3),
+            dropped: &dropped)
         XCTAssertEqual(plain, withZero)
     }
+
     func testBidirectionalAttentionWithPaddingGradients() { check(causal: false, mask: [1, 1, 1, 0, 1, 1, 0, 0]) }
     func testCausalAttentionWithLeftPaddingGradients() { check(causal: true, mask: [0, 1, 1, 1, 1, 1, 1, 1]) }
 

@@ -10,17 +10,11 @@ import Foundation
 ///     att:     (B, NH, T, T) softmax weights, saved for the backward pass
 ///
 /// A query whose keys are all masked gets zero output (and zero gradient).
-///
-/// With `dropout`, the softmax weights are dropped (inverted dropout, as BERT and SASRec do) before
-/// they weigh the values: `dropped` (B, NH, T, T) receives the dropped weights, `att` keeps the
-/// softmax itself for the backward pass.
 public enum Attention {
     public static func forward(
         out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
-        keyMask: UnsafePointer<Float>?, causal: Bool, batch b: Int, length t: Int, channels c: Int, heads nh: Int,
-        dropout: DropoutMask? = nil, dropped: UnsafeMutablePointer<Float>? = nil
+        keyMask: UnsafePointer<Float>?, causal: Bool, batch b: Int, length t: Int, channels c: Int, heads nh: Int
     ) {
-        precondition(dropout == nil || dropped != nil, "attention dropout needs a buffer for the dropped weights")
         let hs = c / nh
         let scale = 1 / sqrtf(Float(hs))
         // One (sequence, head) pair per task: each writes its own scores and its own output columns.
@@ -35,14 +29,8 @@ public enum Attention {
                 for ti in 0..<t {
                     softmaxRow(scores + ti * t, length: t, limit: causal ? ti + 1 : t, keyMask: keyMask.map { $0 + bi * t })
                 }
-                var weights = UnsafePointer(scores)
-                if let dropout, let dropped {
-                    let base = pair * t * t
-                    for k in 0..<(t * t) { dropped[base + k] = scores[k] * dropout.factor(base + k) }
-                    weights = UnsafePointer(dropped + base)
-                }
                 // out = att · v   (T × hs), written into this head's columns
-                Matmul.serialGemm(weights, lda: t, transposeA: false, rows + 2 * c + h * hs, ldb: 3 * c, transposeB: false,
+                Matmul.serialGemm(scores, lda: t, transposeA: false, rows + 2 * c + h * hs, ldb: 3 * c, transposeB: false,
                                   out + bi * t * c + h * hs, ldc: c, m: t, n: hs, k: t)
             }
         }
@@ -66,11 +54,10 @@ public enum Attention {
         VectorMath.scale(row, by: 1 / sum, count: limit)
     }
 
-    /// Accumulates `dqkv` (`+=`) from `dout` (B, T, C), using the saved `att` (and, with `dropout`,
-    /// the saved `dropped` weights of the forward pass).
+    /// Accumulates `dqkv` (`+=`) from `dout` (B, T, C), using the saved `att`.
     public static func backward(
         dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>, att: UnsafePointer<Float>,
-        batch b: Int, length t: Int, channels c: Int, heads nh: Int, dropout: DropoutMask? = nil, dropped: UnsafePointer<Float>? = nil
+        batch b: Int, length t: Int, channels c: Int, heads nh: Int
     ) {
         let hs = c / nh
         let scale = 1 / sqrtf(Float(hs))
@@ -84,16 +71,11 @@ public enum Attention {
                 let drows = dqkv + bi * t * 3 * c
                 let g = dout + bi * t * c
                 let p = att + pair * t * t
-                let weights = dropout != nil ? dropped! + pair * t * t : p
-                // dv += weightsᵀ · dout ;  datt = dout · vᵀ
-                Matmul.serialGemm(weights, lda: t, transposeA: true, g + h * hs, ldb: c, transposeB: false,
+                // dv += pᵀ · dout ;  datt = dout · vᵀ
+                Matmul.serialGemm(p, lda: t, transposeA: true, g + h * hs, ldb: c, transposeB: false,
                                   drows + 2 * c + h * hs, ldc: 3 * c, m: t, n: hs, k: t, beta: 1)
                 Matmul.serialGemm(g + h * hs, lda: c, transposeA: false, rows + 2 * c + h * hs, ldb: 3 * c, transposeB: true,
                                   datt, ldc: t, m: t, n: t, k: hs)
-                if let dropout {
-                    let base = pair * t * t
-                    for k in 0..<(t * t) { datt[k] *= dropout.factor(base + k) }
-                }
                 // Softmax backward, then the scale: dscores = p ⊙ (datt − Σ p·datt) · scale
                 for ti in 0..<t { softmaxBackwardRow(p + ti * t, datt + ti * t, length: t, scale: scale) }
                 // dq += dscores · k ;  dk += dscoresᵀ · q
