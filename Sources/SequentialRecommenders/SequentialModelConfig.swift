@@ -23,6 +23,9 @@ public enum SequentialLoss: String, Codable, Sendable, CaseIterable {
 public struct SequentialModelConfig: Codable, Sendable, Equatable {
     public var architecture: SequentialArchitecture
     /// Catalogue size; ids 1…itemCount are items, 0 is padding and (BERT4Rec) itemCount + 1 the mask.
+    /// The training softmax runs over every id, as RecBole's SASRec does (its padding row included);
+    /// padding and mask are never targets, so training only pushes them down, and they are never
+    /// candidates at inference.
     public var itemCount: Int
     public var hidden: Int = 64
     public var layers: Int = 2

@@ -74,7 +74,8 @@ public final class SequentialTrainer {
             m[name] = [Float](repeating: 0, count: model.parameters[name]!.count)
             v[name] = m[name]
         }
-        batchRandom = SeededGenerator(seed: options.seed)
+        // Streams of their own, apart from the initialisation drawn with the same seed.
+        batchRandom = SeededGenerator(seed: options.seed ^ 0xBA7C_4BA7_C4BA_7C4B)
         dropoutRandom = SeededGenerator(seed: options.seed ^ 0xD80F_0D80_F0D8_0F0D)
     }
 
@@ -139,7 +140,8 @@ public final class SequentialTrainer {
     }
 
     /// Trains until `maxEpochs` or until validation NDCG@10 has not improved for `patience` epochs,
-    /// then restores the best epoch's weights. `progress` sees every epoch's record as it ends.
+    /// then restores the best epoch's weights (the initial ones if no epoch had a finite loss).
+    /// `progress` sees every epoch's record as it ends.
     @discardableResult
     public func train(progress: (SequentialEpochRecord) -> Void = { _ in }) -> [SequentialEpochRecord] {
         var records: [SequentialEpochRecord] = []
@@ -148,7 +150,8 @@ public final class SequentialTrainer {
             let started = Date()
             let loss = trainEpoch()
             let ndcg = validationNDCG()
-            let improved = ndcg > best
+            // A non-finite loss never makes an epoch best: its weights are not kept.
+            let improved = loss.isFinite && ndcg > best
             if improved {
                 best = ndcg
                 bestWeights = model.snapshot()

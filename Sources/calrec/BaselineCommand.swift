@@ -74,7 +74,12 @@ struct BaselineCommand: ParsableCommand {
             try source.forEachDataset { datasets.append($0) }
             for dataset in datasets {
                 let folder = datasets.count > 1 ? (evaluation.out as NSString).appendingPathComponent(dataset.name) : evaluation.out
-                let (model, details) = try sequential.model(architecture, dataset: dataset, folder: folder, budget: evaluation.budget)
+                if evaluation.split == .valid && sequential.load == nil {
+                    log("warning: \(architecture.rawValue) stops early on the validation targets, so --split valid metrics are biased upwards")
+                }
+                let (model, trained) = try sequential.model(architecture, dataset: dataset, folder: folder, budget: evaluation.budget)
+                var details = trained
+                details["model_selection"] = "validation NDCG@10 (each user's second-to-last purchase)"
                 let cases = Array(dataset.evaluationCases(evaluation.split).prefix(evaluation.userLimit ?? Int.max))
                 let ranks = model.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory)
                 try evaluation.write(ranks: ranks, dataset: dataset.name, method: architecture.rawValue, multiple: datasets.count > 1, extra: details)

@@ -10,14 +10,16 @@ struct DataSourceOptions: ParsableArguments {
     @Option(name: .customLong("category"), help: "Category file stem to use (repeatable; default: every category in the folder).")
     var categories: [String] = []
 
-    @Option(name: .customLong("sample-users"), help: "Keep this fraction of users, chosen with --seed.")
+    @Option(name: .customLong("sample-users"), help: "Keep this fraction of users, chosen with --sample-seed.")
     var sampleUsers: Double?
 
     @Flag(name: .customLong("paper-sampling"), help: "Keep the paper's share of users per category (Office 50%, Pet 20%).")
     var paperSampling = false
 
-    @Option(help: "Seed of the user sample.")
-    var seed: UInt64 = 0
+    // Its own name: commands that take this group also have a `--seed` of their own (training,
+    // sampling), and two options of one name would leave one of them silently unset.
+    @Option(name: .customLong("sample-seed"), help: "Seed of the user sample.")
+    var sampleSeed: UInt64 = 0
 
     @Option(name: .customLong("recbole"), help: "Folder of RecBole atomic files (<name>.inter + <name>.item, or the UniSRec variant).")
     var recbole: String?
@@ -70,7 +72,7 @@ struct DataSourceOptions: ParsableArguments {
             }
             for file in files {
                 let options = Amazon2018LoadOptions(
-                    userFraction: userFraction(for: file.category), seed: seed, skipBadLines: skipBadLines)
+                    userFraction: userFraction(for: file.category), seed: sampleSeed, skipBadLines: skipBadLines)
                 log("reading \(file.reviews)")
                 let dataset = try SequenceDataset.loadAmazon2018(file, options: options)
                 reportSkipped(dataset.skipped)

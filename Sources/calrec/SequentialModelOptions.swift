@@ -52,7 +52,7 @@ struct SequentialModelOptions: ParsableArguments {
     @Option(name: .customLong("validation-users"), help: "sasrec/bert4rec: users ranked for early stopping each epoch (default: all).")
     var validationUsers: Int?
 
-    @Option(help: "sasrec/bert4rec: evaluate this saved model folder (config.json + model.safetensors) instead of training.")
+    @Option(help: "sasrec/bert4rec: evaluate this saved model folder (config.json + model.safetensors) instead of training (model and training options are then ignored).")
     var load: String?
 
     func validate() throws {

@@ -38,7 +38,7 @@ final class CALRecCLITests: XCTestCase {
 
         let recommend = try run([
             "recommend", "--model", folder + "/m2", "--recbole", recbole, "--out", folder + "/rec", "--samples", "3", "--max-users", "12",
-            "--metrics-file", folder + "/metrics/calrec.json",
+            "--metrics-file", folder + "/metrics/calrec.json", "--seed", "7",
         ])
         XCTAssertEqual(recommend.status, 0, recommend.err)
         let samples = try String(contentsOfFile: folder + "/rec/samples.jsonl", encoding: .utf8).split(separator: "\n")
@@ -46,6 +46,7 @@ final class CALRecCLITests: XCTestCase {
         let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/metrics/calrec.json"))) as! [String: Any]
         XCTAssertEqual(metrics["method"] as? String, "calrec")
         XCTAssertEqual(metrics["temperature"] as? Double, 0.5)
+        XCTAssertEqual(metrics["seed"] as? Int, 7, "the sampling seed given is the one used")
         XCTAssertEqual(metrics["users_evaluated"] as? Int, 12)
         XCTAssertGreaterThan(metrics["generation_cpu_seconds"] as? Double ?? 0, 0)
         XCTAssertEqual(try String(contentsOfFile: folder + "/rec/ranks.tsv", encoding: .utf8).split(separator: "\n").count, 13)

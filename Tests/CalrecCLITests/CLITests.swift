@@ -28,11 +28,11 @@ final class CLITests: XCTestCase {
 
     func testStatsWithSampledUsersKeepsTheFraction() throws {
         let folder = Self.sharedData.appendingPathComponent("amazon2018-gift-cards").path
-        let result = try run(["stats", "--amazon2018", folder, "--sample-users", "0.5", "--seed", "3", "--format", "json"])
+        let result = try run(["stats", "--amazon2018", folder, "--sample-users", "0.5", "--sample-seed", "3", "--format", "json"])
         XCTAssertEqual(result.status, 0, result.err)
         let object = try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as! [String: Any]
         XCTAssertEqual(object["users"] as? Int, 229)
-        let again = try run(["stats", "--amazon2018", folder, "--sample-users", "0.5", "--seed", "3", "--format", "json"])
+        let again = try run(["stats", "--amazon2018", folder, "--sample-users", "0.5", "--sample-seed", "3", "--format", "json"])
         XCTAssertEqual(again.out, result.out)
     }
 

@@ -56,6 +56,7 @@ final class EvaluationCLITests: XCTestCase {
             let model = metrics["model"] as! [String: Any]
             XCTAssertEqual((model["config"] as! [String: Any])["hidden"] as? Int, 8)
             XCTAssertEqual((model["training"] as! [String: Any])["epochs_run"] as? Int, 3)
+            XCTAssertEqual((model["training"] as! [String: Any])["seed"] as? Int, 5, "the seed given is the one used")
             let curve = try String(contentsOfFile: folder + "/\(method)/model/train.jsonl", encoding: .utf8)
             XCTAssertEqual(curve.split(separator: "\n").count, 3)
             let reloaded = try cli.run(["baseline", method, "--recbole", data, "--out", folder + "/\(method)-loaded", "--load", folder + "/\(method)/model"])

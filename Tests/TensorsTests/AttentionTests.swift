@@ -80,7 +80,7 @@ final class AttentionTests: GradientCheckCase {
         let qkv = randoms(t * 3 * c).map(Float.init)
         var plain = [Float](repeating: 0, count: t * c), att = [Float](repeating: 0, count: nh * t * t)
         PackedAttention.forward(out: &plain, att: &att, qkv: qkv, offsets: [0, t], causal: true, channels: c, heads: nh)
-        var withZero = plain, dropped = att
+        var withZero = [Float](repeating: .nan, count: t * c), dropped = att
         PackedAttention.forward(
             out: &withZero, att: &att, qkv: qkv, offsets: [0, t], causal: true, channels: c, heads: nh, dropout: DropoutMask(probability: 0, seed: 3),
             dropped: &dropped)

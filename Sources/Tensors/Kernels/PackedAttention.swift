@@ -65,6 +65,7 @@ public enum PackedAttention {
         dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>, att: UnsafePointer<Float>, offsets: [Int],
         channels c: Int, heads nh: Int, dropout: DropoutMask? = nil, dropped: UnsafePointer<Float>? = nil
     ) {
+        precondition(dropout == nil || dropped != nil, "attention dropout needs the dropped weights of the forward pass")
         let hs = c / nh
         let scale = 1 / sqrtf(Float(hs))
         let starts = weightOffsets(offsets, heads: nh)
