@@ -79,7 +79,7 @@ public final class SequentialTrainer {
         dropoutRandom = SeededGenerator(seed: options.seed ^ 0xD80F_0D80_F0D8_0F0D)
     }
 
-    /// Training positions (SASRec) or sequences (BERT4Rec) per epoch.
+    /// Users whose training sequences each epoch passes over.
     public var trainingUsers: Int { trainingSequences.count }
 
     /// One pass over the training users in a fresh random order; returns the mean batch loss.
