@@ -112,7 +112,10 @@ struct SequentialModelOptions: ParsableArguments {
             progress.update(
                 record.epoch, detail: String(format: "loss %.4f  valid NDCG@10 %.4f%@", record.loss, record.validNDCG10, record.best ? " (best)" : ""))
         }
-        let best = records.filter(\.best).last!
+        guard let best = records.filter(\.best).last else {
+            throw ValidationError(
+                "\(architecture.rawValue) on '\(dataset.name)': the training loss was not finite from the first epoch (\(records.first?.loss ?? .nan)); try a lower --lr")
+        }
         log("\(architecture.rawValue): stopped after \(records.count) epochs; best epoch \(best.epoch), valid NDCG@10 \(String(format: "%.4f", best.validNDCG10))")
         let modelFolder = (folder as NSString).appendingPathComponent("model")
         try model.save(to: modelFolder)

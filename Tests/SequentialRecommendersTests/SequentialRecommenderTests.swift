@@ -133,6 +133,17 @@ final class SequentialRecommenderTests: XCTestCase {
         XCTAssertEqual(records.map(\.best), [true, false, false, false])
     }
 
+    func testANonFiniteLossStopsTrainingWithoutABestEpoch() throws {
+        let model = try SequentialModel.initialized(config: tinyConfig(.sasrec), seed: 2)
+        model.parameters["layers.0.ffn.down.bias"]!.value[0] = .nan
+        let trainer = try SequentialTrainer(
+            model: model, dataset: cycle, options: SequentialTrainingOptions(maxEpochs: 50, patience: 10, batchSize: 4, seed: 2))
+        let records = trainer.train()
+        XCTAssertEqual(records.count, 1)
+        XCTAssertTrue(records[0].loss.isNaN)
+        XCTAssertFalse(records[0].best)
+    }
+
     func testTrainingEndsWithTheBestEpochsWeights() throws {
         let model = try SequentialModel.initialized(config: SequentialModelConfig.defaults(for: .sasrec, itemCount: 10), seed: 2)
         let trainer = try SequentialTrainer(
