@@ -54,12 +54,10 @@ case "train":
         seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
     let ranks = model.rank(cases: dataset.evaluationCases(.test), dataset: dataset)
-    let ndcg = { (pick: (TieAwareRank) -> Int) in
-        ranks.reduce(0.0) { $0 + RankingMetric.ndcg(10).value(rank: pick($1.rank)) } / Double(ranks.count)
-    }
+    let ndcg = EvaluationSummary(ranks: ranks, metrics: [.ndcg(10)], bootstrapSamples: 0).means[.ndcg(10)]!
     let result: [String: Any] = [
         "engine": "swift", "model": architecture.rawValue, "epoch_seconds": seconds, "losses": losses,
-        "test_ndcg10_opt": ndcg(\.optimistic), "test_ndcg10_pes": ndcg(\.pessimistic), "users": ranks.count, "peak_mib": peakMemoryMiB(),
+        "test_ndcg10_opt": ndcg.optimistic, "test_ndcg10_pes": ndcg.pessimistic, "users": ranks.count, "peak_mib": peakMemoryMiB(),
     ]
     print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
 default:

@@ -43,6 +43,14 @@ public enum FullRankingEvaluator {
         cases: [EvaluationCase], dataset: SequenceDataset, excludeHistory: Bool = false,
         score: @Sendable (EvaluationCase, UnsafeMutableBufferPointer<Float>) -> Void
     ) -> [UserRank] {
+        rankByIndex(cases: cases, dataset: dataset, excludeHistory: excludeHistory) { i, buffer in score(cases[i], buffer) }
+    }
+
+    /// `rank` for scores computed ahead for all cases: `score(i, buffer)` writes those of `cases[i]`.
+    public static func rankByIndex(
+        cases: [EvaluationCase], dataset: SequenceDataset, excludeHistory: Bool = false,
+        score: @Sendable (Int, UnsafeMutableBufferPointer<Float>) -> Void
+    ) -> [UserRank] {
         let itemCount = dataset.itemIDs.count
         let results = ConcurrentSlots<TieAwareRank>(count: cases.count)
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, cases.count))
@@ -50,7 +58,7 @@ public enum FullRankingEvaluator {
             var buffer = [Float](repeating: 0, count: itemCount)
             for i in stride(from: worker, to: cases.count, by: workers) {
                 let c = cases[i]
-                buffer.withUnsafeMutableBufferPointer { score(c, $0) }
+                buffer.withUnsafeMutableBufferPointer { score(i, $0) }
                 let rank = buffer.withUnsafeBufferPointer {
                     TieAwareRank(scores: $0, target: Int(c.target), excluded: excludeHistory ? c.history.map(Int.init) : [])
                 }

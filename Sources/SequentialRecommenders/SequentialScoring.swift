@@ -35,10 +35,8 @@ extension SequentialModel {
         let n = config.itemCount
         precondition(n == dataset.itemIDs.count, "the model was trained on \(n) items, the dataset has \(dataset.itemIDs.count)")
         let scores = self.scores(histories: cases.map(\.history))
-        let indexOfCase = Dictionary(uniqueKeysWithValues: cases.enumerated().map { ($0.element.user, $0.offset) })
-        return FullRankingEvaluator.rank(cases: cases, dataset: dataset, excludeHistory: excludeHistory) { c, buffer in
-            let row = indexOfCase[c.user]! * n
-            for i in 0..<n { buffer[i] = scores[row + i] }
+        return FullRankingEvaluator.rankByIndex(cases: cases, dataset: dataset, excludeHistory: excludeHistory) { index, buffer in
+            for i in 0..<n { buffer[i] = scores[index * n + i] }
         }
     }
 }

@@ -136,7 +136,7 @@ public final class SequentialTrainer {
     /// Validation NDCG@10 over `validationCases` with pessimistic ranks (ties count against).
     public func validationNDCG() -> Double {
         let ranks = model.rank(cases: validationCases, dataset: dataset)
-        return ranks.reduce(0.0) { $0 + RankingMetric.ndcg(10).value(rank: $1.rank.pessimistic) } / Double(ranks.count)
+        return EvaluationSummary(ranks: ranks, metrics: [.ndcg(10)], bootstrapSamples: 0).means[.ndcg(10)]!.pessimistic
     }
 
     /// Trains until `maxEpochs` or until validation NDCG@10 has not improved for `patience` epochs,

@@ -64,17 +64,11 @@ struct SequentialModelOptions: ParsableArguments {
 
     /// The model configuration for `architecture` over `itemCount` items.
     func config(_ architecture: SequentialArchitecture, itemCount: Int) -> SequentialModelConfig {
-        var config = SequentialModelConfig.defaults(for: architecture, itemCount: itemCount)
-        config.hidden = hidden
-        config.layers = layers
-        config.heads = heads
-        config.innerSize = 4 * hidden
-        config.maxLength = maxLength
-        if let dropout { config.hiddenDropout = dropout }
-        config.attentionDropout = attentionDropout ?? dropout ?? config.attentionDropout
-        config.loss = loss
-        config.maskProbability = maskProbability
-        return config
+        let paper = SequentialModelConfig.defaults(for: architecture, itemCount: itemCount)
+        return SequentialModelConfig(
+            architecture: architecture, itemCount: itemCount, hidden: hidden, layers: layers, heads: heads, maxLength: maxLength,
+            hiddenDropout: dropout ?? paper.hiddenDropout, attentionDropout: attentionDropout ?? dropout ?? paper.attentionDropout, loss: loss,
+            maskProbability: maskProbability)
     }
 
     /// Epochs to train at most: `--max-epochs`, or by budget.
