@@ -33,6 +33,9 @@ public enum PaperNumberFormat {
         return o == p ? o : "\(o)/\(p)"
     }
 
+    /// Seconds: whole seconds from 10 up (`3012`), one decimal below (`0.3`).
+    public static func seconds(_ value: Double) -> String { String(format: value >= 10 ? "%.0f" : "%.1f", value) }
+
     /// A missing value.
     public static let missing = "–"
 }

@@ -8,12 +8,33 @@ public enum ResultsReport {
         public var name: String
         /// metric → (opt, pes)
         public var values: [String: (Double, Double)]
+        /// CPU seconds the result cost (metrics.json's `cpu_seconds`), when recorded.
+        public var cost: Cost?
 
-        public init(name: String, values: [String: (Double, Double)]) {
+        public init(name: String, values: [String: (Double, Double)], cost: Cost? = nil) {
             self.name = name
             self.values = values
+            self.cost = cost
         }
     }
+
+    /// CPU seconds spent training (nil: unknown, e.g. a loaded model) and on inference.
+    public struct Cost: Sendable {
+        public var training: Double?
+        public var inference: Double
+
+        public init(training: Double?, inference: Double) {
+            self.training = training
+            self.inference = inference
+        }
+
+        /// `training + inference` in CPU seconds (`3012 + 144`, `0 + 0.3`).
+        var text: String {
+            "\(training.map(PaperNumberFormat.seconds) ?? PaperNumberFormat.missing) + \(PaperNumberFormat.seconds(inference))"
+        }
+    }
+
+    static let costLabel = "CPU s (training + inference)"
 
     static let labels = ["ndcg@10": "NDCG@10", "recall@1": "Recall@1", "recall@10": "Recall@10", "mrr": "MRR"]
 
@@ -44,13 +65,20 @@ public enum ResultsReport {
             }
             table.append(row)
         }
+        if methods.contains(where: { $0.cost != nil }) {
+            let cells = methods.map { Table.Cell($0.cost?.text ?? PaperNumberFormat.missing) }
+            table.append([.init(costLabel)] + cells + Array(repeating: Table.Cell(PaperNumberFormat.missing), count: paperMethods.count + shared.count))
+        }
         return table
     }
 
     /// The same numbers with one row per method and one column per metric (ablation tables, where
     /// the methods are many); the best optimistic value of each column in bold.
     public static func rowsTable(_ methods: [Method], metrics: [String], caption: String) -> Table {
-        var table = Table(caption: caption, columns: [.init("Variant", alignment: .left)] + metrics.map { .init(labels[$0] ?? $0) })
+        let showCost = methods.contains { $0.cost != nil }
+        var columns: [Table.Column] = [.init("Variant", alignment: .left)] + metrics.map { .init(labels[$0] ?? $0) }
+        if showCost { columns.append(.init(costLabel)) }
+        var table = Table(caption: caption, columns: columns)
         let best = metrics.map { metric in methods.compactMap { $0.values[metric]?.0 }.max() }
         for method in methods {
             var row: [Table.Cell] = [.init(method.name)]
@@ -61,6 +89,7 @@ public enum ResultsReport {
                 }
                 row.append(.init(PaperNumberFormat.optimisticPessimistic(opt, pes), bold: methods.count > 1 && opt == best[column]))
             }
+            if showCost { row.append(.init(method.cost?.text ?? PaperNumberFormat.missing)) }
             table.append(row)
         }
         return table

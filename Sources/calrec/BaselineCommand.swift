@@ -54,6 +54,7 @@ struct BaselineCommand: ParsableCommand {
             var datasets: [SequenceDataset] = []
             try source.forEachDataset { datasets.append($0) }
             for dataset in datasets {
+                let started = CPUTime.now()
                 let ranks = baseline.rank(
                     dataset: dataset, split: evaluation.split, excludeHistory: evaluation.excludeHistory,
                     format: source.itemTextFormat, maxUsers: evaluation.userLimit)
@@ -61,8 +62,10 @@ struct BaselineCommand: ParsableCommand {
                 if method == .bm25 {
                     extra["bm25"] = ["last_items": lastItems, "stop_words": stopWords, "k1": k1, "b": b]
                 }
+                // Counting purchases / indexing the catalogue happens inside the ranking call: all of it is inference here.
+                let cost = ComputeCost(trainingStages: [], inferenceSeconds: CPUTime.now() - started)
                 try evaluation.write(
-                    ranks: ranks, dataset: dataset.name, method: baseline.name, multiple: datasets.count > 1, extra: extra)
+                    ranks: ranks, dataset: dataset.name, method: baseline.name, multiple: datasets.count > 1, extra: extra, cost: cost)
             }
         }
     }
@@ -80,9 +83,13 @@ struct BaselineCommand: ParsableCommand {
                 let (model, trained) = try sequential.model(architecture, dataset: dataset, folder: folder, budget: evaluation.budget)
                 var details = trained
                 details["model_selection"] = "validation NDCG@10 (each user's second-to-last purchase)"
+                let started = CPUTime.now()
                 let cases = Array(dataset.evaluationCases(evaluation.split).prefix(evaluation.userLimit ?? Int.max))
                 let ranks = model.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory)
-                try evaluation.write(ranks: ranks, dataset: dataset.name, method: architecture.rawValue, multiple: datasets.count > 1, extra: details)
+                let trainingSeconds = ((trained["model"] as? [String: Any])?["training"] as? [String: Any])?["cpu_seconds"] as? Double
+                let cost = ComputeCost(trainingStages: trainingSeconds.map { [("training", $0)] }, inferenceSeconds: CPUTime.now() - started)
+                try evaluation.write(
+                    ranks: ranks, dataset: dataset.name, method: architecture.rawValue, multiple: datasets.count > 1, extra: details, cost: cost)
             }
         }
     }

@@ -44,9 +44,12 @@ struct EvaluationOptions: ParsableArguments {
 
     var rankingMetrics: [RankingMetric] { metrics.compactMap(RankingMetric.init) }
 
-    /// Writes `metrics.json` and `ranks.tsv` atomically and prints the summary; returns the folder.
+    /// Writes `metrics.json` (with `cost` as `cpu_seconds` when known) and `ranks.tsv` atomically and
+    /// prints the summary; returns the folder.
     @discardableResult
-    func write(ranks: [UserRank], dataset: String, method: String, multiple: Bool, extra: [String: Any] = [:]) throws -> String {
+    func write(
+        ranks: [UserRank], dataset: String, method: String, multiple: Bool, extra: [String: Any] = [:], cost: ComputeCost? = nil
+    ) throws -> String {
         let folder = multiple ? (out as NSString).appendingPathComponent(dataset) : out
         let summary = EvaluationSummary(ranks: ranks, metrics: rankingMetrics, bootstrapSamples: bootstrap, seed: bootstrapSeed)
         var details = extra
@@ -54,6 +57,7 @@ struct EvaluationOptions: ParsableArguments {
         details["dataset"] = dataset
         details["split"] = split.rawValue
         details["exclude_history"] = excludeHistory
+        if let cost { details["cpu_seconds"] = cost.json }
         let metricsJSON = try summary.jsonData(extra: details)
         try AtomicWrite.write(metricsJSON, to: (folder as NSString).appendingPathComponent("metrics.json"))
         if let metricsFile { try AtomicWrite.write(metricsJSON, to: metricsFile) }

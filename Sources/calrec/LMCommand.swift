@@ -119,7 +119,7 @@ struct LMTrainCommand: ParsableCommand {
                                         series: [.init(name: "loss", points: curve.map { [Double($0.step), Double($0.loss)] })]))
                 collector.record(metric: "final loss", Double(curve.last!.loss))
             }
-            print(String(format: "trained %@: %d parameters, loss %.4f → %.4f", out, trained.parameters.values.reduce(0) { $0 + $1.values.count }, curve.first!.loss, curve.last!.loss))
+            print("trained \(out): \(trained.parameters.values.reduce(0) { $0 + $1.values.count }) parameters, loss \(CurveSummary(curve.map(\.loss)).text)")
         }
     }
 }

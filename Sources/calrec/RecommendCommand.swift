@@ -69,12 +69,13 @@ struct RecommendCommand: ParsableCommand {
             try AtomicWrite.write(try SamplesFile.render(rows), to: (evaluation.out as NSString).appendingPathComponent("samples.jsonl"))
             let index = BM25Index(documents: dataset.items.map(source.itemTextFormat.plainText))
             let ranks = recommender.rank(cases: cases, samples: generated, dataset: dataset, index: index, excludeHistory: evaluation.excludeHistory)
+            let cost = ComputeCost(trainingStages: ComputeCost.trainingChain(model: model), inferenceSeconds: CPUTime.now() - cpuStarted)
             let extra: [String: Any] = [
                 "model": model, "samples": samples, "temperature": Double(temperature), "users_evaluated": cases.count,
                 "generation_seconds": generationSeconds, "generation_cpu_seconds": generationCPUSeconds, "seed": seed,
                 "qrr": ["n_preds": predictions, "pooling": pooling.rawValue, "modulation": !noModulation, "epsilon": epsilon],
             ]
-            try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: false, extra: extra)
+            try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: false, extra: extra, cost: cost)
         }
     }
 

@@ -44,7 +44,11 @@ struct ResultsCommand: ParsableCommand {
                         values[metric] = (opt, pes)
                     }
                 }
-                loaded.append(ResultsReport.Method(name: String(item[..<equals]), values: values))
+                var cost: ResultsReport.Cost?
+                if let cpu = object["cpu_seconds"] as? [String: Any], let inference = (cpu["inference"] as? NSNumber)?.doubleValue {
+                    cost = ResultsReport.Cost(training: (cpu["training"] as? NSNumber)?.doubleValue, inference: inference)
+                }
+                loaded.append(ResultsReport.Method(name: String(item[..<equals]), values: values, cost: cost))
             }
             var paper: [String: [String: (Double, Double)]] = [:]
             if let reference {

@@ -163,7 +163,7 @@ struct TrainCommand: ParsableCommand {
         ResultCollector.current?.add(LineChart(
             title: "Stage 0 (our addition): language-model loss on item texts", xLabel: "step", yLabel: "loss",
             series: [.init(name: "loss", points: curve.map { [Double($0.step), Double($0.loss)] })]))
-        print(String(format: "stage 0 → %@: loss %.4f → %.4f", out, curve.first!.loss, curve.last!.loss))
+        print("stage 0 → \(out): loss \(CurveSummary(curve.map(\.loss)).text)")
     }
 
     private func runFineTuning(datasets: [SequenceDataset], format: ItemTextFormat, steps: Int, checkpointFolder: String, started: Start) throws {
@@ -224,8 +224,7 @@ struct TrainCommand: ParsableCommand {
         let kept = result.bestValidation.map {
             select == "ndcg" ? String(format: " (validation NDCG@10 %.4f)", -$0) : String(format: " (validation L_NIG %.4f)", $0)
         } ?? ""
-        print(String(format: "stage %d → %@: L_NIG %.4f → %.4f; kept step %d%@", stage, out, result.curve.first!.nextItem, result.curve.last!.nextItem,
-                     result.bestStep, kept))
+        print("stage \(stage) → \(out): L_NIG \(CurveSummary(result.curve.map(\.nextItem)).text); kept step \(result.bestStep)\(kept)")
     }
 
     /// `calrec.json`: how prompts are built for this model (read back by `calrec recommend`).

@@ -30,6 +30,10 @@ final class CALRecCLITests: XCTestCase {
         let curve = try String(contentsOfFile: folder + "/m2/train.jsonl", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(curve.count, 20)
         XCTAssertTrue(curve.last!.contains("valid_nig"))
+        // The summary line gives the means of the first and last tenth of the steps (2 of 20), not one batch's loss.
+        let nig = try curve.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }.map { ($0["nig"] as! NSNumber).doubleValue }
+        let expected = String(format: "L_NIG %.4f → %.4f (means of the first/last 2 steps)", (nig[0] + nig[1]) / 2, (nig[18] + nig[19]) / 2)
+        XCTAssertTrue(stage2.out.contains(expected), "\(stage2.out) lacks \(expected)")
         let settings = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/m2/calrec.json"))) as! [String: Any]
         XCTAssertEqual(settings["max_input_tokens"] as? Int, 96)
         XCTAssertEqual((settings["template"] as? [String: String])?["next_item_prefix"], "Next:")
@@ -49,6 +53,16 @@ final class CALRecCLITests: XCTestCase {
         XCTAssertEqual(metrics["seed"] as? Int, 7, "the sampling seed given is the one used")
         XCTAssertEqual(metrics["users_evaluated"] as? Int, 12)
         XCTAssertGreaterThan(metrics["generation_cpu_seconds"] as? Double ?? 0, 0)
+        // Training CPU is the chain m2 ← m0, read back from each stage's calrec.json.
+        let stageZero = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/m0/calrec.json"))) as! [String: Any]
+        let cpu = metrics["cpu_seconds"] as! [String: Any]
+        XCTAssertEqual(
+            cpu["training"] as? Double ?? -1, (stageZero["cpu_seconds"] as! Double) + (settings["cpu_seconds"] as! Double), accuracy: 1e-9)
+        XCTAssertEqual((cpu["training_stages"] as? [String: Double])?.keys.sorted(), ["stage 0", "stage 2"])
+        XCTAssertGreaterThanOrEqual(cpu["inference"] as? Double ?? 0, metrics["generation_cpu_seconds"] as! Double)
+        let results = try run(["results", "CALRec=" + folder + "/metrics/calrec.json"])
+        XCTAssertEqual(results.status, 0, results.err)
+        XCTAssertTrue(results.out.contains("CPU s (training + inference)"), results.out)
         XCTAssertEqual(try String(contentsOfFile: folder + "/rec/ranks.tsv", encoding: .utf8).split(separator: "\n").count, 13)
     }
 

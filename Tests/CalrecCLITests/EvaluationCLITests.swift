@@ -37,6 +37,9 @@ final class EvaluationCLITests: XCTestCase {
         // Every target ranks opt 2 / pes 4 (see BaselineTests): Recall@1 0/0, MRR 1/2 and 1/4.
         XCTAssertEqual((metrics["mrr"] as! [String: Double])["opt"]!, 0.5, accuracy: 1e-12)
         XCTAssertEqual((metrics["mrr"] as! [String: Double])["pes"]!, 0.25, accuracy: 1e-12)
+        let cpu = metrics["cpu_seconds"] as! [String: Double]
+        XCTAssertEqual(cpu["training"], 0, "popularity learns nothing beyond its counts")
+        XCTAssertGreaterThanOrEqual(cpu["inference"] ?? -1, 0)
         let ranks = try String(contentsOfFile: out + "/ranks.tsv", encoding: .utf8)
         XCTAssertEqual(ranks, "user\ttarget\trank_opt\trank_pes\nu0\td\t2\t4\nu1\tc\t2\t4\nu2\ta\t2\t4\n")
     }
@@ -57,10 +60,15 @@ final class EvaluationCLITests: XCTestCase {
             XCTAssertEqual((model["config"] as! [String: Any])["hidden"] as? Int, 8)
             XCTAssertEqual((model["training"] as! [String: Any])["epochs_run"] as? Int, 3)
             XCTAssertEqual((model["training"] as! [String: Any])["seed"] as? Int, 5, "the seed given is the one used")
+            let cpu = metrics["cpu_seconds"] as! [String: Any]
+            XCTAssertEqual(cpu["training"] as? Double, (model["training"] as! [String: Any])["cpu_seconds"] as? Double)
             let curve = try String(contentsOfFile: folder + "/\(method)/model/train.jsonl", encoding: .utf8)
             XCTAssertEqual(curve.split(separator: "\n").count, 3)
             let reloaded = try cli.run(["baseline", method, "--recbole", data, "--out", folder + "/\(method)-loaded", "--load", folder + "/\(method)/model"])
             XCTAssertEqual(reloaded.status, 0, reloaded.err)
+            let reloadedMetrics = try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: folder + "/\(method)-loaded/metrics.json"))) as! [String: Any]
+            XCTAssertTrue((reloadedMetrics["cpu_seconds"] as! [String: Any])["training"] is NSNull, "a loaded model's training cost is unknown")
             XCTAssertEqual(
                 try String(contentsOfFile: folder + "/\(method)/ranks.tsv", encoding: .utf8),
                 try String(contentsOfFile: folder + "/\(method)-loaded/ranks.tsv", encoding: .utf8))

@@ -18,6 +18,24 @@ final class PaperLayoutTests: XCTestCase {
         XCTAssertEqual(table.rows[1].map(\.bold), [false, true, false, false, false])
     }
 
+    func testResultsTableAddsACPUTimeRowWhenMetricsRecordIt() {
+        let methods = [
+            ResultsReport.Method(name: "Pop", values: ["mrr": (0.03, 0.03)], cost: .init(training: 0, inference: 0.25)),
+            ResultsReport.Method(name: "CALRec", values: ["mrr": (0.02, 0.02)], cost: .init(training: 3012.4, inference: 143.6)),
+            ResultsReport.Method(name: "Loaded", values: ["mrr": (0.01, 0.01)], cost: .init(training: nil, inference: 12)),
+            ResultsReport.Method(name: "Old", values: ["mrr": (0.01, 0.01)]),
+        ]
+        let table = ResultsReport.table(methods, metrics: ["mrr"], paper: ["CALRec": ["mrr": (0.1, 0.1)]], caption: "R")
+        XCTAssertEqual(table.rows.count, 2)
+        XCTAssertEqual(table.rows[1].map(\.text), ["CPU s (training + inference)", "0.0 + 0.2", "3012 + 144", "– + 12", "–", "–", "–"])
+        XCTAssertEqual(table.rows[1].map(\.bold), Array(repeating: false, count: 7), "cost is shown, not ranked")
+
+        let rows = ResultsReport.rowsTable(methods, metrics: ["mrr"], caption: "A")
+        XCTAssertEqual(rows.columns.map(\.title), ["Variant", "MRR", "CPU s (training + inference)"])
+        XCTAssertEqual(rows.rows[1].map(\.text), ["CALRec", "0.0200", "3012 + 144"])
+        XCTAssertEqual(ResultsReport.rowsTable([methods[3]], metrics: ["mrr"], caption: "A").columns.count, 2, "no cost column when nothing recorded one")
+    }
+
     func testTable1ComparisonShowsRelativeDifferences() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("calrec-ref-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
