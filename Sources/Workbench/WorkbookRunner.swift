@@ -222,16 +222,17 @@ public final class WorkbookRunner {
     public func run() throws -> RunReport {
         let started = Date()
         let runID = Self.runID(started)
-        let lock = try RunLock(folder: stateFolder)
-        defer { lock.release() }
+        // A dry run writes nothing, so it plans beside a running run (the state file is replaced atomically).
+        let lock = options.dryRun ? nil : try RunLock(folder: stateFolder)
+        defer { lock?.release() }
         var state = RunState.load(statePath)
         var outcomes: [BlockOutcome] = []
         var earlier: [(id: String, outputs: [String], key: String)] = []
         var status: RunReport.Status = options.dryRun ? .planned : .succeeded
         let blocks = workbook.blocks
         let fromIndex = options.from.flatMap { id in blocks.firstIndex { $0.id == id } }
-        Interrupts.install(stateFolder: stateFolder, lock: lock)
-        defer { Interrupts.uninstall() }
+        if let lock { Interrupts.install(stateFolder: stateFolder, lock: lock) }
+        defer { if lock != nil { Interrupts.uninstall() } }
 
         if options.dryRun {
             // Every calrec block's arguments are checked before anything is planned.
@@ -305,7 +306,7 @@ public final class WorkbookRunner {
                 log("#\(block.id): done in \(String(format: "%.1f", outcome.seconds)) s")
                 outcomes.append(outcome)
             } catch {
-                if Interrupts.requested {
+                if Interrupts.requested, let lock {
                     Interrupts.finish(
                         stateFolder: stateFolder, lock: lock,
                         entry: ["status": "interrupted", "run_id": runID, "block": block.id, "workbook": workbook.path])

@@ -162,7 +162,7 @@ final class WorkbookRunnerTests: XCTestCase {
         XCTAssertEqual(report.outcomes[1].error, "timed out after 0.5 s")
     }
 
-    func testASecondRunIsRefusedWhileTheLockIsHeld() throws {
+    func testASecondRunIsRefusedWhileTheLockIsHeldButADryRunPlans() throws {
         let lockFolder = folder + "/artifacts/cache/.calrec"
         try FileManager.default.createDirectory(atPath: lockFolder, withIntermediateDirectories: true)
         // A live process holds the lock: PID 1 always exists.
@@ -170,6 +170,9 @@ final class WorkbookRunnerTests: XCTestCase {
         XCTAssertThrowsError(try run(try workbook(), FakeCommands())) { error in
             guard case .locked = error as? WorkbenchError else { return XCTFail("\(error)") }
         }
+        // A dry run only reads: it plans while the other run holds the lock, and leaves the lock alone.
+        XCTAssertEqual(try run(try workbook(), FakeCommands()) { $0.dryRun = true }.outcomes.map(\.status), [.wouldRun, .wouldRun])
+        XCTAssertEqual(try String(contentsOfFile: lockFolder + "/lock", encoding: .utf8), "1\n")
         // A lock left by a process that is gone is taken over.
         try "999999999\n".write(toFile: lockFolder + "/lock", atomically: true, encoding: .utf8)
         XCTAssertEqual(try run(try workbook(), FakeCommands()).status, .succeeded)
