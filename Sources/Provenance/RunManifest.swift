@@ -67,9 +67,11 @@ public struct RunManifest: Codable, Equatable, Sendable {
     public var machine: MachineInfo
     public var blocks: [Block]
     public var artifacts: [Artifact]
+    /// A subcommand run directly rather than from a workbook: its arguments (`workbook` is then empty).
+    public var command: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case format, workbook, status, started, finished, source, parameters, machine, blocks, artifacts
+        case format, workbook, status, started, finished, source, parameters, machine, blocks, artifacts, command
         case runID = "run_id"
         case toolVersion = "tool_version"
         case swiftVersion = "swift_version"
@@ -78,7 +80,7 @@ public struct RunManifest: Codable, Equatable, Sendable {
     public init(
         runID: String, workbook: String, status: String, started: Date, finished: Date, source: Source,
         parameters: [String: String], toolVersion: String, swiftVersion: String, machine: MachineInfo, blocks: [Block],
-        artifacts: [Artifact]
+        artifacts: [Artifact], command: [String]? = nil
     ) {
         self.runID = runID
         self.workbook = workbook
@@ -92,7 +94,11 @@ public struct RunManifest: Codable, Equatable, Sendable {
         self.machine = machine
         self.blocks = blocks
         self.artifacts = artifacts
+        self.command = command
     }
+
+    /// What ran: the workbook's path, or `calrec <arguments>` for a direct subcommand.
+    public var what: String { command.map { (["calrec"] + $0).joined(separator: " ") } ?? workbook }
 
     public func encoded() throws -> Data {
         let encoder = JSONEncoder()

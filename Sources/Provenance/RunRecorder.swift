@@ -64,12 +64,12 @@ public struct RunRecorder {
         if let snapshot = manifest.source.snapshotTree, let id = ObjectID(hex: snapshot) { subtrees["source"] = id }
         let tree = try repository.tree(files: files, subtrees: subtrees)
         let parents = manifest.source.commit.flatMap(ObjectID.init(hex:)).map { [$0] } ?? []
-        let message = "calrec run \(manifest.runID): \(manifest.workbook) (\(manifest.status))\n"
+        let message = "calrec run \(manifest.runID): \(manifest.what) (\(manifest.status))\n"
         let commit = try repository.commit(
             tree: tree, parents: parents, message: message, reference: Self.runsPrefix + manifest.runID)
         if let source = parents.first {
             let existing = repository.note(on: source, notesRef: Self.notesRef) ?? ""
-            let line = "calrec run \(manifest.runID) \(manifest.status) \(manifest.workbook)\(manifest.source.dirty ? " (dirty)" : "")"
+            let line = "calrec run \(manifest.runID) \(manifest.status) \(manifest.what)\(manifest.source.dirty ? " (dirty)" : "")"
             try repository.setNote(existing.isEmpty ? line + "\n" : existing + (existing.hasSuffix("\n") ? "" : "\n") + line + "\n",
                                    on: source, notesRef: Self.notesRef)
         }

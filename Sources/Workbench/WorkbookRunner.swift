@@ -140,7 +140,6 @@ public final class WorkbookRunner {
                 while i < command.count {
                     let argument = command[i]
                     if Self.outputOptions.contains(argument), i + 1 < command.count {
-                        outputs.append(command[i + 1])
                         i += 2
                         continue
                     }
@@ -156,6 +155,7 @@ public final class WorkbookRunner {
                     }
                     i += 1
                 }
+                outputs += Self.outputPaths(command)
             }
             let rendered = commands.map { (["calrec"] + $0).map(Self.displayQuote).joined(separator: " ") }.joined(separator: "\n")
             return Prepared(block: block, commands: commands, script: "", inputs: inputs, outputs: outputs, renderedText: rendered)
@@ -169,6 +169,26 @@ public final class WorkbookRunner {
 
     /// Options of calrec subcommands whose value is a file or folder the block writes.
     static let outputOptions: Set<String> = ["--out", "--metrics-file"]
+
+    /// The files and folders a calrec subcommand's arguments say it writes (`--out X`, `--out=X`,
+    /// `--metrics-file X`): what a block, or a subcommand run directly, records as its artifacts.
+    public static func outputPaths(_ arguments: [String]) -> [String] {
+        var paths: [String] = []
+        var i = 0
+        while i < arguments.count {
+            let argument = arguments[i]
+            if outputOptions.contains(argument), i + 1 < arguments.count {
+                paths.append(arguments[i + 1])
+                i += 2
+                continue
+            }
+            if let equals = argument.firstIndex(of: "="), outputOptions.contains(String(argument[..<equals])) {
+                paths.append(String(argument[argument.index(after: equals)...]))
+            }
+            i += 1
+        }
+        return paths
+    }
 
     static func displayQuote(_ word: String) -> String {
         word.isEmpty || word.contains(where: { " \t\"'\\$`;&|<>(){}*?#~".contains($0) }) ? ParameterSubstitution.shellQuote(word) : word
@@ -391,7 +411,8 @@ public final class WorkbookRunner {
         result.stderr += collected.stderr
     }
 
-    static func runID(_ date: Date) -> String {
+    /// A run's id: its UTC start time and six random hex digits (`20261130-111513-3fa2c1`).
+    public static func runID(_ date: Date) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")

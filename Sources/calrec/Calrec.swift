@@ -20,10 +20,20 @@ struct Calrec: ParsableCommand {
 }
 
 extension Calrec {
-    /// Entry point: make sure OpenBLAS runs a kernel fit for this CPU, then parse and run.
+    /// Entry point: make sure OpenBLAS runs a kernel fit for this CPU, then parse and run; a
+    /// subcommand run directly that writes artifacts is recorded (`DirectRunProvenance`).
     static func main() {
         BLASKernel.reexecIfGeneric()
-        main(nil)
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        do {
+            var command = try parseAsRoot(arguments)
+            var provenance: DirectRunProvenance?
+            try reportingErrors { provenance = try DirectRunProvenance.begin(arguments: arguments) }
+            try command.run()
+            try reportingErrors { try provenance?.record() }
+        } catch {
+            exit(withError: error)
+        }
     }
 }
 

@@ -12,7 +12,7 @@ struct RunsCommand: ParsableCommand {
             for id in try recorder.runIDs() {
                 let m = try recorder.manifest(run: id)
                 let source = (m.source.commit.map { String($0.prefix(10)) } ?? "no-commit") + (m.source.dirty ? "+dirty" : "")
-                print("\(id)  \(m.status.padding(toLength: 11, withPad: " ", startingAt: 0))  \(source)  \(m.workbook)")
+                print("\(id)  \(m.status.padding(toLength: 11, withPad: " ", startingAt: 0))  \(source)  \(m.what)")
             }
         }
     }

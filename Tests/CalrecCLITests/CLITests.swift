@@ -170,14 +170,25 @@ struct CLIRunner {
         return folder.appendingPathComponent("calrec")
     }
 
-    func run(_ arguments: [String], in directory: String? = nil) throws -> (status: Int32, out: String, err: String) {
-        try run(executable: binary, arguments, in: directory)
+    /// Runs calrec. Subcommands run directly record provenance in the git repository around `directory`
+    /// — this one, when none is given — so that is switched off unless a test asks for it.
+    func run(_ arguments: [String], in directory: String? = nil, recordProvenance: Bool = false) throws -> (status: Int32, out: String, err: String) {
+        var environment = ProcessInfo.processInfo.environment
+        if recordProvenance {
+            environment["CALREC_NO_PROVENANCE"] = nil
+        } else {
+            environment["CALREC_NO_PROVENANCE"] = "1"
+        }
+        return try run(executable: binary, arguments, in: directory, environment: environment)
     }
 
-    func run(executable: URL, _ arguments: [String], in directory: String? = nil) throws -> (status: Int32, out: String, err: String) {
+    func run(
+        executable: URL, _ arguments: [String], in directory: String? = nil, environment: [String: String]? = nil
+    ) throws -> (status: Int32, out: String, err: String) {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if let environment { process.environment = environment }
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe()
         let err = Pipe()

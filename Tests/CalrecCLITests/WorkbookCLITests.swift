@@ -106,6 +106,36 @@ final class WorkbookCLITests: XCTestCase {
         XCTAssertGreaterThan(png.count, 30_000)
     }
 
+    func testASubcommandRunDirectlyIsRecordedWithItsCommandLine() throws {
+        let folder = try scratch()
+        _ = try git(["init", "-q"], in: folder)
+        _ = try git(["-c", "user.email=t@e", "-c", "user.name=T", "commit", "-q", "--allow-empty", "-m", "start"], in: folder)
+        XCTAssertEqual(try cli.run(["synth", "--out", "data", "--budget", "tiny", "--seed", "3"], in: folder, recordProvenance: true).status, 0)
+        let pop = try cli.run(["baseline", "pop", "--amazon2018", "data", "--out=runs/pop"], in: folder, recordProvenance: true)
+        XCTAssertEqual(pop.status, 0, pop.err)
+        XCTAssertTrue(pop.err.contains("run recorded: refs/calrec/runs/"), pop.err)
+        let runs = try cli.run(["runs"], in: folder).out.split(separator: "\n")
+        XCTAssertEqual(runs.count, 2, "\(runs)")
+        // Both may start within one second, so find each by its command line.
+        let popLine = try XCTUnwrap(runs.first { $0.hasSuffix("calrec baseline pop --amazon2018 data --out=runs/pop") }, "\(runs)")
+        let synthLine = try XCTUnwrap(runs.first { $0.hasSuffix("calrec synth --out data --budget tiny --seed 3") }, "\(runs)")
+        XCTAssertFalse(synthLine.contains("+dirty"), String(synthLine))
+        XCTAssertTrue(popLine.contains("+dirty"), "data/ is not committed, so the source is snapshotted: \(popLine)")
+        let runID = String(popLine.prefix { $0 != " " })
+        let audit = try cli.run(["audit", runID], in: folder)
+        XCTAssertEqual(audit.status, 0, audit.out)
+        XCTAssertTrue(audit.out.contains("OK       runs/pop/metrics.json") && audit.out.contains("OK       runs/pop/ranks.tsv"), audit.out)
+        // A command that fails writes nothing and records nothing; one that writes nothing is not recorded.
+        XCTAssertNotEqual(try cli.run(["baseline", "pop", "--amazon2018", "nowhere", "--out", "runs/x"], in: folder, recordProvenance: true).status, 0)
+        XCTAssertEqual(try cli.run(["stats", "--amazon2018", "data"], in: folder, recordProvenance: true).status, 0)
+        XCTAssertEqual(try cli.run(["runs"], in: folder).out.split(separator: "\n").count, 2)
+        // Outside a git repository the command still runs, and says that nothing was recorded.
+        let outside = try scratch()
+        let unrecorded = try cli.run(["synth", "--out", "data", "--budget", "tiny"], in: outside, recordProvenance: true)
+        XCTAssertEqual(unrecorded.status, 0, unrecorded.err)
+        XCTAssertTrue(unrecorded.err.contains("provenance not recorded: ") && unrecorded.err.contains("not inside a git repository"), unrecorded.err)
+    }
+
     func testAFailingBlockExitsNonZeroAndTheReportShowsTheError() throws {
         let folder = try scratch()
         let broken = """

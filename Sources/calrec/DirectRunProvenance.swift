@@ -1,0 +1,52 @@
+import Foundation
+import Provenance
+import Workbench
+
+/// Provenance for a subcommand run directly, not from a workbook (ARCHITECTURE.md, "Provenance":
+/// every run that writes artifacts is recorded): the repository state is settled before the command
+/// runs, and when it succeeds the files it wrote (`--out`, `--metrics-file`) are hashed into a run
+/// record on `refs/calrec/runs/<run-id>` whose manifest keeps the command line.
+///
+/// Not recorded: subcommands that write nothing, `calrec run` (it records the workbook run itself),
+/// runs outside a git repository (said on standard error) and runs with `CALREC_NO_PROVENANCE` set
+/// (the test suite, which drives the binary from inside this repository).
+struct DirectRunProvenance {
+    static let disablingVariable = "CALREC_NO_PROVENANCE"
+
+    let arguments: [String]
+    let outputs: [String]
+    let recorder: RunRecorder
+    let source: RunManifest.Source
+    let started: Date
+
+    /// Starts recording `arguments` (the command line without the program name), or returns nil when
+    /// this run is not recorded.
+    static func begin(arguments: [String]) throws -> DirectRunProvenance? {
+        guard let subcommand = arguments.first, subcommand != RunCommand.configuration.commandName else { return nil }
+        let outputs = WorkbookRunner.outputPaths(arguments)
+        guard !outputs.isEmpty, ProcessInfo.processInfo.environment[disablingVariable] == nil else { return nil }
+        let repository: GitRepository
+        do {
+            repository = try GitRepository(discoveringFrom: FileManager.default.currentDirectoryPath)
+        } catch ProvenanceError.notARepository {
+            log("provenance not recorded: \(FileManager.default.currentDirectoryPath) is not inside a git repository")
+            return nil
+        }
+        let recorder = RunRecorder(repository: repository)
+        return DirectRunProvenance(
+            arguments: arguments, outputs: outputs, recorder: recorder, source: try recorder.sourceState(), started: Date())
+    }
+
+    /// Records the finished command and its artifacts.
+    func record() throws {
+        let finished = Date()
+        let runID = WorkbookRunner.runID(started)
+        let manifest = RunManifest(
+            runID: runID, workbook: "", status: "succeeded", started: started, finished: finished, source: source, parameters: [:],
+            toolVersion: Calrec.buildIdentity, swiftVersion: MachineInfo.swiftVersion, machine: .current(),
+            blocks: [.init(id: arguments[0], status: "ran", key: "", seconds: finished.timeIntervalSince(started), metrics: [:])],
+            artifacts: try RunRecorder.artifacts(outputs), command: arguments)
+        let commit = try recorder.record(manifest)
+        log("run recorded: refs/calrec/runs/\(runID) (commit \(commit.hex.prefix(10)))")
+    }
+}
