@@ -30,7 +30,12 @@ extension Calrec {
             var provenance: DirectRunProvenance?
             try reportingErrors { provenance = try DirectRunProvenance.begin(arguments: arguments) }
             try command.run()
-            try reportingErrors { try provenance?.record() }
+            // The command's work is done and written: a record that cannot be made is said, not failed.
+            do {
+                try provenance?.record()
+            } catch {
+                log("provenance not recorded: \((error as? LocalizedError)?.errorDescription ?? String(describing: error))")
+            }
         } catch {
             exit(withError: error)
         }

@@ -11,36 +11,66 @@ struct ComputeCost {
 
     var trainingSeconds: Double? { trainingStages.map { $0.reduce(0) { $0 + $1.seconds } } }
 
-    /// `{"training": …, "inference": …, "training_stages": {…}}` (`training` null when unknown).
+    /// `{"training": …, "inference": …, "training_stages": {…}}` (`training` null when unknown; two
+    /// stages of one number — a stage 2 continued from another — are summed under its name).
     var json: [String: Any] {
         var object: [String: Any] = ["inference": inferenceSeconds, "training": trainingSeconds.map { $0 as Any } ?? NSNull()]
         if let stages = trainingStages, stages.count > 1 {
-            object["training_stages"] = Dictionary(uniqueKeysWithValues: stages.map { ($0.name, $0.seconds as Any) })
+            object["training_stages"] = Dictionary(stages.map { ($0.name, $0.seconds) }, uniquingKeysWith: +)
         }
         return object
     }
 
+    /// The key of `calrec.json` that lists the training chain's CPU seconds, written at training time
+    /// (when the `init` paths are valid) so the cost does not depend on where `recommend` runs.
+    static let chainKey = "training_chain"
+
     /// The training CPU seconds of a model folder written by `calrec train` and of every folder it
-    /// started from (`calrec.json`'s `init`, followed back to stage 0), oldest first; nil when a
-    /// folder of the chain has no `calrec.json` with `cpu_seconds` (a model trained elsewhere).
+    /// started from, oldest first: the chain its `calrec.json` recorded at training time or, for
+    /// folders written before that was recorded, `init` followed back to stage 0. Nil when a folder
+    /// of the chain has no `calrec.json` with `cpu_seconds` (a model trained elsewhere).
     static func trainingChain(model: String) -> [(name: String, seconds: Double)]? {
         var stages: [(name: String, seconds: Double)] = []
         var folder: String? = model
         var visited = Set<String>()
         while let current = folder {
             let path = (current as NSString).appendingPathComponent("calrec.json")
-            guard visited.insert((path as NSString).standardizingPath).inserted,
-                let data = FileManager.default.contents(atPath: path),
+            guard visited.insert((path as NSString).standardizingPath).inserted else {
+                log("training CPU time unknown: the chain of init folders loops back to \(path)")
+                return nil
+            }
+            guard let data = FileManager.default.contents(atPath: path),
                 let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                 let seconds = (object["cpu_seconds"] as? NSNumber)?.doubleValue
             else {
                 log("training CPU time unknown: \(path) is missing or has no cpu_seconds")
                 return nil
             }
+            if let recorded = object[chainKey] as? [[String: Any]] {
+                let chain = recorded.compactMap { entry in
+                    (entry["stage"] as? String).flatMap { name in (entry["cpu_seconds"] as? NSNumber).map { (name, $0.doubleValue) } }
+                }
+                guard chain.count == recorded.count else {
+                    log("training CPU time unknown: \(path) has a malformed \(chainKey)")
+                    return nil
+                }
+                return chain + stages
+            }
             let stage = (object["stage"] as? NSNumber).map { "stage \($0.intValue)" } ?? current
             stages.insert((stage, seconds), at: 0)
             folder = object["init"] as? String
         }
         return stages
+    }
+
+    /// `training_chain` for a model trained now: its starting model's chain, then this stage.
+    static func chainJSON(startingFrom initFolder: String?, stage: Int, seconds: Double) -> [[String: Any]]? {
+        var chain: [(name: String, seconds: Double)] = []
+        if let initFolder {
+            guard let before = trainingChain(model: initFolder) else { return nil }
+            chain = before
+        }
+        chain.append(("stage \(stage)", seconds))
+        return chain.map { ["stage": $0.name, "cpu_seconds": $0.seconds] }
     }
 }

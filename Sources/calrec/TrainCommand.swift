@@ -237,8 +237,14 @@ struct TrainCommand: ParsableCommand {
         if let maxInput { settings["max_input_tokens"] = maxInput }
         settings["max_output_tokens"] = maxOutput
         settings["category_format"] = data.categoryFormat
-        settings["cpu_seconds"] = CPUTime.now() - started.cpu
+        let seconds = CPUTime.now() - started.cpu
+        settings["cpu_seconds"] = seconds
         settings["wall_seconds"] = Date().timeIntervalSince(started.wall)
+        // A resumed run's times cover this process only (the killed one's CPU is not known).
+        if resume { settings["resumed"] = true }
+        if let chain = ComputeCost.chainJSON(startingFrom: stage == 0 ? nil : `init`, stage: stage, seconds: seconds) {
+            settings[ComputeCost.chainKey] = chain
+        }
         let json = try JSONSerialization.data(withJSONObject: settings, options: [.sortedKeys, .prettyPrinted])
         try AtomicWrite.write(json, to: (folder as NSString).appendingPathComponent("calrec.json"))
     }

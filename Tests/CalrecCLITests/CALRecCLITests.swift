@@ -32,8 +32,13 @@ final class CALRecCLITests: XCTestCase {
         XCTAssertTrue(curve.last!.contains("valid_nig"))
         // The summary line gives the means of the first and last tenth of the steps (2 of 20), not one batch's loss.
         let nig = try curve.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }.map { ($0["nig"] as! NSNumber).doubleValue }
-        let expected = String(format: "L_NIG %.4f → %.4f (means of the first/last 2 steps)", (nig[0] + nig[1]) / 2, (nig[18] + nig[19]) / 2)
-        XCTAssertTrue(stage2.out.contains(expected), "\(stage2.out) lacks \(expected)")
+        let summary = try XCTUnwrap(stage2.out.split(separator: "\n").first { $0.contains("L_NIG") && $0.contains("(means of the first/last 2 steps)") }, stage2.out)
+        // "stage 2 → …: L_NIG 1.2811 → 0.7303 (means of the first/last 2 steps); kept step …"
+        let range = try XCTUnwrap(summary.range(of: "L_NIG ")).upperBound..<(try XCTUnwrap(summary.range(of: " (means")).lowerBound)
+        let printed = summary[range].components(separatedBy: " → ").compactMap { Double($0) }
+        XCTAssertEqual(printed.count, 2, String(summary))
+        XCTAssertEqual(printed.first ?? -1, (nig[0] + nig[1]) / 2, accuracy: 1e-4)
+        XCTAssertEqual(printed.last ?? -1, (nig[18] + nig[19]) / 2, accuracy: 1e-4)
         let settings = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/m2/calrec.json"))) as! [String: Any]
         XCTAssertEqual(settings["max_input_tokens"] as? Int, 96)
         XCTAssertEqual((settings["template"] as? [String: String])?["next_item_prefix"], "Next:")
@@ -59,6 +64,14 @@ final class CALRecCLITests: XCTestCase {
         XCTAssertEqual(
             cpu["training"] as? Double ?? -1, (stageZero["cpu_seconds"] as! Double) + (settings["cpu_seconds"] as! Double), accuracy: 1e-9)
         XCTAssertEqual((cpu["training_stages"] as? [String: Double])?.keys.sorted(), ["stage 0", "stage 2"])
+        // The chain was recorded at training time: it holds when the folders move.
+        try FileManager.default.moveItem(atPath: folder + "/m0", toPath: folder + "/m0-moved")
+        let moved = try run([
+            "recommend", "--model", folder + "/m2", "--recbole", recbole, "--out", folder + "/rec2", "--samples", "1", "--max-users", "2",
+        ])
+        XCTAssertEqual(moved.status, 0, moved.err)
+        let movedMetrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/rec2/metrics.json"))) as! [String: Any]
+        XCTAssertEqual((movedMetrics["cpu_seconds"] as! [String: Any])["training"] as? Double ?? -1, cpu["training"] as? Double ?? -2, accuracy: 1e-9)
         XCTAssertGreaterThanOrEqual(cpu["inference"] as? Double ?? 0, metrics["generation_cpu_seconds"] as! Double)
         let results = try run(["results", "CALRec=" + folder + "/metrics/calrec.json"])
         XCTAssertEqual(results.status, 0, results.err)
