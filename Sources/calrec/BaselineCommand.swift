@@ -80,13 +80,13 @@ struct BaselineCommand: ParsableCommand {
                 if evaluation.split == .valid && sequential.load == nil {
                     log("warning: \(architecture.rawValue) stops early on the validation targets, so --split valid metrics are biased upwards")
                 }
-                let (model, trained) = try sequential.model(architecture, dataset: dataset, folder: folder, budget: evaluation.budget)
+                let (model, trained, trainingSeconds) = try sequential.model(
+                    architecture, dataset: dataset, folder: folder, budget: evaluation.budget)
                 var details = trained
                 details["model_selection"] = "validation NDCG@10 (each user's second-to-last purchase)"
                 let started = CPUTime.now()
                 let cases = Array(dataset.evaluationCases(evaluation.split).prefix(evaluation.userLimit ?? Int.max))
                 let ranks = model.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory)
-                let trainingSeconds = ((trained["model"] as? [String: Any])?["training"] as? [String: Any])?["cpu_seconds"] as? Double
                 let cost = ComputeCost(trainingStages: trainingSeconds.map { [("training", $0)] }, inferenceSeconds: CPUTime.now() - started)
                 try evaluation.write(
                     ranks: ranks, dataset: dataset.name, method: architecture.rawValue, multiple: datasets.count > 1, extra: details, cost: cost)

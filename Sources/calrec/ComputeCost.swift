@@ -26,41 +26,25 @@ struct ComputeCost {
     static let chainKey = "training_chain"
 
     /// The training CPU seconds of a model folder written by `calrec train` and of every folder it
-    /// started from, oldest first: the chain its `calrec.json` recorded at training time or, for
-    /// folders written before that was recorded, `init` followed back to stage 0. Nil when a folder
-    /// of the chain has no `calrec.json` with `cpu_seconds` (a model trained elsewhere).
+    /// started from, oldest first, as its `calrec.json` recorded them at training time; nil (said on
+    /// standard error) for a model trained elsewhere or before the chain was recorded.
     static func trainingChain(model: String) -> [(name: String, seconds: Double)]? {
-        var stages: [(name: String, seconds: Double)] = []
-        var folder: String? = model
-        var visited = Set<String>()
-        while let current = folder {
-            let path = (current as NSString).appendingPathComponent("calrec.json")
-            guard visited.insert((path as NSString).standardizingPath).inserted else {
-                log("training CPU time unknown: the chain of init folders loops back to \(path)")
-                return nil
-            }
-            guard let data = FileManager.default.contents(atPath: path),
-                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                let seconds = (object["cpu_seconds"] as? NSNumber)?.doubleValue
-            else {
-                log("training CPU time unknown: \(path) is missing or has no cpu_seconds")
-                return nil
-            }
-            if let recorded = object[chainKey] as? [[String: Any]] {
-                let chain = recorded.compactMap { entry in
-                    (entry["stage"] as? String).flatMap { name in (entry["cpu_seconds"] as? NSNumber).map { (name, $0.doubleValue) } }
-                }
-                guard chain.count == recorded.count else {
-                    log("training CPU time unknown: \(path) has a malformed \(chainKey)")
-                    return nil
-                }
-                return chain + stages
-            }
-            let stage = (object["stage"] as? NSNumber).map { "stage \($0.intValue)" } ?? current
-            stages.insert((stage, seconds), at: 0)
-            folder = object["init"] as? String
+        let path = (model as NSString).appendingPathComponent("calrec.json")
+        guard let data = FileManager.default.contents(atPath: path),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let recorded = object[chainKey] as? [[String: Any]]
+        else {
+            log("training CPU time unknown: \(path) is missing or has no \(chainKey)")
+            return nil
         }
-        return stages
+        let chain = recorded.compactMap { entry in
+            (entry["stage"] as? String).flatMap { name in (entry["cpu_seconds"] as? NSNumber).map { (name, $0.doubleValue) } }
+        }
+        guard chain.count == recorded.count else {
+            log("training CPU time unknown: \(path) has a malformed \(chainKey)")
+            return nil
+        }
+        return chain
     }
 
     /// `training_chain` for a model trained now: its starting model's chain, then this stage.

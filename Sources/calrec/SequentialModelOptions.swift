@@ -83,10 +83,11 @@ struct SequentialModelOptions: ParsableArguments {
     }
 
     /// Trains (or loads) the model for `dataset`, saving it with its curve under `folder/model`;
-    /// returns the model and what to record beside the metrics.
+    /// returns the model, what to record beside the metrics and the training's CPU seconds (nil for
+    /// a loaded model).
     func model(
         _ architecture: SequentialArchitecture, dataset: SequenceDataset, folder: String, budget: SynthCommand.Budget
-    ) throws -> (SequentialModel, [String: Any]) {
+    ) throws -> (model: SequentialModel, details: [String: Any], trainingCPUSeconds: Double?) {
         if let load {
             let model = try SequentialModel(folder: load)
             guard model.config.architecture == architecture, model.config.itemCount == dataset.itemIDs.count else {
@@ -94,7 +95,7 @@ struct SequentialModelOptions: ParsableArguments {
                     "\(load) holds a \(model.config.architecture.rawValue) model over \(model.config.itemCount) items; "
                         + "'\(dataset.name)' needs \(architecture.rawValue) over \(dataset.itemIDs.count)")
             }
-            return (model, ["model": ["loaded_from": load, "config": try jsonObject(model.config)]])
+            return (model, ["model": ["loaded_from": load, "config": try jsonObject(model.config)]], nil)
         }
         let config = self.config(architecture, itemCount: dataset.itemIDs.count)
         let model = try SequentialModel.initialized(config: config, seed: seed)
@@ -114,16 +115,17 @@ struct SequentialModelOptions: ParsableArguments {
         let modelFolder = (folder as NSString).appendingPathComponent("model")
         try model.save(to: modelFolder)
         try AtomicWrite.write(Data(try JSONLinesText.render(records).utf8), to: (modelFolder as NSString).appendingPathComponent("train.jsonl"))
+        let trainingCPUSeconds = CPUTime.now() - startedCPU
         let details: [String: Any] = [
             "config": try jsonObject(config),
             "training": [
                 "max_epochs": maxEpochs, "patience": patience, "batch": batch, "lr": lr, "seed": seed,
                 "validation_users": validationUsers.map { $0 as Any } ?? NSNull(), "epochs_run": records.count, "best_epoch": best.epoch,
-                "best_valid_ndcg@10": best.validNDCG10, "cpu_seconds": CPUTime.now() - startedCPU, "wall_seconds": Date().timeIntervalSince(started),
+                "best_valid_ndcg@10": best.validNDCG10, "cpu_seconds": trainingCPUSeconds, "wall_seconds": Date().timeIntervalSince(started),
                 "training_users": trainer.trainingUsers,
             ] as [String: Any],
         ]
-        return (model, ["model": details])
+        return (model, ["model": details], trainingCPUSeconds)
     }
 
     private func jsonObject<T: Encodable>(_ value: T) throws -> Any {
