@@ -40,6 +40,9 @@ let package = Package(
             cxxSettings: [.unsafeFlags(["-O3", "-mavx2", "-mbmi", "-mpclmul", "-mlzcnt"])],
             linkerSettings: [.linkedLibrary("simdjson")]),
 
+        // Runs sh blocks under a supervisor that kills their process group when calrec dies.
+        .target(name: "CSupervisedSpawn"),
+
         .target(name: "RecData", dependencies: ["CZlib", "CJSONLines"]),
         .target(name: "Tokenization", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
         .target(
@@ -59,7 +62,7 @@ let package = Package(
         .target(
             name: "Workbench",
             dependencies: [
-                "CCmark", "RecData", "Reporting", "Provenance",
+                "CCmark", "CSupervisedSpawn", "RecData", "Reporting", "Provenance",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -10,7 +10,7 @@ public enum ProvenanceError: Error, LocalizedError, Equatable {
     public var errorDescription: String? {
         switch self {
         case .notARepository(let path):
-            return "\(path) is not inside a git repository, so the run cannot be pinned to a commit; run from a git checkout (git init) or pass --no-provenance"
+            return "\(path) is not inside a git repository, where runs are recorded; run calrec inside a git checkout (or git init one)"
         case .git(let operation, let message): return "git: \(operation) failed: \(message)"
         case .unknownRun(let id): return "no run '\(id)' under refs/calrec/runs/; `calrec runs` lists the recorded runs"
         }
@@ -100,8 +100,9 @@ public final class GitRepository {
         return name.hasPrefix("refs/heads/") ? String(name.dropFirst("refs/heads/".count)) : name
     }
 
-    /// Whether the working tree differs from HEAD (tracked changes or untracked files, ignored ones excluded).
-    public func isDirty() throws -> Bool {
+    /// Whether the working tree differs from HEAD (tracked changes or untracked files, ignored ones
+    /// excluded), not counting paths under `excluded` (root-relative folders or files).
+    public func isDirty(excluding excluded: [String] = []) throws -> Bool {
         var options = git_status_options()
         try check(git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION)), "status options")
         options.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR
@@ -109,13 +110,28 @@ public final class GitRepository {
         var list: OpaquePointer?
         try check(git_status_list_new(&list, handle, &options), "status")
         defer { git_status_list_free(list) }
-        return git_status_list_entrycount(list) > 0
+        for i in 0..<git_status_list_entrycount(list) {
+            guard let entry = git_status_byindex(list, i) else { continue }
+            let delta = entry.pointee.index_to_workdir ?? entry.pointee.head_to_index
+            let path = delta.flatMap { $0.pointee.new_file.path ?? $0.pointee.old_file.path }.map { String(cString: $0) } ?? ""
+            if !Self.isUnder(path, anyOf: excluded) { return true }
+        }
+        return false
+    }
+
+    /// Whether root-relative `path` is one of `prefixes` or inside one of them.
+    public static func isUnder(_ path: String, anyOf prefixes: [String]) -> Bool {
+        prefixes.contains { prefix in
+            let folder = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
+            return !folder.isEmpty && (path == folder || path.hasPrefix(folder + "/"))
+        }
     }
 
     /// A tree of the working directory as it is now: tracked files with their current content,
-    /// untracked files that are not ignored, deleted files left out. The repository's index on disk
-    /// is not changed (the in-memory index is re-read afterwards).
-    public func snapshotWorkingTree() throws -> ObjectID {
+    /// untracked files that are not ignored, deleted files left out. Paths under `excluded`
+    /// (root-relative) keep their version in the index, normally HEAD's. The repository's index on
+    /// disk is not changed (the in-memory index is re-read afterwards).
+    public func snapshotWorkingTree(excluding excluded: [String] = []) throws -> ObjectID {
         var index: OpaquePointer?
         try check(git_repository_index(&index, handle), "open the index")
         defer {
@@ -124,14 +140,50 @@ public final class GitRepository {
         }
         var star = strdup("*")
         defer { free(star) }
+        // libgit2 calls back for every path it would add or update; a positive answer skips it.
+        let skipExcluded: git_index_matched_path_cb = { path, _, payload in
+            guard let path, let payload else { return 0 }
+            let prefixes = payload.assumingMemoryBound(to: [String].self).pointee
+            return GitRepository.isUnder(String(cString: path), anyOf: prefixes) ? 1 : 0
+        }
+        var prefixes = excluded
         try withUnsafeMutablePointer(to: &star) { pointer in
-            var paths = git_strarray(strings: pointer, count: 1)
-            try check(git_index_add_all(index, &paths, GIT_INDEX_ADD_DEFAULT.rawValue, nil, nil), "add the working tree")
-            try check(git_index_update_all(index, &paths, nil, nil), "update the working tree")
+            try withUnsafeMutablePointer(to: &prefixes) { payload in
+                var paths = git_strarray(strings: pointer, count: 1)
+                try check(git_index_add_all(index, &paths, GIT_INDEX_ADD_DEFAULT.rawValue, skipExcluded, payload), "add the working tree")
+                try check(git_index_update_all(index, &paths, skipExcluded, payload), "update the working tree")
+            }
         }
         var oid = git_oid()
         try check(git_index_write_tree(&oid, index), "write the snapshot tree")
         return ObjectID(oid)
+    }
+
+    /// `path` (absolute, or relative to the working directory of this process) relative to the
+    /// repository's root, or nil when it lies outside the repository. Symbolic links are resolved.
+    public func rootRelative(_ path: String) -> String? {
+        guard let workdir else { return nil }
+        let root = Self.resolved(workdir)
+        let full = Self.resolved(path)
+        if full == root { return "" }
+        return full.hasPrefix(root + "/") ? String(full.dropFirst(root.count + 1)) : nil
+    }
+
+    /// The repository's root without a trailing slash, symbolic links resolved.
+    public var root: String? { workdir.map(Self.resolved) }
+
+    /// An absolute, standardised path with symbolic links resolved as far as the path exists.
+    static func resolved(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+        var existing = (absolute as NSString).standardizingPath
+        var rest: [String] = []
+        while !FileManager.default.fileExists(atPath: existing) && existing != "/" {
+            rest.insert((existing as NSString).lastPathComponent, at: 0)
+            existing = (existing as NSString).deletingLastPathComponent
+        }
+        var result = URL(fileURLWithPath: existing).resolvingSymlinksInPath().path
+        for part in rest { result = (result as NSString).appendingPathComponent(part) }
+        return result.count > 1 && result.hasSuffix("/") ? String(result.dropLast()) : result
     }
 
     /// Writes a blob.

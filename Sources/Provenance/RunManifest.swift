@@ -10,17 +10,21 @@ public struct RunManifest: Codable, Equatable, Sendable {
         public var dirty: Bool
         /// When dirty: the tree of the working directory as it was (tracked + untracked, not ignored).
         public var snapshotTree: String?
+        /// Root-relative paths that are the workbench's own outputs (reports, artifacts, the run
+        /// lock), not source: left out of the dirty check, the snapshot and `calrec diff`'s code comparison.
+        public var excluded: [String]?
 
         enum CodingKeys: String, CodingKey {
-            case commit, branch, dirty
+            case commit, branch, dirty, excluded
             case snapshotTree = "snapshot_tree"
         }
 
-        public init(commit: String?, branch: String?, dirty: Bool, snapshotTree: String?) {
+        public init(commit: String?, branch: String?, dirty: Bool, snapshotTree: String?, excluded: [String]? = nil) {
             self.commit = commit
             self.branch = branch
             self.dirty = dirty
             self.snapshotTree = snapshotTree
+            self.excluded = excluded
         }
     }
 
@@ -30,17 +34,22 @@ public struct RunManifest: Codable, Equatable, Sendable {
         public var key: String
         public var seconds: Double
         public var metrics: [String: Double]
+        /// Why the block failed or was interrupted.
+        public var error: String?
 
-        public init(id: String, status: String, key: String, seconds: Double, metrics: [String: Double]) {
+        public init(id: String, status: String, key: String, seconds: Double, metrics: [String: Double], error: String? = nil) {
             self.id = id
             self.status = status
             self.key = key
             self.seconds = seconds
             self.metrics = metrics
+            self.error = error
         }
     }
 
     public struct Artifact: Codable, Equatable, Sendable {
+        /// Relative to the repository's root (format calrec-run/2; in calrec-run/1, relative to the
+        /// directory the run started in), or absolute for a file outside the repository.
         public var path: String
         public var size: Int
         public var sha256: String
@@ -54,7 +63,9 @@ public struct RunManifest: Codable, Equatable, Sendable {
         }
     }
 
-    public var format = "calrec-run/1"
+    /// `calrec-run/2`: artifact paths relative to the repository root.
+    public var format = RunManifest.currentFormat
+    public static let currentFormat = "calrec-run/2"
     public var runID: String
     public var workbook: String
     public var status: String

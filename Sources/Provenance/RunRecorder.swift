@@ -16,15 +16,36 @@ public struct RunRecorder {
     public init(repository: GitRepository) { self.repository = repository }
 
     /// The repository state at the start of a run (snapshotting the working tree when dirty).
-    public func sourceState() throws -> RunManifest.Source {
+    /// `outputs` are the workbench's own output folders (relative to the working directory or
+    /// absolute: the reports folder, the artifacts folder); changes under them are not source.
+    public func sourceState(excluding outputs: [String] = []) throws -> RunManifest.Source {
+        let excluded = outputs.compactMap { repository.rootRelative($0) }.filter { !$0.isEmpty }
         let (commit, branch) = try repository.head()
-        let dirty = try commit == nil || repository.isDirty()
-        let snapshot = dirty ? try repository.snapshotWorkingTree() : nil
-        return RunManifest.Source(commit: commit?.hex, branch: branch, dirty: dirty, snapshotTree: snapshot?.hex)
+        let dirty = try commit == nil || repository.isDirty(excluding: excluded)
+        let snapshot = dirty ? try repository.snapshotWorkingTree(excluding: excluded) : nil
+        return RunManifest.Source(commit: commit?.hex, branch: branch, dirty: dirty, snapshotTree: snapshot?.hex, excluded: excluded)
     }
 
-    /// Describes the files at `paths` (files, or folders taken whole) relative to the working directory.
-    public static func artifacts(_ paths: [String]) throws -> [RunManifest.Artifact] {
+    /// Describes the files at `paths` (files, or folders taken whole; relative to the working
+    /// directory or absolute), each recorded relative to the repository's root.
+    public func artifacts(_ paths: [String]) throws -> [RunManifest.Artifact] {
+        try Self.artifacts(paths).map { artifact in
+            var artifact = artifact
+            artifact.path = repository.rootRelative(artifact.path) ?? GitRepository.resolved(artifact.path)
+            return artifact
+        }
+    }
+
+    /// Where an artifact recorded in `manifest` is now: root-relative paths are resolved against
+    /// the repository root whatever the working directory (paths of calrec-run/1 manifests against
+    /// the working directory, as they were recorded).
+    public func location(of artifact: RunManifest.Artifact, in manifest: RunManifest) -> String {
+        if artifact.path.hasPrefix("/") || manifest.format == "calrec-run/1" { return artifact.path }
+        return ((repository.root ?? ".") as NSString).appendingPathComponent(artifact.path)
+    }
+
+    /// Describes the files at `paths` as the paths are given.
+    static func artifacts(_ paths: [String]) throws -> [RunManifest.Artifact] {
         var files = Set<String>()
         for path in paths {
             var isDirectory: ObjCBool = false
@@ -57,7 +78,7 @@ public struct RunRecorder {
     public func record(_ manifest: RunManifest) throws -> ObjectID {
         var files: [String: ObjectID] = ["manifest.json": try repository.blob(try manifest.encoded())]
         for artifact in manifest.artifacts where artifact.stored {
-            guard let data = FileManager.default.contents(atPath: artifact.path) else { continue }
+            guard let data = FileManager.default.contents(atPath: location(of: artifact, in: manifest)) else { continue }
             files["artifacts/" + Self.treePath(artifact.path)] = try repository.blob(data)
         }
         var subtrees: [String: ObjectID] = [:]
@@ -113,19 +134,28 @@ public struct AuditResult: Sendable, Equatable {
 }
 
 extension RunRecorder {
-    /// Checks every artifact of run `id` (or only `path`, when given) against its recorded SHA-256.
+    /// Checks every artifact of run `id` (or only `path`, when given) against its recorded SHA-256;
+    /// paths are resolved as `location(of:in:)` says.
     public func audit(run id: String, only path: String? = nil) throws -> [AuditResult] {
         let manifest = try manifest(run: id)
-        return try manifest.artifacts.filter { path == nil || Self.treePath($0.path) == Self.treePath(path!) }.map { artifact in
-            guard FileManager.default.fileExists(atPath: artifact.path) else { return AuditResult(path: artifact.path, state: .missing) }
-            return AuditResult(path: artifact.path, state: try Self.sha256(file: artifact.path) == artifact.sha256 ? .ok : .modified)
+        return try manifest.artifacts.filter { path == nil || matches($0, path!, in: manifest) }.map { artifact in
+            let location = location(of: artifact, in: manifest)
+            guard FileManager.default.fileExists(atPath: location) else { return AuditResult(path: artifact.path, state: .missing) }
+            return AuditResult(path: artifact.path, state: try Self.sha256(file: location) == artifact.sha256 ? .ok : .modified)
         }
+    }
+
+    /// Whether `path` (as a user types it: relative to the working directory, or absolute) names `artifact`.
+    func matches(_ artifact: RunManifest.Artifact, _ path: String, in manifest: RunManifest) -> Bool {
+        if manifest.format == "calrec-run/1" { return Self.treePath(artifact.path) == Self.treePath(path) }
+        return artifact.path == (repository.rootRelative(path) ?? GitRepository.resolved(path))
     }
 
     /// The newest run whose manifest lists `path`.
     public func latestRun(with path: String) throws -> String? {
         for id in try runIDs().reversed() {
-            if try manifest(run: id).artifacts.contains(where: { Self.treePath($0.path) == Self.treePath(path) }) { return id }
+            let manifest = try manifest(run: id)
+            if manifest.artifacts.contains(where: { matches($0, path, in: manifest) }) { return id }
         }
         return nil
     }
@@ -144,17 +174,27 @@ extension RunRecorder {
             let format = { (v: Double?) in v.map { String(format: "%.4f", $0) } ?? "–" }
             lines.append("metric \(key): \(format(metricsX[key])) → \(format(metricsY[key]))")
         }
-        if x.source.commit != y.source.commit || x.source.snapshotTree != y.source.snapshotTree {
-            lines.append("code: \(x.source.commit ?? "none")\(x.source.dirty ? "+dirty" : "") → \(y.source.commit ?? "none")\(y.source.dirty ? "+dirty" : "")")
-            let treeX = try codeTree(x.source)
-            let treeY = try codeTree(y.source)
-            if let treeX, let treeY {
-                for path in try repository.changedPaths(from: treeX, to: treeY) { lines.append("  changed: \(path)") }
+        // The workbench's own outputs are not code, also in records made before they were left out.
+        let outputs = Array(Set((x.source.excluded ?? Self.defaultOutputs) + (y.source.excluded ?? Self.defaultOutputs))).sorted()
+        if let treeX = try codeTree(x.source), let treeY = try codeTree(y.source) {
+            let changed = try repository.changedPaths(from: treeX, to: treeY).filter { !GitRepository.isUnder($0, anyOf: outputs) }
+            if !changed.isEmpty || x.source.commit != y.source.commit {
+                lines.append("code: \(describe(x.source)) → \(describe(y.source))")
+                for path in changed { lines.append("  changed: \(path)") }
             }
+        } else if x.source.commit != y.source.commit || x.source.snapshotTree != y.source.snapshotTree {
+            lines.append("code: \(describe(x.source)) → \(describe(y.source))")
         }
         if x.toolVersion != y.toolVersion { lines.append("calrec: \(x.toolVersion) → \(y.toolVersion)") }
         if x.machine.blasKernel != y.machine.blasKernel { lines.append("BLAS kernel: \(x.machine.blasKernel) → \(y.machine.blasKernel)") }
         return lines
+    }
+
+    /// What records made before `Source.excluded` existed are taken to exclude.
+    static let defaultOutputs = ["Reports", "artifacts"]
+
+    private func describe(_ source: RunManifest.Source) -> String {
+        (source.commit ?? "none") + (source.dirty ? "+dirty" : "")
     }
 
     private func codeTree(_ source: RunManifest.Source) throws -> ObjectID? {

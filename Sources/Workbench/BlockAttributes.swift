@@ -2,7 +2,7 @@
 public enum BlockKind: String, Sendable, Codable {
     /// `calrec` subcommands, one a line, run in-process; arguments are split without a shell.
     case calrec
-    /// A `/bin/sh` script; substituted values are shell-quoted.
+    /// A `/bin/sh` script; parameters reach it as environment variables (`ShellPlaceholders`).
     case sh
 }
 

@@ -1,6 +1,7 @@
-/// `{{name}}` substitution into command blocks (ARCHITECTURE.md): in `sh` blocks each value is
-/// shell-quoted; `calrec` blocks are first split into arguments (no shell) and values are then
-/// substituted inside an argument, so a value can never become more than the argument it stands in.
+/// `{{name}}` substitution into command blocks (docs/workbook-format.md): `calrec` blocks are first
+/// split into arguments (no shell) and values are then substituted inside an argument, so a value
+/// can never become more than the argument it stands in; `sh` blocks never see a value as text
+/// (`ShellPlaceholders`: values travel in the environment).
 public enum ParameterSubstitution {
     /// The parameter names referenced in `text`, in order (`{{ name }}` may have spaces inside).
     public static func references(in text: String) -> [String] {
@@ -26,14 +27,9 @@ public enum ParameterSubstitution {
         return out + rest
     }
 
-    /// POSIX shell single-quoting: `it's` → `'it'\''s'`.
+    /// POSIX shell single-quoting, for displaying commands: `it's` → `'it'\''s'`.
     public static func shellQuote(_ value: String) -> String {
         "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'"
-    }
-
-    /// An `sh` block's script with shell-quoted values.
-    public static func shellScript(_ text: String, _ values: [String: String]) -> String {
-        replace(text, values, transform: shellQuote)
     }
 
     /// A `calrec` block's commands: one per line (a trailing `\` continues a line; blank lines and

@@ -43,6 +43,7 @@ public struct ReportRenderer {
         case .ran: return "ran in \(String(format: "%.1f", o.seconds)) s"
         case .cached: return "cached (unchanged since its last run)"
         case .failed: return "FAILED after \(String(format: "%.1f", o.seconds)) s"
+        case .interrupted: return "INTERRUPTED after \(String(format: "%.1f", o.seconds)) s"
         case .notRun: return o.reasons.isEmpty ? "not run in this run" : "not run: \(o.reasons.joined(separator: "; "))"
         case .wouldRun: return "would run: \(o.reasons.joined(separator: "; "))"
         }
@@ -61,7 +62,7 @@ public struct ReportRenderer {
                 out += "```\(block.kind.rawValue)\n\(o?.renderedText ?? block.text)\n```\n\n"
                 guard let o else { continue }
                 out += "<sub>#\(block.id) · \(statusLine(o))</sub>\n\n"
-                if let error = o.error { out += "> **Error in #\(block.id):** \(error)\n\n" }
+                if let error = o.error { out += "> **\(o.status == .interrupted ? "Interrupted" : "Error") in #\(block.id):** \(error)\n\n" }
                 if let result = o.result {
                     for table in result.tables { out += table.renderedMarkdown() + "\n" }
                     for (i, chart) in result.barCharts.enumerated() {
@@ -101,8 +102,9 @@ public struct ReportRenderer {
             ("parameters", report.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")),
             ("started", formatter.string(from: report.started)), ("finished", formatter.string(from: report.finished)),
             ("blocks", "\(report.outcomes.filter { $0.status == .ran }.count) ran, \(report.cacheHits) cached, "
-                + "\(report.outcomes.filter { $0.status == .failed }.count) failed"),
-            ("timings", report.outcomes.filter { $0.status == .ran || $0.status == .failed }
+                + "\(report.outcomes.filter { $0.status == .failed }.count) failed"
+                + (report.outcomes.contains { $0.status == .interrupted } ? ", 1 interrupted" : "")),
+            ("timings", report.outcomes.filter { [.ran, .failed, .interrupted].contains($0.status) }
                 .map { "#\($0.id) \(String(format: "%.1f", $0.seconds)) s" }.joined(separator: ", ")),
         ]
         for (k, v) in rows { table.append([.init(k), .init(v)]) }
@@ -121,9 +123,12 @@ public struct ReportRenderer {
                 let o = outcome(block.id)
                 var section: [String: Any] = [
                     "id": block.id, "kind": block.kind.rawValue, "code": o?.renderedText ?? block.text,
-                    "status": o.map(statusLine) ?? "", "failed": o?.status == .failed,
+                    "status": o.map(statusLine) ?? "", "failed": o?.status == .failed || o?.status == .interrupted,
                 ]
-                if let error = o?.error { section["error"] = error }
+                if let error = o?.error {
+                    section["error"] = error
+                    section["errorLabel"] = o?.status == .interrupted ? "Interrupted" : "Error"
+                }
                 if let result = o?.result {
                     section["tables"] = result.tables.map { ["html": $0.renderedHTML()] }
                     section["charts"] = result.barCharts.map { ["svg": SVGCharts.bars($0)] } + result.lineCharts.map { ["svg": SVGCharts.lines($0)] }
@@ -136,6 +141,7 @@ public struct ReportRenderer {
         let context: [String: Any] = [
             "title": workbook.title, "sections": sections, "footer": footerTable().renderedHTML(),
             "status": report.status.rawValue, "failed": report.status == .failed,
+            "interrupted": report.status == .interrupted,
         ]
         return try MustacheTemplate(string: Self.htmlTemplate).render(context)
     }
@@ -184,13 +190,14 @@ public struct ReportRenderer {
         <body>
         <h1>{{title}}</h1>
         {{#failed}}<p class="banner">This run failed; the report shows the error at its block.</p>{{/failed}}
+        {{#interrupted}}<p class="banner">This run was interrupted; the report shows the blocks up to the one that was running.</p>{{/interrupted}}
         {{#sections}}
         {{#prose}}{{{prose}}}{{/prose}}
         {{#block}}
         <section class="block{{#failed}} failed{{/failed}}" id="{{id}}">
         <pre><code class="language-{{kind}}">{{code}}</code></pre>
         <p class="status">#{{id}} · {{status}}</p>
-        {{#error}}<p class="error"><strong>Error:</strong> {{error}}</p>{{/error}}
+        {{#error}}<p class="error"><strong>{{errorLabel}}:</strong> {{error}}</p>{{/error}}
         {{#tables}}{{{html}}}{{/tables}}
         {{#charts}}<figure>{{{svg}}}</figure>{{/charts}}
         {{#output}}<pre class="output">{{output}}</pre>{{/output}}

@@ -1,7 +1,10 @@
+import CSupervisedSpawn
 import Foundation
 
 /// Runs an `sh` block under `/bin/sh` with its output captured and an optional timeout. The shell
-/// runs in its own process group, so a timeout or an interrupt stops everything it started.
+/// runs under a supervising process in its own process group (`CSupervisedSpawn`), so a timeout,
+/// an interrupt or even `kill -9` of calrec stops everything the block started, and nothing the
+/// block left in the background outlives it.
 enum ShellBlock {
     struct Outcome {
         var status: Int32
@@ -10,34 +13,25 @@ enum ShellBlock {
         var timedOut: Bool
     }
 
-    /// The process group running now, so an interrupt can stop it (0: none).
-    nonisolated(unsafe) private static var runningGroup: pid_t = 0
+    /// The supervisor of the block running now, so an interrupt can stop it (0: none).
+    nonisolated(unsafe) private static var runningSupervisor: pid_t = 0
     private static let runningLock = NSLock()
 
-    static func run(script: String, timeout: Double?) throws -> Outcome {
+    /// Runs `script`; `environment` is added to calrec's own environment (it carries the parameters).
+    static func run(script: String, environment: [String: String] = [:], timeout: Double?) throws -> Outcome {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("calrec-sh-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let outPath = folder.appendingPathComponent("stdout").path
         let errPath = folder.appendingPathComponent("stderr").path
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attributes, 0)
-
         var pid: pid_t = 0
         let arguments = ["/bin/sh", "-c", script]
+        let variables = blockEnvironment(adding: environment).map { "\($0.key)=\($0.value)" }
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        let spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes, &argv, environ)
+        var envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup($0) } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
+        let spawned = calrec_spawn_supervised("/bin/sh", &argv, &envp, outPath, errPath, &pid)
         guard spawned == 0 else {
             throw WorkbenchError.io(path: "/bin/sh", detail: "cannot start: \(String(cString: strerror(spawned)))")
         }
@@ -53,11 +47,17 @@ enum ShellBlock {
             if done < 0 && errno != EINTR { break }
             if let deadline, Date() >= deadline, !timedOut {
                 timedOut = true
-                kill(-pid, SIGTERM)
-                let grace = Date().addingTimeInterval(1)
-                while waitpid(pid, &status, WNOHANG) == 0 && Date() < grace { usleep(10_000) }
-                kill(-pid, SIGKILL)
-                _ = waitpid(pid, &status, 0)
+                kill(pid, SIGTERM)  // passed on to the block's process group
+                let grace = Date().addingTimeInterval(2)
+                var ended = false
+                while !ended && Date() < grace {
+                    ended = waitpid(pid, &status, WNOHANG) == pid
+                    if !ended { usleep(10_000) }
+                }
+                if !ended {
+                    kill(pid, SIGUSR1)  // the supervisor kills the group with SIGKILL and ends
+                    _ = waitpid(pid, &status, 0)
+                }
                 break
             }
             usleep(5_000)
@@ -68,9 +68,16 @@ enum ShellBlock {
         return Outcome(status: exitStatus, stdout: out, stderr: err, timedOut: timedOut)
     }
 
-    private static func setRunning(_ group: pid_t) {
+    /// calrec's environment without other runs' parameter variables, plus `added`.
+    static func blockEnvironment(adding added: [String: String]) -> [String: String] {
+        var result = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix(ShellPlaceholders.environmentPrefix) }
+        result.merge(added) { $1 }
+        return result
+    }
+
+    private static func setRunning(_ supervisor: pid_t) {
         runningLock.lock()
-        runningGroup = group
+        runningSupervisor = supervisor
         runningLock.unlock()
     }
 
@@ -78,9 +85,9 @@ enum ShellBlock {
     @discardableResult
     static func terminateRunning() -> Bool {
         runningLock.lock()
-        let group = runningGroup
+        let supervisor = runningSupervisor
         runningLock.unlock()
-        if group > 0 { kill(-group, SIGTERM) }
-        return group > 0
+        if supervisor > 0 { kill(supervisor, SIGTERM) }
+        return supervisor > 0
     }
 }

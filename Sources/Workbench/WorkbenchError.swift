@@ -5,7 +5,6 @@ public enum WorkbenchError: Error, LocalizedError, Equatable {
     case parse(file: String, line: Int, message: String)
     case blockFailed(id: String, message: String)
     case locked(path: String, holder: String)
-    case interrupted
     case io(path: String, detail: String)
 
     public var errorDescription: String? {
@@ -14,7 +13,6 @@ public enum WorkbenchError: Error, LocalizedError, Equatable {
         case .blockFailed(let id, let message): return "block #\(id) failed: \(message)"
         case .locked(let path, let holder):
             return "\(path) is held by another run (\(holder)); wait for it to finish, or delete the lock file if that process is gone"
-        case .interrupted: return "the run was interrupted"
         case .io(let path, let detail): return "\(path): \(detail)"
         }
     }

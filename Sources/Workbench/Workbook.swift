@@ -111,8 +111,10 @@ public struct Workbook: Sendable {
             guard name != referenceParameter else {
                 throw WorkbenchError.parse(file: file, line: 2, message: "'reference' is a built-in parameter; use 'reference:' at the top level for paper numbers")
             }
-            guard InfoString.isIdentifier(name) else {
-                throw WorkbenchError.parse(file: file, line: 2, message: "parameter name '\(name)' is not valid")
+            guard ShellPlaceholders.isValidName(name) else {
+                throw WorkbenchError.parse(
+                    file: file, line: 2,
+                    message: "parameter name '\(name)' is not valid: use ASCII letters, digits and '_', not starting with a digit (sh blocks receive it as $\(ShellPlaceholders.variable(name)))")
             }
             let v = map[name]!
             if v is [Any] || v is [String: Any] {
@@ -185,6 +187,13 @@ public struct Workbook: Sendable {
                     throw WorkbenchError.parse(
                         file: path, line: block.line + 1 + offset,
                         message: "unknown parameter '{{\(name)}}' in block #\(block.id); declare it under 'params' in the front matter")
+                }
+            }
+            if block.kind == .sh {
+                do {
+                    _ = try ShellPlaceholders.rewrite(block.text)
+                } catch let refusal as ShellPlaceholders.Refusal {
+                    throw WorkbenchError.parse(file: path, line: block.line + 1 + refusal.line, message: "block #\(block.id): \(refusal.message)")
                 }
             }
             for key in block.attributes.keys where !["timeout", "deps", "outs", "cache"].contains(key) {

@@ -38,7 +38,7 @@ public struct RunOptions: Sendable {
 /// What happened to one block in a run.
 public struct BlockOutcome: Sendable, Codable, Equatable {
     public enum Status: String, Sendable, Codable {
-        case ran, cached, failed, notRun = "not-run", wouldRun = "would-run"
+        case ran, cached, failed, interrupted, notRun = "not-run", wouldRun = "would-run"
     }
 
     public var id: String
@@ -66,6 +66,8 @@ public struct RunReport: Sendable, Codable {
     public var finished: Date
     public var parameters: [String: String]
     public var outcomes: [BlockOutcome]
+    /// For an interrupted run: the signal that stopped it (SIGINT, SIGTERM).
+    public var signal: Int32?
 
     /// Blocks served from the cache.
     public var cacheHits: Int { outcomes.filter { $0.status == .cached }.count }
@@ -74,12 +76,19 @@ public struct RunReport: Sendable, Codable {
 /// Executes a workbook's blocks in order with caching (ARCHITECTURE.md, "Workbook format"):
 /// a block is skipped only if its cache key matches its last successful run and its outputs still
 /// hash to what was recorded. A failing block stops the run; earlier artifacts stay.
-public final class WorkbookRunner {
+/// Sendable for the interrupt handler, which reads it while the run goes on: its properties are set
+/// before `run()` and not changed after.
+public final class WorkbookRunner: @unchecked Sendable {
     public let workbook: Workbook
     public let options: RunOptions
     let commands: InProcessCommands
     /// Parameter values after overrides.
     public let values: [String: String]
+    /// Called with the run's report when SIGINT or SIGTERM stops an in-process block, which cannot
+    /// be stopped half-way: the process exits (status 128 + signal) after it returns, so this is
+    /// where the caller renders and records the interrupted run. (An interrupted `sh` block is
+    /// stopped instead, and `run()` returns the report as usual.)
+    public var onInterruptedExit: (@Sendable (RunReport) -> Void)?
 
     var stateFolder: String {
         ((options.artifactsRoot as NSString).appendingPathComponent(workbook.name) as NSString).appendingPathComponent(".calrec")
@@ -100,6 +109,9 @@ public final class WorkbookRunner {
             }
             values[name] = value
         }
+        for (name, value) in values where value.utf8.contains(0) {
+            throw WorkbenchError.parse(file: workbook.path, line: 1, message: "parameter '\(name)' contains a NUL byte, which no command can receive")
+        }
         if let reference = workbook.referenceJSON {
             let path = ((options.artifactsRoot as NSString).appendingPathComponent(workbook.name) as NSString)
                 .appendingPathComponent("reference.json")
@@ -119,6 +131,8 @@ public final class WorkbookRunner {
         var block: Block
         var commands: [[String]]  // calrec
         var script: String  // sh
+        /// sh: the parameters' variables the script uses (`CALREC_P_name` → value).
+        var environment: [String: String] = [:]
         var inputs: [String]
         var outputs: [String]
         var renderedText: String
@@ -160,11 +174,27 @@ public final class WorkbookRunner {
             let rendered = commands.map { (["calrec"] + $0).map(Self.displayQuote).joined(separator: " ") }.joined(separator: "\n")
             return Prepared(block: block, commands: commands, script: "", inputs: inputs, outputs: outputs, renderedText: rendered)
         case .sh:
-            let script = ParameterSubstitution.shellScript(block.text, values)
+            let script: String
+            do {
+                script = try ShellPlaceholders.rewrite(block.text)
+            } catch let refusal as ShellPlaceholders.Refusal {
+                throw WorkbenchError.parse(file: workbook.path, line: block.line + 1 + refusal.line, message: "block #\(block.id): \(refusal.message)")
+            }
+            let used = ShellPlaceholders.parametersUsed(in: block.text, among: values.keys.sorted())
+            let environment = Dictionary(uniqueKeysWithValues: used.map { (ShellPlaceholders.variable($0), values[$0] ?? "") })
             return Prepared(
-                block: block, commands: [], script: script, inputs: block.declaredInputs, outputs: block.declaredOutputs,
-                renderedText: script)
+                block: block, commands: [], script: script, environment: environment, inputs: block.declaredInputs,
+                outputs: block.declaredOutputs, renderedText: Self.shellDisplay(script, environment: environment))
         }
+    }
+
+    /// An `sh` block as shown in reports: the parameters it receives, then the script as run.
+    static func shellDisplay(_ script: String, environment: [String: String]) -> String {
+        let lines = environment.sorted { $0.key < $1.key }.map { variable, value in
+            let json = (try? JSONEncoder().encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
+            return "# \(variable)=\(json)"
+        }
+        return (lines + [script]).joined(separator: "\n")
     }
 
     /// Options of calrec subcommands whose value is a file or folder the block writes.
@@ -204,7 +234,9 @@ public final class WorkbookRunner {
                 upstream[producer.id] = producer.key
             }
         }
-        let text = prepared.block.kind == .calrec ? prepared.commands.map { $0.joined(separator: "\u{1F}") }.joined(separator: "\n") : prepared.script
+        let text = prepared.block.kind == .calrec
+            ? prepared.commands.map { $0.joined(separator: "\u{1F}") }.joined(separator: "\n")
+            : ([prepared.script] + prepared.environment.sorted { $0.key < $1.key }.map { "\($0.key)\u{1F}\($0.value)" }).joined(separator: "\u{1E}")
         var attributes = prepared.block.attributes
         attributes["id"] = prepared.block.id
         return CacheKeyParts(
@@ -246,12 +278,23 @@ public final class WorkbookRunner {
         let lock = options.dryRun ? nil : try RunLock(folder: stateFolder)
         defer { lock?.release() }
         var state = RunState.load(statePath)
-        var outcomes: [BlockOutcome] = []
+        let progress = RunProgress()
         var earlier: [(id: String, outputs: [String], key: String)] = []
         var status: RunReport.Status = options.dryRun ? .planned : .succeeded
         let blocks = workbook.blocks
         let fromIndex = options.from.flatMap { id in blocks.firstIndex { $0.id == id } }
-        if let lock { Interrupts.install(stateFolder: stateFolder, lock: lock) }
+        if let lock {
+            Interrupts.install { [self] signal in
+                // A running sh block is stopped; the loop below then records the run.
+                if ShellBlock.terminateRunning() { return }
+                let report = progress.interruptedReport(
+                    signal: signal, runID: runID, workbook: workbook.path, started: started, parameters: values,
+                    rest: { id in blocks.drop { $0.id != id }.dropFirst().map { ($0.id, (try? self.prepare($0).renderedText) ?? $0.text) } })
+                finishInterrupted(report, lock: lock)
+                onInterruptedExit?(report)
+                exit(128 + signal)
+            }
+        }
         defer { if lock != nil { Interrupts.uninstall() } }
 
         if options.dryRun {
@@ -268,7 +311,7 @@ public final class WorkbookRunner {
                 }
             }
         }
-        for (index, block) in blocks.enumerated() {
+        blockLoop: for (index, block) in blocks.enumerated() {
             let prepared = try prepare(block)
             let parts = try keyParts(prepared, earlier: earlier)
             let key = parts.key
@@ -287,7 +330,7 @@ public final class WorkbookRunner {
                 selected = true
             }
             guard selected else {
-                outcomes.append(outcome)
+                progress.append(outcome)
                 continue
             }
             var reasons = try staleness(parts, record: record, block: block, outputs: prepared.outputs)
@@ -298,17 +341,23 @@ public final class WorkbookRunner {
                 outcome.result = record.result
                 outcome.seconds = 0
                 log("#\(block.id): cached")
-                outcomes.append(outcome)
+                progress.append(outcome)
                 continue
             }
             outcome.reasons = reasons
             if options.dryRun {
                 outcome.status = .wouldRun
-                outcomes.append(outcome)
+                progress.append(outcome)
                 continue
+            }
+            if let signal = Interrupts.requested {
+                status = .interrupted
+                progress.append(contentsOf: Self.notRun(blocks[index...], reason: RunProgress.reason(signal: signal), prepare: prepare))
+                break blockLoop
             }
             log("#\(block.id): running (\(reasons.joined(separator: "; ")))")
             let clock = Date()
+            progress.start(outcome)
             do {
                 let result = try execute(prepared)
                 outcome.status = .ran
@@ -324,13 +373,20 @@ public final class WorkbookRunner {
                     finished: Date())
                 try state.save(statePath)
                 log("#\(block.id): done in \(String(format: "%.1f", outcome.seconds)) s")
-                outcomes.append(outcome)
+                progress.append(outcome)
             } catch {
-                if Interrupts.requested, let lock {
-                    Interrupts.finish(
-                        stateFolder: stateFolder, lock: lock,
-                        entry: ["status": "interrupted", "run_id": runID, "block": block.id, "workbook": workbook.path])
-                    throw WorkbenchError.interrupted
+                if let signal = Interrupts.requested {
+                    outcome.status = .interrupted
+                    outcome.seconds = Date().timeIntervalSince(clock)
+                    outcome.error = RunProgress.reason(signal: signal, seconds: outcome.seconds)
+                    outcome.result = (error as? BlockFailure)?.partial
+                    state.blocks[block.id] = nil
+                    try state.save(statePath)
+                    log("#\(block.id): INTERRUPTED")
+                    progress.append(outcome)
+                    progress.append(contentsOf: Self.notRun(blocks[(index + 1)...], reason: "the run was interrupted", prepare: prepare))
+                    status = .interrupted
+                    break
                 }
                 outcome.status = .failed
                 outcome.seconds = Date().timeIntervalSince(clock)
@@ -344,23 +400,40 @@ public final class WorkbookRunner {
                 state.blocks[block.id] = nil
                 try state.save(statePath)
                 log("#\(block.id): FAILED: \(outcome.error ?? "")")
-                outcomes.append(outcome)
+                progress.append(outcome)
                 status = .failed
                 // The rest of the workbook does not run.
-                for later in blocks[(index + 1)...] {
-                    outcomes.append(
-                        BlockOutcome(
-                            id: later.id, status: .notRun, reasons: ["an earlier block failed"], result: nil, error: nil, seconds: 0,
-                            key: "", renderedText: (try? prepare(later).renderedText) ?? later.text))
-                }
+                progress.append(contentsOf: Self.notRun(blocks[(index + 1)...], reason: "an earlier block failed", prepare: prepare))
                 break
             }
         }
-        let report = RunReport(
+        var report = RunReport(
             runID: runID, workbook: workbook.path, status: status, started: started, finished: Date(), parameters: values,
-            outcomes: outcomes)
-        if !options.dryRun { try RunLog.append(report, folder: stateFolder) }
+            outcomes: progress.outcomes)
+        if status == .interrupted { report.signal = Interrupts.requested }
+        if status == .interrupted, let lock {
+            finishInterrupted(report, lock: lock)
+        } else if !options.dryRun {
+            try RunLog.append(report, folder: stateFolder)
+        }
         return report
+    }
+
+    /// Outcomes for blocks that do not run because of `reason`.
+    static func notRun(_ blocks: ArraySlice<Block>, reason: String, prepare: (Block) throws -> Prepared) -> [BlockOutcome] {
+        blocks.map { later in
+            BlockOutcome(
+                id: later.id, status: .notRun, reasons: [reason], result: nil, error: nil, seconds: 0, key: "",
+                renderedText: (try? prepare(later).renderedText) ?? later.text)
+        }
+    }
+
+    /// An interrupted run: debris of interrupted atomic writes removed, the run logged, the lock released.
+    func finishInterrupted(_ report: RunReport, lock: RunLock) {
+        Interrupts.removeTemporaryFiles(under: options.artifactsRoot)
+        try? RunLog.append(report, folder: stateFolder)
+        lock.release()
+        log("interrupted; finished artifacts are kept")
     }
 
     /// A failed block, with whatever it printed before failing.
@@ -389,7 +462,7 @@ public final class WorkbookRunner {
                 Self.merge(collector.collected, into: &result)
             }
         case .sh:
-            let outcome = try ShellBlock.run(script: prepared.script, timeout: prepared.block.timeout)
+            let outcome = try ShellBlock.run(script: prepared.script, environment: prepared.environment, timeout: prepared.block.timeout)
             result.stdout = outcome.stdout
             result.stderr = outcome.stderr
             if outcome.timedOut {

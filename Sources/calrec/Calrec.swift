@@ -51,8 +51,6 @@ func reportingErrors(_ body: () throws -> Void) throws {
         throw error
     } catch where ResultCollector.current != nil {
         throw error
-    } catch WorkbenchError.interrupted {
-        throw WorkbenchError.interrupted
     } catch {
         let message = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
         FileHandle.standardError.write(Data("error: \(message)\n".utf8))

@@ -9,7 +9,8 @@ import Workbench
 ///
 /// Not recorded: subcommands that write nothing, `calrec run` (it records the workbook run itself),
 /// runs outside a git repository (said on standard error) and runs with `CALREC_NO_PROVENANCE` set
-/// (the test suite, which drives the binary from inside this repository).
+/// to anything but empty, `0`, `false` or `no` (the test suite sets it, as it drives the binary from
+/// inside this repository).
 struct DirectRunProvenance {
     static let disablingVariable = "CALREC_NO_PROVENANCE"
 
@@ -24,7 +25,7 @@ struct DirectRunProvenance {
     static func begin(arguments: [String]) throws -> DirectRunProvenance? {
         guard let subcommand = arguments.first, subcommand != RunCommand.configuration.commandName else { return nil }
         let outputs = WorkbookRunner.outputPaths(arguments)
-        guard !outputs.isEmpty, ProcessInfo.processInfo.environment[disablingVariable] == nil else { return nil }
+        guard !outputs.isEmpty, !isDisabled(ProcessInfo.processInfo.environment[disablingVariable]) else { return nil }
         let repository: GitRepository
         do {
             repository = try GitRepository(discoveringFrom: FileManager.default.currentDirectoryPath)
@@ -34,7 +35,17 @@ struct DirectRunProvenance {
         }
         let recorder = RunRecorder(repository: repository)
         return DirectRunProvenance(
-            arguments: arguments, outputs: outputs, recorder: recorder, source: try recorder.sourceState(), started: Date())
+            arguments: arguments, outputs: outputs, recorder: recorder,
+            source: try recorder.sourceState(excluding: workbenchOutputs + outputs), started: Date())
+    }
+
+    /// The workbench's own output folders, which are not source: the default reports and artifacts folders.
+    static let workbenchOutputs = ["Reports", RunOptions(toolVersion: "").artifactsRoot]
+
+    /// Whether the value of `CALREC_NO_PROVENANCE` switches provenance off: set, and not empty, `0`, `false` or `no`.
+    static func isDisabled(_ value: String?) -> Bool {
+        guard let value = value?.trimmingCharacters(in: .whitespaces).lowercased() else { return false }
+        return !["", "0", "false", "no"].contains(value)
     }
 
     /// Records the finished command and its artifacts.
@@ -45,7 +56,7 @@ struct DirectRunProvenance {
             runID: runID, workbook: "", status: "succeeded", started: started, finished: finished, source: source, parameters: [:],
             toolVersion: Calrec.buildIdentity, swiftVersion: MachineInfo.swiftVersion, machine: .current(),
             blocks: [.init(id: arguments[0], status: "ran", key: "", seconds: finished.timeIntervalSince(started), metrics: [:])],
-            artifacts: try RunRecorder.artifacts(outputs), command: arguments)
+            artifacts: try recorder.artifacts(outputs), command: arguments)
         let commit = try recorder.record(manifest)
         log("run recorded: refs/calrec/runs/\(runID) (commit \(commit.hex.prefix(10)))")
     }

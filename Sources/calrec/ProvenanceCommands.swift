@@ -31,14 +31,21 @@ struct AuditCommand: ParsableCommand {
             let recorder = RunRecorder(repository: try GitRepository(discoveringFrom: FileManager.default.currentDirectoryPath))
             let results: [AuditResult]
             let runIDs = try recorder.runIDs()
+            let run: String
             if runIDs.contains(target) {
+                run = target
                 results = try recorder.audit(run: target)
-                print("run \(target)")
-            } else if let run = try recorder.latestRun(with: target) {
-                results = try recorder.audit(run: run, only: target)
-                print("run \(run)")
+            } else if let latest = try recorder.latestRun(with: target) {
+                run = latest
+                results = try recorder.audit(run: latest, only: target)
             } else {
                 throw ProvenanceError.unknownRun(target)
+            }
+            print("run \(run)")
+            if try recorder.manifest(run: run).format == "calrec-run/1" {
+                print("paths relative to the working directory (\(FileManager.default.currentDirectoryPath)), as this older record has them")
+            } else {
+                print("paths relative to the repository root \(recorder.repository.root ?? "?")")
             }
             for result in results { print("\(result.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(result.path)") }
             let bad = results.filter { $0.state != .ok }.count

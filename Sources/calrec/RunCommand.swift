@@ -68,14 +68,6 @@ struct RunCommand: ParsableCommand {
     var noProvenance = false
 
     func run() throws {
-        do {
-            try runWorkbook()
-        } catch WorkbenchError.interrupted {
-            throw ExitCode(130)
-        }
-    }
-
-    func runWorkbook() throws {
         try reportingErrors {
             let workbook = try Workbook(path: options.workbook)
             var runOptions = RunOptions(toolVersion: Calrec.buildIdentity)
@@ -85,44 +77,72 @@ struct RunCommand: ParsableCommand {
             runOptions.dryRun = dryRun
             runOptions.overrides = try options.overrides()
             // Provenance is settled before anything runs: outside git the run is refused.
-            let recorder = dryRun || noProvenance
-                ? nil : RunRecorder(repository: try GitRepository(discoveringFrom: FileManager.default.currentDirectoryPath))
-            let source = try recorder?.sourceState()
-            let report = try WorkbookRunner(workbook: workbook, options: runOptions, commands: CalrecInProcess()).run()
+            var recorder: RunRecorder?
+            if !dryRun && !noProvenance {
+                do {
+                    recorder = RunRecorder(repository: try GitRepository(discoveringFrom: FileManager.default.currentDirectoryPath))
+                } catch ProvenanceError.notARepository(let path) {
+                    throw ValidationError(
+                        "\(path) is not inside a git repository, so the run cannot be pinned to a commit; run from a git checkout (git init) or pass --no-provenance")
+                }
+            }
+            let source = try recorder.map { try $0.sourceState(excluding: [options.reports, runOptions.artifactsRoot]) }
+            let finisher = RunFinisher(workbook: workbook, reports: options.reports, recorder: recorder, source: source)
+            let runner = try WorkbookRunner(workbook: workbook, options: runOptions, commands: CalrecInProcess())
+            runner.onInterruptedExit = { report in
+                do { try finisher.finish(report) } catch { log("the interrupted run could not be recorded: \(Calrec.message(for: error))") }
+            }
+            let report = try runner.run()
             if dryRun {
                 for outcome in report.outcomes {
                     print("#\(outcome.id): \(outcome.status == .cached ? "cached" : outcome.status == .wouldRun ? "would run — \(outcome.reasons.joined(separator: "; "))" : outcome.status.rawValue)")
                 }
                 return
             }
-            var footer: [(String, String)] = [("provenance", "not recorded (--no-provenance)")]
-            if let source {
-                footer = [
-                    ("commit", source.commit ?? "none (no commits yet)"), ("branch", source.branch ?? "detached"),
-                    ("dirty", source.dirty ? "yes; snapshot tree \(source.snapshotTree ?? "?")" : "no"),
-                    ("record", "refs/calrec/runs/\(report.runID)"),
-                ]
-            }
-            let paths = try ReportRenderer(workbook: workbook, report: report, provenance: footer).write(to: options.reports)
-            log("report: \(paths.markdown), \(paths.html)")
-            if let recorder, let source {
-                let outputs = report.outcomes.flatMap(\.outputs) + [paths.markdown, paths.html]
-                let manifest = RunManifest(
-                    runID: report.runID, workbook: report.workbook, status: report.status.rawValue, started: report.started,
-                    finished: report.finished, source: source, parameters: report.parameters,
-                    toolVersion: Calrec.buildIdentity, swiftVersion: MachineInfo.swiftVersion, machine: .current(),
-                    blocks: report.outcomes.map {
-                        RunManifest.Block(id: $0.id, status: $0.status.rawValue, key: $0.key, seconds: $0.seconds, metrics: $0.result?.metrics ?? [:])
-                    },
-                    artifacts: try RunRecorder.artifacts(outputs))
-                let commit = try recorder.record(manifest)
-                log("run recorded: refs/calrec/runs/\(report.runID) (commit \(commit.hex.prefix(10)))")
-            }
+            try finisher.finish(report)
+            if report.status == .interrupted { throw ExitCode(128 + (report.signal ?? SIGINT)) }
             if report.status == .failed {
                 let failed = report.outcomes.first { $0.status == .failed }
                 throw WorkbenchError.blockFailed(id: failed?.id ?? "?", message: failed?.error ?? "unknown error")
             }
         }
+    }
+}
+
+/// The end of a workbook run, finished or interrupted: the reports rendered and the run recorded in
+/// git (unless provenance is off). Called from the interrupt handler's thread too, hence Sendable;
+/// it runs once per process.
+struct RunFinisher: @unchecked Sendable {
+    let workbook: Workbook
+    let reports: String
+    let recorder: RunRecorder?
+    let source: RunManifest.Source?
+
+    func finish(_ report: RunReport) throws {
+        var footer: [(String, String)] = [("provenance", "not recorded (--no-provenance)")]
+        if let source {
+            footer = [
+                ("commit", source.commit ?? "none (no commits yet)"), ("branch", source.branch ?? "detached"),
+                ("dirty", source.dirty ? "yes; snapshot tree \(source.snapshotTree ?? "?")" : "no"),
+                ("record", "refs/calrec/runs/\(report.runID)"),
+            ]
+        }
+        let paths = try ReportRenderer(workbook: workbook, report: report, provenance: footer).write(to: reports)
+        log("report: \(paths.markdown), \(paths.html)")
+        guard let recorder, let source else { return }
+        let outputs = report.outcomes.flatMap(\.outputs) + [paths.markdown, paths.html]
+        let manifest = RunManifest(
+            runID: report.runID, workbook: report.workbook, status: report.status.rawValue, started: report.started,
+            finished: report.finished, source: source, parameters: report.parameters,
+            toolVersion: Calrec.buildIdentity, swiftVersion: MachineInfo.swiftVersion, machine: .current(),
+            blocks: report.outcomes.map {
+                RunManifest.Block(
+                    id: $0.id, status: $0.status.rawValue, key: $0.key, seconds: $0.seconds, metrics: $0.result?.metrics ?? [:],
+                    error: $0.error)
+            },
+            artifacts: try recorder.artifacts(outputs))
+        let commit = try recorder.record(manifest)
+        log("run recorded: refs/calrec/runs/\(report.runID) (commit \(commit.hex.prefix(10)))")
     }
 }
 

@@ -45,13 +45,16 @@ final class RunRecorderTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: folder)
     }
 
-    private func manifest(_ recorder: RunRecorder, id: String, parameters: [String: String] = ["seed": "1"]) throws -> RunManifest {
+    private func manifest(
+        _ recorder: RunRecorder, id: String, parameters: [String: String] = ["seed": "1"], outputs: [String] = [],
+        artifacts: [String] = ["artifacts/m"]
+    ) throws -> RunManifest {
         RunManifest(
             runID: id, workbook: "Workbooks/x.md", status: "succeeded", started: Date(timeIntervalSince1970: 0),
-            finished: Date(timeIntervalSince1970: 1), source: try recorder.sourceState(), parameters: parameters, toolVersion: "0.1.0",
-            swiftVersion: MachineInfo.swiftVersion, machine: .current(),
+            finished: Date(timeIntervalSince1970: 1), source: try recorder.sourceState(excluding: outputs), parameters: parameters,
+            toolVersion: "0.1.0", swiftVersion: MachineInfo.swiftVersion, machine: .current(),
             blocks: [.init(id: "pop", status: "ran", key: "k", seconds: 0.5, metrics: ["pop ndcg@10 opt": 0.1])],
-            artifacts: try RunRecorder.artifacts(["artifacts/m"]))
+            artifacts: try recorder.artifacts(artifacts))
     }
 
     func testRunCommitHasTheSourceAsParentAndTheNoteListsIt() throws {
@@ -116,10 +119,67 @@ final class RunRecorderTests: XCTestCase {
         XCTAssertFalse(lines.contains { $0.hasPrefix("metric") })
     }
 
-    func testOutsideARepositoryProvenanceIsRefused() {
+    func testOutsideARepositoryProvenanceIsRefusedWithoutNamingAnOptionOfOneCommand() {
         XCTAssertThrowsError(try GitRepository(discoveringFrom: "/")) { error in
             XCTAssertEqual(error as? ProvenanceError, .notARepository("/"))
-            XCTAssertTrue(error.localizedDescription.contains("--no-provenance"))
+            XCTAssertTrue(error.localizedDescription.contains("not inside a git repository"), error.localizedDescription)
+            XCTAssertFalse(error.localizedDescription.contains("--"), error.localizedDescription)
         }
+    }
+
+    func testArtifactPathsAreRootRelativeAndAuditWorksFromAnyDirectory() throws {
+        try FileManager.default.createDirectory(atPath: folder + "/Workbooks/deep", withIntermediateDirectories: true)
+        // Recorded from a subdirectory: `../artifacts/m` is `artifacts/m` from the root.
+        FileManager.default.changeCurrentDirectoryPath(folder + "/Workbooks")
+        let recorder = RunRecorder(repository: try GitRepository(discoveringFrom: folder + "/Workbooks"))
+        let recorded = try manifest(recorder, id: "sub", artifacts: ["../artifacts/m/metrics.json", folder + "/artifacts/m/ranks.tsv"])
+        XCTAssertEqual(recorded.format, "calrec-run/2")
+        XCTAssertEqual(recorded.artifacts.map(\.path), ["artifacts/m/metrics.json", "artifacts/m/ranks.tsv"])
+        try recorder.record(recorded)
+        XCTAssertEqual(try git("show", "refs/calrec/runs/sub:artifacts/artifacts/m/metrics.json"), "{\"ndcg@10\": 0.1}")
+        for directory in [folder, folder + "/Workbooks", folder + "/Workbooks/deep", folder + "/artifacts/m"] {
+            FileManager.default.changeCurrentDirectoryPath(directory)
+            let fresh = RunRecorder(repository: try GitRepository(discoveringFrom: directory))
+            XCTAssertEqual(try fresh.audit(run: "sub").map(\.state), [.ok, .ok], directory)
+        }
+        // An artifact named as the user sees it from where they stand.
+        FileManager.default.changeCurrentDirectoryPath(folder + "/artifacts/m")
+        XCTAssertEqual(try recorder.latestRun(with: "metrics.json"), "sub")
+        XCTAssertEqual(try recorder.audit(run: "sub", only: "ranks.tsv").map(\.path), ["artifacts/m/ranks.tsv"])
+        try "changed".write(toFile: folder + "/artifacts/m/ranks.tsv", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try recorder.audit(run: "sub").map(\.state), [.ok, .modified])
+    }
+
+    func testWorkbenchOutputsAreNotSourceSoAParameterChangeShowsNoCode() throws {
+        // Reports are committed in this repository and the artifacts folder is not ignored.
+        try FileManager.default.createDirectory(atPath: folder + "/Reports", withIntermediateDirectories: true)
+        try "report v1\n".write(toFile: folder + "/Reports/x.md", atomically: true, encoding: .utf8)
+        try "".write(toFile: folder + "/.gitignore", atomically: true, encoding: .utf8)
+        try git("add", "Reports", ".gitignore")
+        try git("commit", "-q", "-m", "reports")
+        let recorder = RunRecorder(repository: try GitRepository(discoveringFrom: folder))
+        let outputs = ["Reports", "artifacts"]
+        try "report v2\n".write(toFile: folder + "/Reports/x.md", atomically: true, encoding: .utf8)
+        try "lock".write(toFile: folder + "/artifacts/m/lock", atomically: true, encoding: .utf8)
+        let a = try manifest(recorder, id: "a", outputs: outputs)
+        XCTAssertFalse(a.source.dirty, "only the workbench's outputs changed")
+        XCTAssertEqual(a.source.excluded, outputs)
+        try recorder.record(a)
+        try "report v3\n".write(toFile: folder + "/Reports/x.md", atomically: true, encoding: .utf8)
+        try "new\n".write(toFile: folder + "/Reports/y.html", atomically: true, encoding: .utf8)
+        try "{\"ndcg@10\": 0.2}".write(toFile: folder + "/artifacts/m/metrics.json", atomically: true, encoding: .utf8)
+        try recorder.record(try manifest(recorder, id: "b", parameters: ["seed": "2"], outputs: outputs))
+        XCTAssertEqual(try recorder.diff("a", "b"), ["param seed: 1 → 2"])
+        // A real source change beside them is dirty, snapshotted without the outputs, and shown.
+        try "code v2\n".write(toFile: folder + "/code.swift", atomically: true, encoding: .utf8)
+        let c = try manifest(recorder, id: "c", outputs: outputs)
+        XCTAssertTrue(c.source.dirty)
+        let snapshot = try XCTUnwrap(c.source.snapshotTree)
+        XCTAssertEqual(try git("show", "\(snapshot):Reports/x.md"), "report v1", "the committed report, not the re-rendered one")
+        XCTAssertFalse(try git("ls-tree", "-r", "--name-only", snapshot).contains("artifacts/"))
+        XCTAssertFalse(try git("ls-tree", "-r", "--name-only", snapshot).contains("y.html"))
+        try recorder.record(c)
+        let head = try git("rev-parse", "HEAD")
+        XCTAssertEqual(try recorder.diff("b", "c"), ["param seed: 2 → 1", "code: \(head) → \(head)+dirty", "  changed: code.swift"])
     }
 }

@@ -1,0 +1,122 @@
+import Foundation
+
+/// SIGINT (Ctrl-C) and SIGTERM during a run. The handler runs on a dispatch queue, not in signal
+/// context, so it may do real work: the runner's handler stops a running `sh` block (the run loop
+/// then records the interrupted run and returns), or, while an in-process block runs (which cannot
+/// be stopped half-way), records and renders the run itself and exits with 128 + the signal.
+/// Finished artifacts stay; nothing half-written is left (every artifact write is atomic, and the
+/// staging files of the interrupted write are removed).
+enum Interrupts {
+    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+    nonisolated(unsafe) private static var received: Int32?
+    private static let lock = NSLock()
+    static let signals = [SIGINT, SIGTERM]
+
+    /// The signal that interrupted this run, if one did.
+    static var requested: Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        return received
+    }
+
+    static func install(handler: @escaping @Sendable (Int32) -> Void) {
+        lock.lock()
+        received = nil
+        lock.unlock()
+        for number in signals {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                lock.lock()
+                let first = received == nil
+                if first { received = number }
+                lock.unlock()
+                if first { handler(number) }
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    static func uninstall() {
+        for source in sources { source.cancel() }
+        sources.removeAll()
+        for number in signals { signal(number, SIG_DFL) }
+    }
+
+    /// Removes the staging files and folders (`.<name>.tmp-…`) of atomic writes under `folder`.
+    static func removeTemporaryFiles(under folder: String) {
+        guard let enumerator = FileManager.default.enumerator(atPath: folder) else { return }
+        var found: [String] = []
+        while let relative = enumerator.nextObject() as? String {
+            guard (relative as NSString).lastPathComponent.contains(".tmp-") else { continue }
+            found.append((folder as NSString).appendingPathComponent(relative))
+            enumerator.skipDescendants()
+        }
+        for path in found { try? FileManager.default.removeItem(atPath: path) }
+    }
+}
+
+/// What a run has done so far, readable from the interrupt handler while the run goes on.
+final class RunProgress: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done: [BlockOutcome] = []
+    private var running: (outcome: BlockOutcome, since: Date)?
+
+    var outcomes: [BlockOutcome] {
+        lock.lock()
+        defer { lock.unlock() }
+        return done
+    }
+
+    func append(_ outcome: BlockOutcome) { append(contentsOf: [outcome]) }
+
+    func append(contentsOf outcomes: [BlockOutcome]) {
+        lock.lock()
+        done += outcomes
+        if let running, outcomes.contains(where: { $0.id == running.outcome.id }) { self.running = nil }
+        lock.unlock()
+    }
+
+    /// The block that starts running now.
+    func start(_ outcome: BlockOutcome) {
+        lock.lock()
+        running = (outcome, Date())
+        lock.unlock()
+    }
+
+    /// Why a run stopped, in words.
+    static func reason(signal: Int32, seconds: Double? = nil) -> String {
+        let name = signal == SIGINT ? "SIGINT (Ctrl-C)" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)"
+        return "interrupted by \(name)" + (seconds.map { String(format: " after %.1f s", $0) } ?? "")
+    }
+
+    /// The run as it stands, stopped by `signal` in the running block; `rest` lists the blocks
+    /// after a given one (id and rendered text).
+    func interruptedReport(
+        signal: Int32, runID: String, workbook: String, started: Date, parameters: [String: String],
+        rest: (String) -> [(id: String, text: String)]
+    ) -> RunReport {
+        lock.lock()
+        var outcomes = done
+        let current = running
+        lock.unlock()
+        if var (outcome, since) = current {
+            outcome.status = .interrupted
+            outcome.seconds = Date().timeIntervalSince(since)
+            outcome.error = Self.reason(signal: signal, seconds: outcome.seconds)
+            outcome.result = nil
+            outcomes.append(outcome)
+            outcomes += rest(outcome.id).map {
+                BlockOutcome(
+                    id: $0.id, status: .notRun, reasons: ["the run was interrupted"], result: nil, error: nil, seconds: 0, key: "",
+                    renderedText: $0.text)
+            }
+        }
+        var report = RunReport(
+            runID: runID, workbook: workbook, status: .interrupted, started: started, finished: Date(), parameters: parameters,
+            outcomes: outcomes)
+        report.signal = signal
+        return report
+    }
+}
