@@ -149,6 +149,17 @@ final class CLITests: XCTestCase {
         XCTAssertLessThan(first["logprob"] as! Double, 0)
     }
 
+    func testAMissingMetadataFileIsNamed() throws {
+        let folder = try scratch()
+        try FileManager.default.copyItem(
+            atPath: Self.sharedData.appendingPathComponent("amazon2018-gift-cards/Gift_Cards_5.json.gz").path, toPath: folder + "/Gift_Cards_5.json.gz")
+        for arguments in [["stats", "--amazon2018", folder], ["stats", "--amazon2018", folder, "--category", "Gift_Cards"]] {
+            let result = try run(arguments)
+            XCTAssertNotEqual(result.status, 0)
+            XCTAssertTrue(result.err.contains("has Gift_Cards_5.json.gz but no meta_Gift_Cards.json.gz (or meta_Gift_Cards.json)"), result.err)
+        }
+    }
+
     func testMissingPathAndUnknownCategoryAreClearErrors() throws {
         let missing = try run(["stats", "--amazon2018", "/nonexistent/folder"])
         XCTAssertNotEqual(missing.status, 0)
