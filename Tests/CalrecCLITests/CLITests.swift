@@ -149,6 +149,23 @@ final class CLITests: XCTestCase {
         XCTAssertLessThan(first["logprob"] as! Double, 0)
     }
 
+    func testLMTrainResumedWithoutACheckpointSaysSoAndRecordsItsCost() throws {
+        let folder = try scratch()
+        let lines = (0..<30).map { "Title: \(["red", "blue"][$0 % 2]) pen pack of \($0 % 5)" }
+        try lines.joined(separator: "\n").write(toFile: folder + "/docs.txt", atomically: true, encoding: .utf8)
+        let trained = try run([
+            "lm", "train", "--text-file", folder + "/docs.txt", "--out", folder + "/a", "--vocab", "280", "--layers", "1", "--channels", "16",
+            "--heads", "2", "--context", "16", "--batch", "2", "--steps", "6", "--resume",
+        ])
+        XCTAssertEqual(trained.status, 0, trained.err)
+        XCTAssertTrue(trained.err.contains("calrec: no checkpoint at \(folder)/a.checkpoint; starting from step 0"), trained.err)
+        let cost = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/a/cost.json"))) as! [String: Any]
+        XCTAssertGreaterThan(cost["cpu_seconds"] as? Double ?? 0, 0)
+        XCTAssertGreaterThan(cost["wall_seconds"] as? Double ?? 0, 0)
+        XCTAssertEqual(cost["steps"] as? Int, 6)
+        XCTAssertEqual(cost["resumed"] as? Bool, true)
+    }
+
     func testAMissingMetadataFileIsNamed() throws {
         let folder = try scratch()
         try FileManager.default.copyItem(
