@@ -10,8 +10,8 @@ import Tensors
 /// GPT-2-format model). AdamW, warmup + cosine, clipping, gradient accumulation to the effective
 /// batch. Every `validateEvery` steps (and at the end) L_NIG on a fixed set of validation examples
 /// (each user's training part → its validation target) picks the checkpoint to keep: the returned
-/// model is the best one seen. Checkpoints (training state, best model, curve) are written
-/// atomically; `resume` continues a killed run to the uninterrupted result.
+/// model is the best one seen. Checkpoints (training state, best model, curve, time spent) are
+/// written atomically; `resume` continues a killed run to the uninterrupted result.
 public struct CALRecTraining {
     public struct Options: Sendable, Codable, Equatable {
         public var steps = 300
@@ -87,6 +87,8 @@ public struct CALRecTraining {
         var curve: [Point]
         var bestStep: Int?
         var bestValidation: Float?
+        /// What the processes that trained up to this checkpoint spent (absent in older checkpoints).
+        var cost: TrainingCost?
     }
 
     public let options: Options
@@ -101,6 +103,9 @@ public struct CALRecTraining {
         /// The criterion at the kept step: validation L_NIG, or −NDCG@10 with `.ndcg` selection.
         public var bestValidation: Float?
         public var curve: [Point]
+        /// What the processes before this one spent up to the checkpoint it resumed from (zero for a
+        /// fresh run): add this process's time for the whole run's.
+        public var priorCost: TrainingCost
     }
 
     /// Trains from `model` on `datasets` (one builder per dataset, all sharing the model's tokenizer).
@@ -108,6 +113,7 @@ public struct CALRecTraining {
         model: GPT2Model, datasets: [(sequences: TrainingSequences, builder: PromptBuilder)], checkpointing: Checkpointing? = nil,
         progress: (Point) throws -> Void = { _ in }
     ) throws -> Result {
+        let started = checkpointing?.started ?? .now()
         guard !datasets.isEmpty, datasets.contains(where: { !$0.sequences.sequences.isEmpty }) else {
             throw CALRecError.noTrainingData("no user has two or more training purchases")
         }
@@ -121,7 +127,8 @@ public struct CALRecTraining {
         var random = SeededGenerator(seed: options.seed ^ 0xCA1_2EC)
         var curve: [Point] = []
         var best: (step: Int, value: Float, model: GPT2Model)?
-        if let checkpointing, checkpointing.resume, let record = try Self.readRecord(checkpointing.folder) {
+        var priorCost = TrainingCost.zero
+        if let checkpointing, let record = try checkpointing.recordToResume(Record.self) {
             guard record.options == options, record.datasets == names else {
                 throw CALRecError.invalidOption(
                     "\(checkpointing.folder) was made with other options or datasets; start afresh without --resume or use the same settings")
@@ -129,6 +136,7 @@ public struct CALRecTraining {
             trainer = try GPT2Trainer(stateFolder: (checkpointing.folder as NSString).appendingPathComponent("last"))
             random = SeededGenerator(seed: record.randomState)
             curve = record.curve
+            priorCost = record.cost ?? .zero
             if let step = record.bestStep, let value = record.bestValidation {
                 best = (step, value, try GPT2Model(folder: (checkpointing.folder as NSString).appendingPathComponent("best")))
             }
@@ -198,24 +206,21 @@ public struct CALRecTraining {
                     if criterion.isFinite, best == nil || criterion < best!.value { best = (step, criterion, try trainer.model()) }
                 }
                 curve.append(point)
-                if let checkpointing, step % max(1, checkpointing.every) == 0 || step == options.steps {
+                if let checkpointing, checkpointing.isDue(step, of: options.steps) {
                     let record = Record(
                         options: options, datasets: names, step: step, randomState: random.state, curve: curve, bestStep: best?.step,
-                        bestValidation: best?.value)
-                    try AtomicWrite.folder(checkpointing.folder) { staging in
+                        bestValidation: best?.value, cost: priorCost + started.elapsed())
+                    try checkpointing.save(record) { staging in
                         try trainer.saveState(to: (staging as NSString).appendingPathComponent("last"))
                         if let best { try best.model.save(to: (staging as NSString).appendingPathComponent("best")) }
                         try datasets[0].builder.tokenizer.save(to: staging)
-                        let encoder = JSONEncoder()
-                        encoder.outputFormatting = [.sortedKeys]
-                        try encoder.encode(record).write(to: URL(fileURLWithPath: (staging as NSString).appendingPathComponent("training.json")))
                     }
                 }
                 try progress(point)
             }
         }
-        if let best { return Result(model: best.model, bestStep: best.step, bestValidation: best.value, curve: curve) }
-        return Result(model: try trainer.model(), bestStep: trainer.step, bestValidation: nil, curve: curve)
+        if let best { return Result(model: best.model, bestStep: best.step, bestValidation: best.value, curve: curve, priorCost: priorCost) }
+        return Result(model: try trainer.model(), bestStep: trainer.step, bestValidation: nil, curve: curve, priorCost: priorCost)
     }
 
     /// Mean NDCG@10 (optimistic ranks) of the full inference on the first `users` validation examples
@@ -254,16 +259,6 @@ public struct CALRecTraining {
             users += batch.count
         }
         return users > 0 ? Float(total / Double(users)) : .nan
-    }
-
-    static func readRecord(_ folder: String) throws -> Record? {
-        let path = (folder as NSString).appendingPathComponent("training.json")
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        do {
-            return try JSONDecoder().decode(Record.self, from: data)
-        } catch {
-            throw CALRecError.invalidOption("\(path): unreadable training record (\(error.localizedDescription))")
-        }
     }
 }
 

@@ -1,5 +1,4 @@
 import Foundation
-import RecData
 import Tensors
 import Tokenization
 
@@ -9,9 +8,10 @@ import Tokenization
 /// clipping; optional gradient accumulation. Deterministic for a seed (and thread count).
 ///
 /// With a checkpoint folder, the complete training state (weights, AdamW moments, step, the random
-/// generator's state, the curve so far, the tokenizer) is written there every `checkpointEvery`
-/// steps, atomically; `resume` continues from it to exactly the result of an uninterrupted run. A
-/// non-finite loss stops training with a diagnostic and leaves the last good checkpoint in place.
+/// generator's state, the curve so far, the tokenizer, the time spent) is written there every
+/// `checkpointEvery` steps, atomically; `resume` continues from it to exactly the result of an
+/// uninterrupted run. A non-finite loss stops training with a diagnostic and leaves the last good
+/// checkpoint in place.
 public struct LanguageModelTraining {
     public struct Options: Sendable, Codable, Equatable {
         public var steps = 200
@@ -29,19 +29,6 @@ public struct LanguageModelTraining {
         public init() {}
     }
 
-    /// Where and how often the training state is saved, and whether to continue from it.
-    public struct Checkpointing: Sendable {
-        public var folder: String
-        public var every: Int
-        public var resume: Bool
-
-        public init(folder: String, every: Int, resume: Bool) {
-            self.folder = folder
-            self.every = every
-            self.resume = resume
-        }
-    }
-
     /// What a checkpoint folder's `training.json` holds beside the trainer state.
     struct CheckpointRecord: Codable {
         var options: Options
@@ -49,6 +36,8 @@ public struct LanguageModelTraining {
         var step: Int
         var randomState: UInt64
         var curve: [Point]
+        /// What the processes that trained up to this checkpoint spent (absent in older checkpoints).
+        var cost: TrainingCost?
     }
 
     /// One point of the training curve.
@@ -73,10 +62,13 @@ public struct LanguageModelTraining {
 
     /// Trains `model` (in place of its weights: the trained model is returned) on `documents`.
     /// `progress` sees every step; an error it throws stops training (the last checkpoint stays).
+    /// `priorCost` is what the processes before this one spent up to the checkpoint it resumed from
+    /// (zero for a fresh run): add this process's time for the whole run's.
     public func train(
         model: GPT2Model, tokenizer: BPETokenizer, documents: [String], checkpointing: Checkpointing? = nil,
         progress: (Point) throws -> Void = { _ in }
-    ) throws -> (model: GPT2Model, curve: [Point]) {
+    ) throws -> (model: GPT2Model, curve: [Point], priorCost: TrainingCost) {
+        let started = checkpointing?.started ?? .now()
         precondition(options.context <= model.config.maxPositions && options.accumulationSteps >= 1)
         let endOfText = tokenizer.id(ofSpecial: "<|endoftext|>")
         var stream: [Int32] = []
@@ -91,7 +83,8 @@ public struct LanguageModelTraining {
         var trainer = GPT2Trainer(model: model)
         var random = SeededGenerator(seed: options.seed ^ 0x5DEECE66D)
         var curve: [Point] = []
-        if let checkpointing, checkpointing.resume, let record = try Self.readCheckpoint(checkpointing.folder) {
+        var priorCost = TrainingCost.zero
+        if let checkpointing, let record = try checkpointing.recordToResume(CheckpointRecord.self) {
             guard record.options == options, record.streamTokens == stream.count else {
                 throw ModelError.malformed(
                     path: checkpointing.folder,
@@ -103,13 +96,14 @@ public struct LanguageModelTraining {
             }
             random = SeededGenerator(seed: record.randomState)
             curve = record.curve
+            priorCost = record.cost ?? .zero
         }
         let schedule = WarmupCosineSchedule(
             peak: options.learningRate, warmupSteps: options.warmupSteps, totalSteps: options.steps, minimumFraction: 0.1)
         let tape = Tape()
         let mask = [[Float]](repeating: [Float](repeating: 1, count: options.context), count: options.batch)
         let first = trainer.step + 1
-        guard first <= options.steps else { return (try trainer.model(), curve) }
+        guard first <= options.steps else { return (try trainer.model(), curve, priorCost) }
         for step in first...options.steps {
             let start = DispatchTime.now().uptimeNanoseconds
             trainer.zeroGradients()
@@ -141,29 +135,22 @@ public struct LanguageModelTraining {
                 step: step, loss: loss, learningRate: lr, gradientNorm: norm,
                 tokensPerSecond: Double(options.batch * options.accumulationSteps * options.context) / seconds)
             curve.append(point)
-            if let checkpointing, step % max(1, checkpointing.every) == 0 || step == options.steps {
-                let record = CheckpointRecord(options: options, streamTokens: stream.count, step: step, randomState: random.state, curve: curve)
-                try AtomicWrite.folder(checkpointing.folder) { staging in
+            if let checkpointing, checkpointing.isDue(step, of: options.steps) {
+                let record = CheckpointRecord(
+                    options: options, streamTokens: stream.count, step: step, randomState: random.state, curve: curve,
+                    cost: priorCost + started.elapsed())
+                try checkpointing.save(record) { staging in
                     try trainer.saveState(to: staging)
                     try tokenizer.save(to: staging)
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.sortedKeys]
-                    try encoder.encode(record).write(to: URL(fileURLWithPath: (staging as NSString).appendingPathComponent("training.json")))
                 }
             }
             try progress(point)
         }
-        return (try trainer.model(), curve)
+        return (try trainer.model(), curve, priorCost)
     }
 
     /// The record of a checkpoint folder, nil when there is none yet.
     static func readCheckpoint(_ folder: String) throws -> CheckpointRecord? {
-        let path = (folder as NSString).appendingPathComponent("training.json")
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        do {
-            return try JSONDecoder().decode(CheckpointRecord.self, from: data)
-        } catch {
-            throw ModelError.malformed(path: path, detail: "unreadable training record (\(error.localizedDescription))")
-        }
+        try Checkpointing.readRecord(CheckpointRecord.self, in: folder)
     }
 }

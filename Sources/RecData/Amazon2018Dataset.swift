@@ -23,33 +23,50 @@ public struct Amazon2018Files: Sendable, Equatable {
     public var reviews: String
     public var meta: String
 
-    /// Categories present in `folder`: every `<Stem>_5.json[.gz]` with a `meta_<Stem>.json[.gz]` beside it.
+    /// Categories present in `folder`: every `<Stem>_5.json[.gz]`, each with its `meta_<Stem>.json[.gz]`
+    /// (a missing one is an error naming it).
     public static func discover(in folder: String) throws -> [Amazon2018Files] {
         let names = try folderContents(folder, holding: "<Category>_5.json[.gz] files")
+        return try reviewStems(names).map { try files(of: $0, in: folder, names: names)! }
+    }
+
+    /// The files of one category, or a clear error naming the missing file or listing what the
+    /// folder holds.
+    public static func locate(category: String, in folder: String) throws -> Amazon2018Files {
+        let names = try folderContents(folder, holding: "<Category>_5.json[.gz] files")
+        if let found = try files(of: category, in: folder, names: names) { return found }
+        let available = reviewStems(names).filter { (try? files(of: $0, in: folder, names: names)) != nil }
+        throw RecDataError.unknownCategory(folder: folder, category: category, available: available)
+    }
+
+    /// The stems of the 5-core review files among `names`, sorted.
+    private static func reviewStems(_ names: [String]) -> [String] {
         var stems = Set<String>()
         for name in names {
             for suffix in ["_5.json.gz", "_5.json"] where name.hasSuffix(suffix) {
                 stems.insert(String(name.dropLast(suffix.count)))
             }
         }
-        return stems.sorted().compactMap { stem in
-            guard let meta = firstExisting(folder, ["meta_\(stem).json.gz", "meta_\(stem).json"], names) else {
-                return nil
-            }
-            let reviews = firstExisting(folder, ["\(stem)_5.json.gz", "\(stem)_5.json"], names)!
-            return Amazon2018Files(category: stem, reviews: reviews, meta: meta)
+        return stems.sorted()
+    }
+
+    /// The files of `stem` among `names` (the folder's entries): nil when none of them is there, an
+    /// error naming what is missing when only some are. The full review file `<Stem>.json[.gz]`
+    /// counts as found (it is not read: the 5-core file is).
+    private static func files(of stem: String, in folder: String, names: [String]) throws -> Amazon2018Files? {
+        let reviews = ["\(stem)_5.json.gz", "\(stem)_5.json"].first(where: names.contains)
+        let meta = ["meta_\(stem).json.gz", "meta_\(stem).json"].first(where: names.contains)
+        if let reviews, let meta {
+            return Amazon2018Files(
+                category: stem, reviews: (folder as NSString).appendingPathComponent(reviews), meta: (folder as NSString).appendingPathComponent(meta))
         }
-    }
-
-    /// The files of one category, or a clear error listing what the folder holds.
-    public static func locate(category: String, in folder: String) throws -> Amazon2018Files {
-        let all = try discover(in: folder)
-        if let found = all.first(where: { $0.category == category }) { return found }
-        throw RecDataError.unknownCategory(folder: folder, category: category, available: all.map(\.category))
-    }
-
-    private static func firstExisting(_ folder: String, _ candidates: [String], _ names: [String]) -> String? {
-        candidates.first(where: names.contains).map { (folder as NSString).appendingPathComponent($0) }
+        let allReviews = ["\(stem).json.gz", "\(stem).json"].first(where: names.contains)
+        let found = [reviews ?? allReviews, meta].compactMap { $0 }
+        guard !found.isEmpty else { return nil }
+        var missing: [String] = []
+        if reviews == nil { missing.append("\(stem)_5.json.gz (or \(stem)_5.json)") }
+        if meta == nil { missing.append("meta_\(stem).json.gz (or meta_\(stem).json)") }
+        throw RecDataError.incompleteCategory(folder: folder, category: stem, found: found, missing: missing)
     }
 }
 

@@ -2,6 +2,11 @@ import Foundation
 
 /// Writes that never leave a half-written file behind: content goes to a temporary file in the
 /// destination's folder, which is then renamed over the destination (atomic on POSIX file systems).
+///
+/// Staging names are `.<name>.tmp-<pid>-<uuid>` (and `.<name>.old-<pid>-<uuid>` for a folder being
+/// replaced), with the writer's process id. A process killed mid-write leaves its staging behind;
+/// the next write of the same destination removes it (`removeDebris`), but never the staging of a
+/// writer that is still alive, and puts back a previous folder that a killed writer had moved aside.
 public enum AtomicWrite {
     /// Writes `text` (UTF-8) to `path` atomically, creating the parent folder if needed.
     public static func write(_ text: String, to path: String) throws {
@@ -14,7 +19,8 @@ public enum AtomicWrite {
         let folder = url.deletingLastPathComponent()
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(UUID().uuidString)")
+            removeDebris(of: path)
+            let temporary = URL(fileURLWithPath: stagingPath(for: path))
             do {
                 try data.write(to: temporary)
                 try replace(path, with: temporary.path)
@@ -33,8 +39,8 @@ public enum AtomicWrite {
     /// nothing appears at `path`. An existing folder at `path` is replaced only after `body` succeeds.
     public static func folder(_ path: String, _ body: (String) throws -> Void) throws {
         let url = URL(fileURLWithPath: path).standardizedFileURL
-        let parent = url.deletingLastPathComponent()
-        let staging = parent.appendingPathComponent(".\(url.lastPathComponent).tmp-\(UUID().uuidString)")
+        removeDebris(of: url.path)
+        let staging = URL(fileURLWithPath: stagingPath(for: url.path))
         do {
             try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
         } catch {
@@ -47,10 +53,18 @@ public enum AtomicWrite {
                 guard isDirectory.boolValue else {
                     throw RecDataError.invalidArgument("\(path) exists and is not a folder; choose another output path")
                 }
-                let old = parent.appendingPathComponent(".\(url.lastPathComponent).old-\(UUID().uuidString)")
-                try FileManager.default.moveItem(at: url, to: old)
-                try replace(url.path, with: staging.path)
-                try? FileManager.default.removeItem(at: old)
+                let old = stagingPath(for: url.path, kind: .old)
+                try replace(old, with: url.path)
+                do {
+                    try replace(url.path, with: staging.path)
+                } catch {
+                    _ = rename(old, url.path)
+                    throw error
+                }
+                // Renamed before the (not atomic) removal, so that a `.old-` entry always means a
+                // previous version whole: the one to put back when the new one never arrived.
+                let doomed = stagingPath(for: url.path)
+                try? FileManager.default.removeItem(atPath: rename(old, doomed) == 0 ? doomed : old)
             } else {
                 try replace(url.path, with: staging.path)
             }
@@ -59,6 +73,55 @@ public enum AtomicWrite {
             if let error = error as? RecDataError { throw error }
             throw RecDataError.io(path: path, detail: error.localizedDescription)
         }
+    }
+
+    /// What a staging entry is for: the new content, or the previous folder moved aside.
+    enum StagingKind: String, Sendable {
+        case temporary = "tmp"
+        case old
+    }
+
+    /// A fresh staging path beside `path` for this process: `.<name>.<kind>-<pid>-<uuid>`. The
+    /// `.tmp-` infix is what content hashes and interrupt clean-ups skip.
+    static func stagingPath(for path: String, kind: StagingKind = .temporary) -> String {
+        let url = URL(fileURLWithPath: path)
+        return url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(kind.rawValue)-\(getpid())-\(UUID().uuidString)").path
+    }
+
+    /// Removes the staging files and folders that writers of `path` killed mid-write left beside it:
+    /// those whose process is gone, and those named before staging names carried one. Staging of a
+    /// live process (this one included) stays. When `path` itself is missing, a previous version that
+    /// a killed writer had moved aside (`.old-`) is put back instead of removed. Failures to remove
+    /// are ignored: debris takes room but does no harm.
+    public static func removeDebris(of path: String) {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        let folder = url.deletingLastPathComponent().path
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+        var missing = !FileManager.default.fileExists(atPath: url.path)
+        for name in names.sorted() where isDebris(name, of: url.lastPathComponent) {
+            let entry = (folder as NSString).appendingPathComponent(name)
+            if missing, name.hasPrefix(".\(url.lastPathComponent).\(StagingKind.old.rawValue)-"), rename(entry, url.path) == 0 {
+                missing = false
+                continue
+            }
+            try? FileManager.default.removeItem(atPath: entry)
+        }
+    }
+
+    /// Whether `entry` is the staging of a write of `name` whose writer is no longer running.
+    static func isDebris(_ entry: String, of name: String) -> Bool {
+        for kind in [StagingKind.temporary, .old] {
+            let prefix = ".\(name).\(kind.rawValue)-"
+            guard entry.hasPrefix(prefix) else { continue }
+            let rest = entry.dropFirst(prefix.count)
+            if UUID(uuidString: String(rest)) != nil { return true }  // the older name, without a process id
+            guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]), pid > 0,
+                UUID(uuidString: String(rest[rest.index(after: dash)...])) != nil
+            else { return false }
+            return kill(pid, 0) != 0 && errno == ESRCH
+        }
+        return false
     }
 
     private static func replace(_ destination: String, with source: String) throws {

@@ -1,8 +1,9 @@
 import CZlib
 import Foundation
 
-/// Writes gzip files through zlib, atomically (temporary file, then rename). zlib's gzip header
-/// carries no time stamp, so the same content always gives the same bytes.
+/// Writes gzip files through zlib, atomically (temporary file, then rename; staging named and
+/// cleaned up as `AtomicWrite` does). zlib's gzip header carries no time stamp, so the same content
+/// always gives the same bytes.
 public enum GzipFile {
     public static func write(_ text: String, to path: String, level: Int32 = 6) throws {
         let url = URL(fileURLWithPath: path)
@@ -12,7 +13,8 @@ public enum GzipFile {
         } catch {
             throw RecDataError.io(path: path, detail: "cannot create the folder: \(error.localizedDescription)")
         }
-        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(UUID().uuidString)").path
+        AtomicWrite.removeDebris(of: path)
+        let temporary = AtomicWrite.stagingPath(for: path)
         guard let file = gzopen(temporary, "wb\(level)") else {
             throw RecDataError.io(path: path, detail: "cannot create: \(String(cString: strerror(errno)))")
         }

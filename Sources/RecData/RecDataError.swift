@@ -19,6 +19,8 @@ public enum RecDataError: Error, LocalizedError, Equatable {
     case itemWithoutMeta(file: String, line: Int, item: String, metaFile: String)
     /// No review/meta file pair for the requested category stem.
     case unknownCategory(folder: String, category: String, available: [String])
+    /// Some of a category's files are in the folder (`found`, file names) but not all (`missing`).
+    case incompleteCategory(folder: String, category: String, found: [String], missing: [String])
     /// The folder holds no recognised dataset files.
     case noDataset(folder: String, expected: String)
     /// A parameter is out of range.
@@ -46,6 +48,9 @@ public enum RecDataError: Error, LocalizedError, Equatable {
         case .unknownCategory(let folder, let category, let available):
             let list = available.isEmpty ? "none" : available.joined(separator: ", ")
             return "\(folder): no category '\(category)' (need \(category)_5.json[.gz] and meta_\(category).json[.gz]); available: \(list)"
+        case .incompleteCategory(let folder, let category, let found, let missing):
+            return "\(folder): category '\(category)' has \(found.joined(separator: " and ")) but no \(missing.joined(separator: " and ")); "
+                + "put the missing file in that folder (a category needs its 5-core reviews \(category)_5.json[.gz] and its item metadata meta_\(category).json[.gz])"
         case .noDataset(let folder, let expected):
             return "\(folder): no dataset found; expected \(expected)"
         case .invalidArgument(let message):

@@ -19,10 +19,16 @@ public enum SafeTensors {
     public enum Failure: Error, LocalizedError, Equatable {
         case malformed(path: String, detail: String)
         case io(path: String, detail: String)
+        /// The data section (the bytes after the header) is shorter than the header's offsets say:
+        /// `tensor` ends at `neededBytes`, the section holds `dataBytes`.
+        case truncated(path: String, dataBytes: Int, neededBytes: Int, tensor: String)
 
         public var errorDescription: String? {
             switch self {
             case .malformed(let path, let detail): return "\(path): not a valid safetensors file: \(detail)"
+            case .truncated(let path, let dataBytes, let neededBytes, let tensor):
+                return "\(path): data section ends at byte \(dataBytes), the header needs \(neededBytes) (tensor '\(tensor)'); "
+                    + "the file is truncated (an interrupted copy or download?): copy or save it again"
             case .io(let path, let detail): return "\(path): \(detail)"
             }
         }
@@ -41,9 +47,12 @@ public enum SafeTensors {
             throw Failure.malformed(path: path, detail: "the header is not a JSON object")
         }
         let base = 8 + Int(headerLength)
-        var tensors: [String: Tensor] = [:]
+        // Every entry is checked before any data is read, in name order, so the error a damaged file
+        // gets does not depend on the order of a dictionary.
+        var entries: [(name: String, dtype: String, shape: [Int], begin: Int, end: Int)] = []
         var metadata: [String: String] = [:]
-        for (name, value) in header {
+        for name in header.keys.sorted() {
+            let value = header[name]!
             if name == "__metadata__" {
                 metadata = (value as? [String: String]) ?? [:]
                 continue
@@ -52,19 +61,27 @@ public enum SafeTensors {
                 let shape = (entry["shape"] as? [NSNumber])?.map(\.intValue),
                 let offsets = (entry["data_offsets"] as? [NSNumber])?.map(\.intValue), offsets.count == 2
             else { throw Failure.malformed(path: path, detail: "tensor '\(name)' needs dtype, shape and data_offsets") }
-            let count = shape.reduce(1, *)
             let width: Int
             switch dtype {
             case "F32": width = 4
             case "F16", "BF16": width = 2
             default: throw Failure.malformed(path: path, detail: "tensor '\(name)' has dtype \(dtype); F32, F16 and BF16 are supported")
             }
-            guard offsets[0] >= 0, offsets[1] == offsets[0] + count * width, base + offsets[1] <= data.count else {
+            guard offsets[0] >= 0, offsets[1] == offsets[0] + shape.reduce(1, *) * width else {
                 throw Failure.malformed(path: path, detail: "tensor '\(name)': data_offsets \(offsets) do not fit shape \(shape) × \(width) bytes")
             }
+            entries.append((name, dtype, shape, offsets[0], offsets[1]))
+        }
+        // The tensor that ends last names a short data section (the first by name among equals).
+        if let last = entries.max(by: { $0.end < $1.end || ($0.end == $1.end && $0.name > $1.name) }), base + last.end > data.count {
+            throw Failure.truncated(path: path, dataBytes: data.count - base, neededBytes: last.end, tensor: last.name)
+        }
+        var tensors: [String: Tensor] = [:]
+        for (name, dtype, shape, begin, _) in entries {
+            let count = shape.reduce(1, *)
             var values = [Float](repeating: 0, count: count)
             data.withUnsafeBytes { raw in
-                let start = raw.baseAddress! + base + offsets[0]
+                let start = raw.baseAddress! + base + begin
                 for i in 0..<count {
                     switch dtype {
                     case "F32": values[i] = Float(bitPattern: UInt32(littleEndian: start.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))

@@ -47,7 +47,7 @@ struct LMTrainCommand: ParsableCommand {
 
     @OptionGroup var source: LMCatalogueOptions
 
-    @Option(help: "Output model folder (config.json, model.safetensors, vocab.json, merges.txt, train.jsonl).")
+    @Option(help: "Output model folder (config.json, model.safetensors, vocab.json, merges.txt, train.jsonl, cost.json).")
     var out: String
 
     @Option(help: "Tokenizer vocabulary size (special tokens included).") var vocab = 2048
@@ -67,6 +67,7 @@ struct LMTrainCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            let started = TrainingCost.Mark.now()
             let documents: [String]
             if let textFile {
                 guard let data = FileManager.default.contents(atPath: textFile) else { throw RecDataError.missingPath(textFile) }
@@ -76,6 +77,8 @@ struct LMTrainCommand: ParsableCommand {
             }
             guard !documents.isEmpty else { throw ValidationError("no documents to train on") }
             let checkpointFolder = out + ".checkpoint"
+            // Before --resume looks for the checkpoint: one a killed writer had moved aside comes back.
+            AtomicWrite.removeDebris(of: checkpointFolder)
             let tokenizer: BPETokenizer
             if resume, FileManager.default.fileExists(atPath: (checkpointFolder as NSString).appendingPathComponent("training.json")) {
                 log("resuming from \(checkpointFolder)")
@@ -99,9 +102,11 @@ struct LMTrainCommand: ParsableCommand {
             options.seed = seed
             let progress = ProgressDisplay(total: steps, label: "step")
             let checkpointing = checkpointEvery > 0 || resume
-                ? LanguageModelTraining.Checkpointing(folder: checkpointFolder, every: checkpointEvery > 0 ? checkpointEvery : steps, resume: resume)
+                ? LanguageModelTraining.Checkpointing(
+                    folder: checkpointFolder, every: checkpointEvery > 0 ? checkpointEvery : steps, resume: resume, started: started,
+                    notice: { log($0) })
                 : nil
-            let (trained, curve) = try LanguageModelTraining(options: options).train(
+            let (trained, curve, priorCost) = try LanguageModelTraining(options: options).train(
                 model: model, tokenizer: tokenizer, documents: documents, checkpointing: checkpointing
             ) { point in
                 progress.update(
@@ -113,6 +118,12 @@ struct LMTrainCommand: ParsableCommand {
                 try trained.save(to: staging)
                 try tokenizer.save(to: staging)
                 try AtomicWrite.write(lines, to: (staging as NSString).appendingPathComponent("train.jsonl"))
+                // What training cost, every process of a resumed run included.
+                var cost = (priorCost + started.elapsed()).record(resumed: resume)
+                cost["steps"] = steps
+                try AtomicWrite.write(
+                    try JSONSerialization.data(withJSONObject: cost, options: [.sortedKeys, .prettyPrinted]),
+                    to: (staging as NSString).appendingPathComponent("cost.json"))
             }
             if let collector = ResultCollector.current {
                 collector.add(LineChart(title: "Training loss", xLabel: "step", yLabel: "loss",

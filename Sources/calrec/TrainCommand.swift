@@ -109,11 +109,13 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let started = (cpu: CPUTime.now(), wall: Date())
+            let started = TrainingCost.Mark.now()
             let datasets = try data.datasets()
             let format = data.itemTextFormat
             let steps = self.steps ?? defaultSteps
             let checkpointFolder = out + ".checkpoint"
+            // Before --resume looks for the checkpoint: one a killed writer had moved aside comes back.
+            AtomicWrite.removeDebris(of: checkpointFolder)
             if stage == 0 {
                 try runStageZero(datasets: datasets, format: format, steps: steps, checkpointFolder: checkpointFolder, started: started)
             } else {
@@ -122,10 +124,7 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    /// When the command started: CPU seconds of the process and wall time (written to calrec.json).
-    typealias Start = (cpu: Double, wall: Date)
-
-    private func runStageZero(datasets: [SequenceDataset], format: ItemTextFormat, steps: Int, checkpointFolder: String, started: Start) throws {
+    private func runStageZero(datasets: [SequenceDataset], format: ItemTextFormat, steps: Int, checkpointFolder: String, started: TrainingCost.Mark) throws {
         let documents = datasets.flatMap { $0.items.map(format.body) }
         guard !documents.isEmpty else { throw ValidationError("the datasets have no items") }
         let tokenizer: BPETokenizer
@@ -147,9 +146,9 @@ struct TrainCommand: ParsableCommand {
         options.seed = seed
         log("stage 0 (our addition, from scratch): \(layers) layers, \(channels) channels, \(heads) heads, \(context) positions, \(steps) steps")
         let progress = ProgressDisplay(total: steps, label: "stage 0 step")
-        let (trained, curve) = try LanguageModelTraining(options: options).train(
+        let (trained, curve, priorCost) = try LanguageModelTraining(options: options).train(
             model: try GPT2Model.initialized(config: config, seed: seed), tokenizer: tokenizer, documents: documents,
-            checkpointing: .init(folder: checkpointFolder, every: checkpointEvery > 0 ? checkpointEvery : steps, resume: resume)
+            checkpointing: checkpointing(checkpointFolder, steps: steps, started: started)
         ) { point in
             progress.update(point.step, detail: String(format: "loss %.4f  %.0f tok/s", point.loss, point.tokensPerSecond))
         }
@@ -158,7 +157,7 @@ struct TrainCommand: ParsableCommand {
             try trained.save(to: staging)
             try tokenizer.save(to: staging)
             try AtomicWrite.write(lines, to: (staging as NSString).appendingPathComponent("train.jsonl"))
-            try writeSettings(to: staging, extra: ["stage": 0, "datasets": datasets.map(\.name)], started: started)
+            try writeSettings(to: staging, extra: ["stage": 0, "datasets": datasets.map(\.name)], cost: priorCost + started.elapsed())
         }
         ResultCollector.current?.add(LineChart(
             title: "Stage 0 (our addition): language-model loss on item texts", xLabel: "step", yLabel: "loss",
@@ -166,7 +165,7 @@ struct TrainCommand: ParsableCommand {
         print("stage 0 → \(out): loss \(CurveSummary(curve.map(\.loss)).text)")
     }
 
-    private func runFineTuning(datasets: [SequenceDataset], format: ItemTextFormat, steps: Int, checkpointFolder: String, started: Start) throws {
+    private func runFineTuning(datasets: [SequenceDataset], format: ItemTextFormat, steps: Int, checkpointFolder: String, started: TrainingCost.Mark) throws {
         if stage == 2 && datasets.count != 1 {
             throw ValidationError("stage 2 fine-tunes on one dataset; got \(datasets.count)")
         }
@@ -193,8 +192,7 @@ struct TrainCommand: ParsableCommand {
         log("stage \(stage): α = \(alpha), β = \(beta), τ_c = \(tau), \(template == .paper ? "paper" : "compact") template, input ≤ \(maxInput), output ≤ \(maxOutput) tokens, batch \(batch) × \(accumulate), \(steps) steps")
         let progress = ProgressDisplay(total: steps, label: "stage \(stage) step")
         let result = try CALRecTraining(options: options).train(
-            model: start.model, datasets: pairs,
-            checkpointing: .init(folder: checkpointFolder, every: checkpointEvery > 0 ? checkpointEvery : steps, resume: resume)
+            model: start.model, datasets: pairs, checkpointing: checkpointing(checkpointFolder, steps: steps, started: started)
         ) { point in
             var detail = String(format: "loss %.4f (nig %.4f tt %.3f ut %.3f)  %.0f tok/s", point.loss, point.nextItem, point.targetTarget, point.userTarget, point.tokensPerSecond)
             if let valid = point.validationNextItem { detail += String(format: "  valid nig %.4f", valid) }
@@ -212,7 +210,7 @@ struct TrainCommand: ParsableCommand {
             ]
             if let best = result.bestValidation { extra[select == "ndcg" ? "best_valid_ndcg10" : "best_valid_nig"] = Double(select == "ndcg" ? -best : best) }
             extra["selection"] = select
-            try writeSettings(to: staging, extra: extra, started: started, template: template, maxInput: maxInput)
+            try writeSettings(to: staging, extra: extra, cost: result.priorCost + started.elapsed(), template: template, maxInput: maxInput)
         }
         if let collector = ResultCollector.current {
             var series: [LineChart.Series] = [.init(name: "train L_NIG", points: result.curve.map { [Double($0.step), Double($0.nextItem)] })]
@@ -227,9 +225,16 @@ struct TrainCommand: ParsableCommand {
         print("stage \(stage) → \(out): L_NIG \(CurveSummary(result.curve.map(\.nextItem)).text); kept step \(result.bestStep)\(kept)")
     }
 
-    /// `calrec.json`: how prompts are built for this model (read back by `calrec recommend`).
+    /// Checkpoints to `folder` every --checkpoint-every steps (at the end only by default), this
+    /// process's time counted from `started`.
+    private func checkpointing(_ folder: String, steps: Int, started: TrainingCost.Mark) -> LanguageModelTraining.Checkpointing {
+        .init(folder: folder, every: checkpointEvery > 0 ? checkpointEvery : steps, resume: resume, started: started, notice: { log($0) })
+    }
+
+    /// `calrec.json`: how prompts are built for this model (read back by `calrec recommend`) and what
+    /// training cost (every process of a resumed run).
     private func writeSettings(
-        to folder: String, extra: [String: Any], started: Start, template: PromptTemplate? = nil, maxInput: Int? = nil
+        to folder: String, extra: [String: Any], cost: TrainingCost, template: PromptTemplate? = nil, maxInput: Int? = nil
     ) throws {
         var settings = extra
         let chosen = template ?? PromptTemplate(name: self.template) ?? .paper
@@ -237,12 +242,8 @@ struct TrainCommand: ParsableCommand {
         if let maxInput { settings["max_input_tokens"] = maxInput }
         settings["max_output_tokens"] = maxOutput
         settings["category_format"] = data.categoryFormat
-        let seconds = CPUTime.now() - started.cpu
-        settings["cpu_seconds"] = seconds
-        settings["wall_seconds"] = Date().timeIntervalSince(started.wall)
-        // A resumed run's times cover this process only (the killed one's CPU is not known).
-        if resume { settings["resumed"] = true }
-        if let chain = ComputeCost.chainJSON(startingFrom: stage == 0 ? nil : `init`, stage: stage, seconds: seconds) {
+        settings.merge(cost.record(resumed: resume)) { $1 }
+        if let chain = ComputeCost.chainJSON(startingFrom: stage == 0 ? nil : `init`, stage: stage, seconds: cost.cpuSeconds) {
             settings[ComputeCost.chainKey] = chain
         }
         let json = try JSONSerialization.data(withJSONObject: settings, options: [.sortedKeys, .prettyPrinted])

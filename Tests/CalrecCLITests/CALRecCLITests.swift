@@ -79,6 +79,54 @@ final class CALRecCLITests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: folder + "/rec/ranks.tsv", encoding: .utf8).split(separator: "\n").count, 13)
     }
 
+    /// Stage 0 killed with SIGKILL once it has written a checkpoint, then resumed: calrec.json's CPU
+    /// seconds are those of both processes, more than the resumed one alone used, and no staging
+    /// folder is left beside the output or the checkpoint.
+    func testAKilledAndResumedStageZeroRecordsTheCPUOfBothProcesses() throws {
+        let folder = try scratchFolder("calrec-kill")
+        XCTAssertEqual(try run(["synth", "--out", folder + "/data", "--budget", "tiny", "--seed", "3"]).status, 0)
+        XCTAssertEqual(try run(["prepare", "--amazon2018", folder + "/data", "--out", folder + "/prepared"]).status, 0)
+        let out = folder + "/m0", checkpoint = out + ".checkpoint"
+        let arguments = [
+            "train", "--stage", "0", "--recbole", folder + "/prepared/Synthetic", "--out", out, "--steps", "300", "--checkpoint-every", "50",
+            "--vocab", "300", "--layers", "1", "--channels", "16", "--heads", "2", "--context", "32", "--batch", "2", "--resume",
+        ]
+        let first = Process()
+        first.executableURL = CLIRunner().binary
+        first.arguments = arguments
+        first.environment = ProcessInfo.processInfo.environment.merging(["CALREC_NO_PROVENANCE": "1"]) { $1 }
+        XCTAssertTrue(FileManager.default.createFile(atPath: folder + "/first.err", contents: nil))
+        first.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/first.err"))
+        first.standardOutput = FileHandle.nullDevice
+        try first.run()
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: checkpoint + "/training.json") && first.isRunning && Date() < deadline { usleep(2000) }
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        XCTAssertEqual(first.terminationReason, .uncaughtSignal, "the run ended before it could be killed; give it more steps")
+        let firstErr = try String(contentsOfFile: folder + "/first.err", encoding: .utf8)
+        XCTAssertTrue(firstErr.contains("calrec: no checkpoint at \(checkpoint); starting from step 0"), firstErr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: checkpoint + "/training.json"))) as! [String: Any]
+        let killedCPU = try XCTUnwrap((record["cost"] as? [String: Any])?["cpu_seconds"] as? Double, "\(record.keys)")
+        XCTAssertGreaterThan(killedCPU, 0)
+        let childrenBefore = childrenCPUSeconds()
+        let resumed = try run(arguments)
+        let resumedCPU = childrenCPUSeconds() - childrenBefore
+        XCTAssertEqual(resumed.status, 0, resumed.err)
+        XCTAssertFalse(resumed.err.contains("no checkpoint"), resumed.err)
+
+        let settings = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/calrec.json"))) as! [String: Any]
+        let recorded = try XCTUnwrap(settings["cpu_seconds"] as? Double)
+        XCTAssertEqual(settings["resumed"] as? Bool, true)
+        XCTAssertGreaterThan(recorded, resumedCPU, "the resumed process alone used \(resumedCPU) s; the killed one \(killedCPU) s up to its checkpoint")
+        XCTAssertLessThanOrEqual(recorded, killedCPU + resumedCPU + 0.01)
+        XCTAssertEqual(((settings["training_chain"] as? [[String: Any]])?.first?["cpu_seconds"] as? Double) ?? -1, recorded, accuracy: 1e-9)
+        XCTAssertEqual(try String(contentsOfFile: out + "/train.jsonl", encoding: .utf8).split(separator: "\n").count, 300)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix(".") }, [])
+    }
+
     func testStageTwoRefusesSeveralDatasetsAndStageOneNeedsAStartingModel() throws {
         let office = CLITests.sharedData.appendingPathComponent("office-2014-recbole").path
         let noInit = try run(["train", "--stage", "1", "--recbole", office, "--out", "/tmp/never"])
@@ -110,4 +158,11 @@ final class CALRecCLITests: XCTestCase {
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.err.contains("#train") && result.err.contains("alpah"), result.err)
     }
+}
+
+/// CPU seconds (user + system) of this process's children that have ended and been waited for.
+func childrenCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }

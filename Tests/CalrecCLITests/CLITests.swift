@@ -149,6 +149,34 @@ final class CLITests: XCTestCase {
         XCTAssertLessThan(first["logprob"] as! Double, 0)
     }
 
+    func testLMTrainResumedWithoutACheckpointSaysSoAndRecordsItsCost() throws {
+        let folder = try scratch()
+        let lines = (0..<30).map { "Title: \(["red", "blue"][$0 % 2]) pen pack of \($0 % 5)" }
+        try lines.joined(separator: "\n").write(toFile: folder + "/docs.txt", atomically: true, encoding: .utf8)
+        let trained = try run([
+            "lm", "train", "--text-file", folder + "/docs.txt", "--out", folder + "/a", "--vocab", "280", "--layers", "1", "--channels", "16",
+            "--heads", "2", "--context", "16", "--batch", "2", "--steps", "6", "--resume",
+        ])
+        XCTAssertEqual(trained.status, 0, trained.err)
+        XCTAssertTrue(trained.err.contains("calrec: no checkpoint at \(folder)/a.checkpoint; starting from step 0"), trained.err)
+        let cost = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/a/cost.json"))) as! [String: Any]
+        XCTAssertGreaterThan(cost["cpu_seconds"] as? Double ?? 0, 0)
+        XCTAssertGreaterThan(cost["wall_seconds"] as? Double ?? 0, 0)
+        XCTAssertEqual(cost["steps"] as? Int, 6)
+        XCTAssertEqual(cost["resumed"] as? Bool, true)
+    }
+
+    func testAMissingMetadataFileIsNamed() throws {
+        let folder = try scratch()
+        try FileManager.default.copyItem(
+            atPath: Self.sharedData.appendingPathComponent("amazon2018-gift-cards/Gift_Cards_5.json.gz").path, toPath: folder + "/Gift_Cards_5.json.gz")
+        for arguments in [["stats", "--amazon2018", folder], ["stats", "--amazon2018", folder, "--category", "Gift_Cards"]] {
+            let result = try run(arguments)
+            XCTAssertNotEqual(result.status, 0)
+            XCTAssertTrue(result.err.contains("has Gift_Cards_5.json.gz but no meta_Gift_Cards.json.gz (or meta_Gift_Cards.json)"), result.err)
+        }
+    }
+
     func testMissingPathAndUnknownCategoryAreClearErrors() throws {
         let missing = try run(["stats", "--amazon2018", "/nonexistent/folder"])
         XCTAssertNotEqual(missing.status, 0)

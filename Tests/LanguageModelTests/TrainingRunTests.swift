@@ -55,20 +55,54 @@ final class TrainingRunTests: XCTestCase {
 
         struct Killed: Error {}
         let folder = try temporaryFolder() + "/run.checkpoint"
-        let checkpointing = LanguageModelTraining.Checkpointing(folder: folder, every: 3, resume: true)
+        nonisolated(unsafe) var notices: [String] = []
+        let checkpointing = LanguageModelTraining.Checkpointing(folder: folder, every: 3, resume: true, notice: { notices.append($0) })
         XCTAssertThrowsError(
             try LanguageModelTraining(options: options).train(model: model, tokenizer: tokenizer, documents: documents, checkpointing: checkpointing) {
                 if $0.step == 5 { throw Killed() }  // killed after step 5: the checkpoint holds step 3
             })
+        XCTAssertEqual(notices, ["no checkpoint at \(folder); starting from step 0"])
+        let killed = try XCTUnwrap(LanguageModelTraining.readCheckpoint(folder)?.cost)
+        XCTAssertGreaterThan(killed.cpuSeconds, 0)
+        let cpuBefore = processCPUSeconds()
         let resumed = try LanguageModelTraining(options: options).train(
             model: model, tokenizer: tokenizer, documents: documents, checkpointing: checkpointing)
+        let resumedCPU = processCPUSeconds() - cpuBefore
 
+        XCTAssertEqual(notices.count, 1, "resuming from a checkpoint says nothing")
         XCTAssertEqual(resumed.curve.map(\.step), Array(1...8))
         XCTAssertEqual(resumed.curve.map(\.loss), straight.curve.map(\.loss))
         XCTAssertEqual(resumed.curve.map(\.gradientNorm), straight.curve.map(\.gradientNorm))
         for (name, tensor) in straight.model.parameters {
             XCTAssertEqual(resumed.model.parameters[name]!.values, tensor.values, "\(name) differs after resuming")
         }
+        // The last checkpoint counts both processes: the killed one's time up to step 3, then this one's.
+        XCTAssertEqual(resumed.priorCost, killed)
+        let final = try XCTUnwrap(LanguageModelTraining.readCheckpoint(folder)?.cost)
+        XCTAssertGreaterThan(final.cpuSeconds, killed.cpuSeconds)
+        XCTAssertLessThanOrEqual(final.cpuSeconds, killed.cpuSeconds + resumedCPU + 0.01)
+        XCTAssertGreaterThan(final.wallSeconds, killed.wallSeconds)
+    }
+
+    func testStartingARunRemovesCheckpointStagingOfDeadWritersOnly() throws {
+        let (model, tokenizer, options) = try setup()
+        let folder = try temporaryFolder()
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let dead = folder + "/.run.checkpoint.tmp-\(finished.processIdentifier)-\(UUID().uuidString)"
+        let live = folder + "/.run.checkpoint.tmp-\(getpid())-\(UUID().uuidString)"
+        for staging in [dead, live] { try FileManager.default.createDirectory(atPath: staging + "/last", withIntermediateDirectories: true) }
+        struct Stop: Error {}
+        let checkpointing = LanguageModelTraining.Checkpointing(folder: folder + "/run.checkpoint", every: 3, resume: false)
+        XCTAssertThrowsError(
+            try LanguageModelTraining(options: options).train(model: model, tokenizer: tokenizer, documents: documents, checkpointing: checkpointing) {
+                // Before the first checkpoint is written.
+                XCTAssertFalse(FileManager.default.fileExists(atPath: dead), "step \($0.step)")
+                XCTAssertTrue(FileManager.default.fileExists(atPath: live), "step \($0.step)")
+                throw Stop()
+            })
     }
 
     func testResumingWithOtherOptionsIsRefused() throws {
@@ -118,4 +152,11 @@ final class TrainingRunTests: XCTestCase {
         for _ in 0..<3 { step() }
         XCTAssertEqual(BufferPool.shared.allocations, afterFirst, "later steps allocated new activation buffers")
     }
+}
+
+/// CPU seconds of this process from the process CPU-time clock (training records read getrusage).
+func processCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
 }

@@ -105,6 +105,32 @@ final class BadInputTests: XCTestCase {
         }
     }
 
+    func testACategoryWithoutItsMetadataFileNamesTheMissingFile() throws {
+        let folder = try TestSupport.scratchFolder(self)
+        try GzipFile.write(TestSupport.review("U", "I1", 1) + "\n", to: folder + "/Office_Products_5.json.gz")
+        let expected = RecDataError.incompleteCategory(
+            folder: folder, category: "Office_Products", found: ["Office_Products_5.json.gz"],
+            missing: ["meta_Office_Products.json.gz (or meta_Office_Products.json)"])
+        assertError(expected) { _ = try Amazon2018Files.locate(category: "Office_Products", in: folder) }
+        assertError(expected) { _ = try Amazon2018Files.discover(in: folder) }
+        XCTAssertEqual(
+            expected.localizedDescription,
+            "\(folder): category 'Office_Products' has Office_Products_5.json.gz but no meta_Office_Products.json.gz (or meta_Office_Products.json); "
+                + "put the missing file in that folder (a category needs its 5-core reviews Office_Products_5.json[.gz] and its item metadata meta_Office_Products.json[.gz])")
+        // Only the full review file: both files the reader takes are named.
+        try FileManager.default.moveItem(atPath: folder + "/Office_Products_5.json.gz", toPath: folder + "/Office_Products.json.gz")
+        assertError(
+            .incompleteCategory(
+                folder: folder, category: "Office_Products", found: ["Office_Products.json.gz"],
+                missing: ["Office_Products_5.json.gz (or Office_Products_5.json)", "meta_Office_Products.json.gz (or meta_Office_Products.json)"])
+        ) { _ = try Amazon2018Files.locate(category: "Office_Products", in: folder) }
+        // Metadata alone: the missing reviews are named.
+        _ = try TestSupport.write(TestSupport.meta("I1", title: "One") + "\n", folder, "meta_Pens.json")
+        assertError(
+            .incompleteCategory(folder: folder, category: "Pens", found: ["meta_Pens.json"], missing: ["Pens_5.json.gz (or Pens_5.json)"])
+        ) { _ = try Amazon2018Files.locate(category: "Pens", in: folder) }
+    }
+
     func testSkipBadLinesCountsWhatItSkips() throws {
         let files = try category(
             [

@@ -41,4 +41,26 @@ final class SafeTensorsTests: XCTestCase {
             XCTAssertTrue(error.localizedDescription.contains("tensor 'w'"), error.localizedDescription)
         }
     }
+
+    func testATruncatedFileNamesTheByteCountsAndAlwaysTheSameTensor() throws {
+        // Written by hand, entries out of name order: z at 0..<8, a at 8..<20, m (F16) at 20..<24.
+        let header = #"{"z":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"a":{"dtype":"F32","shape":[3],"data_offsets":[8,20]},"m":{"dtype":"F16","shape":[2],"data_offsets":[20,24]}}"#
+        var file = Data([UInt8(header.utf8.count), 0, 0, 0, 0, 0, 0, 0]) + Data(header.utf8)
+        file += Data(repeating: 0, count: 20) + Data([0x00, 0x3C, 0x00, 0xC0])  // z, a all zero; m = [1, -2] in F16
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("calrec-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try file.write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(try SafeTensors.read(path).tensors["m"], .init(shape: [2], values: [1, -2]))
+        for kept in [23, 20, 9, 1, 0] {
+            try file.prefix(8 + header.utf8.count + kept).write(to: URL(fileURLWithPath: path))
+            for _ in 0..<3 {
+                XCTAssertThrowsError(try SafeTensors.read(path)) { error in
+                    XCTAssertEqual(error as? SafeTensors.Failure, .truncated(path: path, dataBytes: kept, neededBytes: 24, tensor: "m"))
+                    XCTAssertTrue(
+                        error.localizedDescription.hasPrefix("\(path): data section ends at byte \(kept), the header needs 24 (tensor 'm')"),
+                        error.localizedDescription)
+                }
+            }
+        }
+    }
 }
