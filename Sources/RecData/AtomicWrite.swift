@@ -109,6 +109,20 @@ public enum AtomicWrite {
         }
     }
 
+    /// Whether file name `entry` is the new content (`.tmp-`) of a write that will never finish: its
+    /// writer is gone, its name carries no writer, or its writer is `exiting` (this process, about
+    /// to exit on an interrupt). A live writer's staging, and any folder moved aside (`.old-`, which
+    /// the next write of its output puts back if needed), are not.
+    public static func isAbandonedContent(_ entry: String, exiting: pid_t) -> Bool {
+        guard let range = entry.range(of: ".\(StagingKind.temporary.rawValue)-"), entry.hasPrefix(".") else { return false }
+        let rest = entry[range.upperBound...]
+        if UUID(uuidString: String(rest)) != nil { return true }
+        guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]), pid > 0,
+            UUID(uuidString: String(rest[rest.index(after: dash)...])) != nil
+        else { return false }
+        return pid == exiting || (kill(pid, 0) != 0 && errno == ESRCH)
+    }
+
     /// Whether `entry` is the staging of a write of `name` whose writer is no longer running.
     static func isDebris(_ entry: String, of name: String) -> Bool {
         for kind in [StagingKind.temporary, .old] {

@@ -1,4 +1,5 @@
 import Foundation
+import RecData
 
 /// SIGINT (Ctrl-C) and SIGTERM during a run. The handler runs on a dispatch queue, not in signal
 /// context, so it may do real work: the runner's handler stops a running `sh` block (the run loop
@@ -44,12 +45,14 @@ enum Interrupts {
         for number in signals { signal(number, SIG_DFL) }
     }
 
-    /// Removes the staging files and folders (`.<name>.tmp-…`) of atomic writes under `folder`.
+    /// Removes the staging files and folders (`.<name>.tmp-…`) under `folder` of atomic writes that
+    /// will not finish: this process's (it is about to exit) and those of writers that are gone.
+    /// Another live process's writes are left alone.
     static func removeTemporaryFiles(under folder: String) {
         guard let enumerator = FileManager.default.enumerator(atPath: folder) else { return }
         var found: [String] = []
         while let relative = enumerator.nextObject() as? String {
-            guard (relative as NSString).lastPathComponent.contains(".tmp-") else { continue }
+            guard AtomicWrite.isAbandonedContent((relative as NSString).lastPathComponent, exiting: getpid()) else { continue }
             found.append((folder as NSString).appendingPathComponent(relative))
             enumerator.skipDescendants()
         }

@@ -292,7 +292,8 @@ public final class WorkbookRunner: @unchecked Sendable {
                     rest: { id in blocks.drop { $0.id != id }.dropFirst().map { ($0.id, (try? self.prepare($0).renderedText) ?? $0.text) } })
                 finishInterrupted(report, lock: lock)
                 onInterruptedExit?(report)
-                exit(128 + signal)
+                // Not exit(): its clean-up would run under the threads still computing.
+                _exit(128 + signal)
             }
         }
         defer { if lock != nil { Interrupts.uninstall() } }

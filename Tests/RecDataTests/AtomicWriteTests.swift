@@ -78,4 +78,17 @@ final class AtomicWriteTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), ["out"])
         XCTAssertEqual(try String(contentsOfFile: folder + "/out/a.txt", encoding: .utf8), "second")
     }
+
+    func testContentOfAWriteThatWillNotFinishIsThisExitingProcessesOrADeadWritersOnly() throws {
+        let uuid = UUID().uuidString
+        let me = getpid()
+        let dead = try deadProcessID()
+        XCTAssertTrue(AtomicWrite.isAbandonedContent(".m.tmp-\(me)-\(uuid)", exiting: me))
+        XCTAssertTrue(AtomicWrite.isAbandonedContent(".m.tmp-\(dead)-\(uuid)", exiting: me))
+        XCTAssertTrue(AtomicWrite.isAbandonedContent(".m.tmp-\(uuid)", exiting: me), "named before names carried a writer")
+        XCTAssertFalse(AtomicWrite.isAbandonedContent(".m.tmp-\(getppid())-\(uuid)", exiting: me), "a live writer's")
+        XCTAssertFalse(AtomicWrite.isAbandonedContent(".m.old-\(me)-\(uuid)", exiting: me), "a folder moved aside is put back, not removed")
+        XCTAssertFalse(AtomicWrite.isAbandonedContent("m.tmp-\(me)-\(uuid)", exiting: me), "not a staging name")
+        XCTAssertFalse(AtomicWrite.isAbandonedContent(".m.tmp-\(me)-notauuid", exiting: me))
+    }
 }
