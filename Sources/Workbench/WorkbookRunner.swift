@@ -499,7 +499,7 @@ public final class WorkbookRunner: @unchecked Sendable {
     }
 }
 
-/// `runs.jsonl` beside the state: one line per run (until run records move into git, issue 4 §3).
+/// `runs.jsonl` beside the state: one line per run, also where provenance is off.
 enum RunLog {
     static func append(_ report: RunReport, folder: String) throws {
         var entry: [String: Any] = [
