@@ -10,6 +10,7 @@ import RecData
 enum Interrupts {
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
     nonisolated(unsafe) private static var received: Int32?
+    nonisolated(unsafe) private static var finishing = false
     private static let lock = NSLock()
     static let signals = [SIGINT, SIGTERM]
 
@@ -20,10 +21,22 @@ enum Interrupts {
         return received
     }
 
+    /// Whoever finishes an interrupted run (the handler or the run loop) claims it first; the
+    /// first claim wins, so a run is recorded once.
+    static func claimFinish() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if finishing { return false }
+        finishing = true
+        return true
+    }
+
     static func install(handler: @escaping @Sendable (Int32) -> Void) {
         lock.lock()
         received = nil
+        finishing = false
         lock.unlock()
+        let registered = DispatchSemaphore(value: 0)
         for number in signals {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
@@ -34,9 +47,12 @@ enum Interrupts {
                 lock.unlock()
                 if first { handler(number) }
             }
+            source.setRegistrationHandler { registered.signal() }
             source.resume()
             sources.append(source)
         }
+        // Back only once the sources listen, so a signal after this call is never lost.
+        for _ in signals { _ = registered.wait(timeout: .now() + 2) }
     }
 
     static func uninstall() {
@@ -94,27 +110,29 @@ final class RunProgress: @unchecked Sendable {
         return "interrupted by \(name)" + (seconds.map { String(format: " after %.1f s", $0) } ?? "")
     }
 
-    /// The run as it stands, stopped by `signal` in the running block; `rest` lists the blocks
-    /// after a given one (id and rendered text).
+    /// The run as it stands, stopped by `signal` in the running block (if one runs); the blocks
+    /// not reached, of `blocks` (id and rendered text), are listed as not run.
     func interruptedReport(
         signal: Int32, runID: String, workbook: String, started: Date, parameters: [String: String],
-        rest: (String) -> [(id: String, text: String)]
+        blocks: [(id: String, text: String)]
     ) -> RunReport {
         lock.lock()
         var outcomes = done
         let current = running
         lock.unlock()
-        if var (outcome, since) = current {
+        if let current {
+            var outcome = current.outcome
             outcome.status = .interrupted
-            outcome.seconds = Date().timeIntervalSince(since)
+            outcome.seconds = Date().timeIntervalSince(current.since)
             outcome.error = Self.reason(signal: signal, seconds: outcome.seconds)
             outcome.result = nil
             outcomes.append(outcome)
-            outcomes += rest(outcome.id).map {
-                BlockOutcome(
-                    id: $0.id, status: .notRun, reasons: ["the run was interrupted"], result: nil, error: nil, seconds: 0, key: "",
-                    renderedText: $0.text)
-            }
+        }
+        let reached = Set(outcomes.map(\.id))
+        outcomes += blocks.filter { !reached.contains($0.id) }.map {
+            BlockOutcome(
+                id: $0.id, status: .notRun, reasons: ["the run was interrupted"], result: nil, error: nil, seconds: 0, key: "",
+                renderedText: $0.text)
         }
         var report = RunReport(
             runID: runID, workbook: workbook, status: .interrupted, started: started, finished: Date(), parameters: parameters,

@@ -26,25 +26,28 @@ enum ShellBlock {
         let errPath = folder.appendingPathComponent("stderr").path
 
         var pid: pid_t = 0
-        let arguments = ["/bin/sh", "-c", script]
+        let arguments = [shell, "-c", script]
         let variables = blockEnvironment(adding: environment).map { "\($0.key)=\($0.value)" }
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         var envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup($0) } + [nil]
         defer { for pointer in argv + envp { free(pointer) } }
-        let spawned = calrec_spawn_supervised("/bin/sh", &argv, &envp, outPath, errPath, &pid)
+        let spawned = calrec_spawn_supervised(shell, &argv, &envp, outPath, errPath, &pid)
         guard spawned == 0 else {
-            throw WorkbenchError.io(path: "/bin/sh", detail: "cannot start: \(String(cString: strerror(spawned)))")
+            throw WorkbenchError.io(path: shell, detail: "cannot start: \(String(cString: strerror(spawned)))")
         }
         setRunning(pid)
-        defer { setRunning(0) }
 
         let deadline = timeout.map { Date().addingTimeInterval($0) }
         var status: Int32 = 0
         var timedOut = false
+        var lost = false
         while true {
             let done = waitpid(pid, &status, WNOHANG)
             if done == pid { break }
-            if done < 0 && errno != EINTR { break }
+            if done < 0 && errno != EINTR {
+                lost = true
+                break
+            }
             if let deadline, Date() >= deadline, !timedOut {
                 timedOut = true
                 kill(pid, SIGTERM)  // passed on to the block's process group
@@ -62,11 +65,17 @@ enum ShellBlock {
             }
             usleep(5_000)
         }
+        setRunning(0)  // reaped: its pid may be reused from here on
+        if lost { throw WorkbenchError.io(path: shell, detail: "lost track of the block's process: \(String(cString: strerror(errno)))") }
         let exitStatus: Int32 = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
         let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
         let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
         return Outcome(status: exitStatus, stdout: out, stderr: err, timedOut: timedOut)
     }
+
+    /// The shell of `sh` blocks: dash where it is installed (a POSIX shell without bash's
+    /// evaluation of array subscripts in names and arithmetic), else /bin/sh.
+    static let shell = FileManager.default.isExecutableFile(atPath: "/bin/dash") ? "/bin/dash" : "/bin/sh"
 
     /// calrec's environment without other runs' parameter variables, plus `added`.
     static func blockEnvironment(adding added: [String: String]) -> [String: String] {
@@ -81,13 +90,21 @@ enum ShellBlock {
         runningLock.unlock()
     }
 
-    /// Stops the running block's processes, if any (on interrupt); returns whether there were any.
+    /// Stops the running block's processes, if any (on interrupt): SIGTERM to its process group,
+    /// then, if it is still running after `grace` seconds, SIGKILL. Returns whether one was running.
     @discardableResult
-    static func terminateRunning() -> Bool {
+    static func terminateRunning(grace: Double = 2) -> Bool {
         runningLock.lock()
         let supervisor = runningSupervisor
-        runningLock.unlock()
         if supervisor > 0 { kill(supervisor, SIGTERM) }
-        return supervisor > 0
+        runningLock.unlock()
+        guard supervisor > 0 else { return false }
+        DispatchQueue.global().asyncAfter(deadline: .now() + grace) {
+            // Under the lock: the runner clears the pid as soon as it reaps the supervisor.
+            runningLock.lock()
+            if runningSupervisor == supervisor { kill(supervisor, SIGUSR1) }
+            runningLock.unlock()
+        }
+        return true
     }
 }

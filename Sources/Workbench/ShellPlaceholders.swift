@@ -4,14 +4,15 @@
 /// holds only variable names that the workbook author wrote. Whatever characters a value has, the
 /// shell never reads it as syntax: the result of a parameter expansion is not parsed again.
 ///
-/// The expansion is chosen by where the placeholder stands, so the command receives exactly the
-/// value: `"${CALREC_P_name}"` where a word is expected (a bare word, part of a path, inside `$(…)`
-/// or backquotes: one word, no splitting, no globbing), `${CALREC_P_name}` inside `"…"` and in the
-/// body of a here-document with an unquoted delimiter. Where no expansion can give the literal
-/// value, the block is refused before anything runs, with the line and a suggested rewrite:
-/// inside `'…'` and in a here-document with a quoted delimiter (the shell expands nothing there,
-/// and such text is usually a program for another interpreter — `sh -c '…'`, `awk '…'`,
-/// `python3 - <<'EOF'`), inside `${…}` and `$((…))`, and right after `\` or `$`.
+/// The expansion depends on where the placeholder stands, and is made only where that is certain:
+/// `"${CALREC_P_name}"` in a word of a command (at the top level or inside `$(…)`: one word, no
+/// splitting, no globbing) and `${CALREC_P_name}` directly inside such a command's `"…"`. Anywhere
+/// else — inside `'…'`, backquotes, a here-document, `${…}`, arithmetic (`$((…))`, `((…))`, `$[…]`,
+/// `[[…]]`, `name[…]`), a command that evaluates its arguments as code (`eval`, `trap`, `let`,
+/// `declare`, `typeset`, `local`), right after `\` or `$`, or anywhere after a construct this lexer
+/// does not model exactly (`$'…'`, `$"…"`, `case` inside `$(…)`) — the block is refused before
+/// anything runs, with the line and the expansion to write instead. The lexer errs only towards
+/// refusing.
 public enum ShellPlaceholders {
     /// The prefix of the environment variables that carry parameters into `sh` blocks.
     public static let environmentPrefix = "CALREC_P_"
@@ -21,8 +22,8 @@ public enum ShellPlaceholders {
 
     /// Whether `name` can be a parameter: it must make a valid shell variable name after the prefix.
     public static func isValidName(_ name: String) -> Bool {
-        guard let first = name.unicodeScalars.first, !(first >= "0" && first <= "9") else { return false }
-        return name.unicodeScalars.allSatisfy { ($0 >= "a" && $0 <= "z") || ($0 >= "A" && $0 <= "Z") || ($0 >= "0" && $0 <= "9") || $0 == "_" }
+        guard let first = name.unicodeScalars.first, !("0"..."9").contains(first) else { return false }
+        return name.unicodeScalars.allSatisfy(ShellLexer.isNameCharacter)
     }
 
     /// A placeholder the block cannot take: where it stands (0-based line within the block) and why.
@@ -32,11 +33,12 @@ public enum ShellPlaceholders {
     }
 
     /// The parameters a script uses: those named by a placeholder and those whose variable
-    /// (`CALREC_P_name`) the script names itself. They are what the block's environment and cache
-    /// key receive.
+    /// (`CALREC_P_name`, as a whole name) the script names itself. They are what the block's
+    /// environment and cache key receive.
     public static func parametersUsed(in script: String, among names: [String]) -> [String] {
         let referenced = Set(ParameterSubstitution.references(in: script))
-        return names.filter { referenced.contains($0) || script.contains(variable($0)) }
+        let named = ShellLexer.variableNames(in: script, prefix: environmentPrefix)
+        return names.filter { referenced.contains($0) || named.contains(variable($0)) }
     }
 
     /// `script` with every placeholder rewritten into an expansion of its variable.
@@ -46,18 +48,25 @@ public enum ShellPlaceholders {
     }
 }
 
-/// A small lexer of POSIX shell quoting, enough to know the context of each placeholder: quotes,
-/// backslashes, comments, `$(…)`, backquotes, `${…}`, `$((…))` and here-documents. It only decides
-/// which expansion a placeholder becomes; the values never pass through it.
+/// A small lexer of POSIX shell quoting, enough to know where each placeholder stands. It only
+/// decides which expansion a placeholder becomes; the values never pass through it.
 struct ShellLexer {
-    private enum Frame {
+    private enum Frame: Equatable {
         case top
-        case doubleQuoted
         case commandSubstitution(parentheses: Int)
-        case backquoted
+        case doubleQuoted
         case parameterExpansion(braces: Int)
-        case arithmetic(parentheses: Int)
-        case hereDocument(delimiter: [Unicode.Scalar], stripsTabs: Bool)
+        /// `$((…))` and bash's `((…))` (where `;` separates the parts of `for ((…; …; …))`).
+        case arithmetic(parentheses: Int, commands: Bool)
+        /// bash's `$[…]` (closed by `]`, counting nested brackets) and `[[…]]` (closed by the word `]]`).
+        case bracketed(closer: String, depth: Int)
+
+        var parsesCommands: Bool {
+            switch self {
+            case .top, .commandSubstitution: return true
+            default: return false
+            }
+        }
     }
 
     private struct PendingHereDocument {
@@ -65,6 +74,12 @@ struct ShellLexer {
         var stripsTabs: Bool
         var quoted: Bool
     }
+
+    /// Commands that evaluate their arguments as shell code or arithmetic.
+    /// (`alias`, `.` and `source` run text later; in bash, the others evaluate subscripts of names.)
+    private static let evaluatingCommands: Set<String> = [
+        "eval", "trap", "alias", ".", "source", "let", "declare", "typeset", "local", "readonly", "unset", "read",
+    ]
 
     private let text: [Unicode.Scalar]
     /// Start offset → end offset (exclusive) and name of each placeholder, found as
@@ -74,6 +89,23 @@ struct ShellLexer {
     private var frames: [Frame] = [.top]
     private var pending: [PendingHereDocument] = []
     private var i = 0
+    /// Whether the next scalar starts a word (where `#` starts a comment).
+    private var wordStarts = true
+    /// Where the word being read in a command context began (to recognise `case` and command names).
+    private var wordStart: Int?
+    /// Whether the next word is a command's name (after keywords, assignments, `command`, `exec`).
+    private var commandNameNext = true
+    /// Why the rest of the current simple command cannot take a placeholder (`eval …`, a computed
+    /// command name), and whether the current word has an unquoted `[` (a bash array subscript).
+    private var evaluating: String?
+    private var subscriptInWord = false
+    /// Whether the next word is the target of a redirection (`> file`), not a command's name.
+    private var redirectionTargetNext = false
+    /// The word state of the commands around each open `$(…)`, restored when it closes.
+    /// `inherited`: what the substitution's own commands evaluate because of where it stands.
+    private var enclosingWords: [(start: Int?, commandNameNext: Bool, evaluating: String?, subscript: Bool, inherited: String?)] = []
+    /// Set by a construct the lexer does not model exactly: every later placeholder is refused.
+    private var uncertain: (offset: Int, what: String)?
 
     init(_ text: [Unicode.Scalar]) {
         self.text = text
@@ -91,16 +123,56 @@ struct ShellLexer {
         placeholders = found
     }
 
+    static func isNameCharacter(_ c: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "_"
+    }
+
+    /// Whole variable names in `script` that start with `prefix`.
+    static func variableNames(in script: String, prefix: String) -> Set<String> {
+        let scalars = Array(script.unicodeScalars)
+        let needle = Array(prefix.unicodeScalars)
+        var names = Set<String>()
+        var j = 0
+        while let start = find(needle, in: scalars, from: j) {
+            var end = start + needle.count
+            while end < scalars.count && isNameCharacter(scalars[end]) { end += 1 }
+            if start == 0 || !isNameCharacter(scalars[start - 1]) {
+                names.insert(String(String.UnicodeScalarView(scalars[start..<end])))
+            }
+            j = end
+        }
+        return names
+    }
+
     private static func find(_ needle: [Unicode.Scalar], in text: [Unicode.Scalar], from start: Int) -> Int? {
         var k = start
         while k + needle.count <= text.count {
-            if Array(text[k..<(k + needle.count)]) == needle { return k }
+            if text[k..<(k + needle.count)].elementsEqual(needle) { return k }
             k += 1
         }
         return nil
     }
 
     private func at(_ k: Int) -> Unicode.Scalar? { k < text.count ? text[k] : nil }
+
+    /// The offset of the first scalar at or after `k` that is not a line continuation (`\` + newline),
+    /// which the shell removes before it reads tokens outside single quotes.
+    private func logical(_ k: Int) -> Int {
+        var k = k
+        while at(k) == "\\" && at(k + 1) == "\n" { k += 2 }
+        return k
+    }
+
+    /// The end (exclusive) of `token` read from `start` across line continuations, or nil.
+    private func match(_ token: String, at start: Int) -> Int? {
+        var k = start
+        for (n, c) in token.unicodeScalars.enumerated() {
+            if n > 0 { k = logical(k) }
+            guard at(k) == c else { return nil }
+            k += 1
+        }
+        return k
+    }
 
     private func line(of offset: Int) -> Int { text[..<min(offset, text.count)].filter { $0 == "\n" }.count }
 
@@ -110,226 +182,400 @@ struct ShellLexer {
 
     private func name(at offset: Int) -> String { placeholders[offset]?.name ?? "name" }
 
-    /// Copies `count` scalars; a placeholder starting inside the copied stretch (after its first
-    /// scalar) would be swallowed by the token, so it is refused with `why`.
-    private mutating func copy(_ count: Int, why: String) throws {
-        let end = min(i + count, text.count)
-        if let inside = ((i + 1)..<max(i + 1, end)).first(where: { placeholders[$0] != nil }) {
-            throw refuse(inside, "the placeholder {{\(name(at: inside))}} stands right after '\(String(String.UnicodeScalarView(text[i..<inside])))' \(why)")
+    private func variable(at offset: Int) -> String { ShellPlaceholders.variable(name(at: offset)) }
+
+    /// Refuses the first placeholder in `range`, if any, for `reason` (which the placeholder's
+    /// name and variable complete).
+    private func refusePlaceholders(in range: Range<Int>, _ reason: (_ name: String, _ variable: String) -> String) throws {
+        if let inside = range.clamped(to: 0..<text.count).first(where: { placeholders[$0] != nil }) {
+            throw refuse(inside, reason(name(at: inside), variable(at: inside)))
+        }
+    }
+
+    /// Copies up to `end`; a placeholder inside the stretch after its first scalar would be
+    /// swallowed by the token being copied, so it is refused.
+    private mutating func copy(to end: Int) throws {
+        let end = min(end, text.count)
+        try refusePlaceholders(in: (i + 1)..<max(i + 1, end)) { name, _ in
+            "the placeholder {{\(name)}} stands inside the token '\(String(String.UnicodeScalarView(text[i..<end])))'; write it as a separate word"
         }
         out.append(contentsOf: text[i..<end])
         i = end
     }
 
-    /// Copies the current scalar.
     private mutating func pass() {
         out.append(text[i])
         i += 1
     }
 
-    /// Copies the current scalar, which opens `frame`.
-    private mutating func enter(_ frame: Frame) {
-        pass()
-        frames.append(frame)
+    private mutating func markUncertain(_ what: String) {
+        if uncertain == nil { uncertain = (i, what) }
     }
 
     private static func isBlank(_ c: Unicode.Scalar) -> Bool { c == " " || c == "\t" }
     private static func isOperator(_ c: Unicode.Scalar) -> Bool { ";&|()<>".unicodeScalars.contains(c) }
-
-    private var wordStarts: Bool {
-        guard let previous = out.last else { return true }
-        return Self.isBlank(previous) || previous == "\n" || Self.isOperator(previous)
-    }
 
     mutating func run() throws -> String {
         while i < text.count { try step() }
         return String(out)
     }
 
-    /// One token: a placeholder, or whatever the innermost context reads next.
+    /// One token: a placeholder, a line continuation, or whatever the innermost context reads next.
     private mutating func step() throws {
         if let placeholder = placeholders[i] {
             try substitute(placeholder.name, end: placeholder.end)
             return
         }
+        if text[i] == "\\" && at(i + 1) == "\n" {
+            // A line continuation vanishes before the shell reads tokens: nothing changes.
+            out.append(contentsOf: text[i..<(i + 2)])
+            i += 2
+            return
+        }
         switch frames.last! {
-        case .top, .commandSubstitution, .backquoted:
-            try command()
-        case .parameterExpansion, .arithmetic:
-            try expansion()
-        case .doubleQuoted:
-            try quoted(closesOnQuote: true)
-        case .hereDocument(let delimiter, let stripsTabs):
-            if atLineStart, try endsHereDocument(delimiter, stripsTabs: stripsTabs) { return }
-            try quoted(closesOnQuote: false)
+        case .top, .commandSubstitution: try command()
+        case .doubleQuoted: try doubleQuoted()
+        case .parameterExpansion, .arithmetic, .bracketed: try expansion()
         }
     }
-
-    private var atLineStart: Bool { i == 0 || text[i - 1] == "\n" }
 
     private mutating func substitute(_ name: String, end: Int) throws {
-        let variable = "${\(ShellPlaceholders.variable(name))}"
-        switch frames.last! {
-        case .top, .commandSubstitution, .backquoted:
-            out.append(contentsOf: "\"\(variable)\"".unicodeScalars)
-        case .doubleQuoted, .hereDocument:
-            out.append(contentsOf: variable.unicodeScalars)
-        case .parameterExpansion:
-            throw refuse(
-                i, "the placeholder {{\(name)}} stands inside ${…}; use the variable there instead: ${other:-$\(ShellPlaceholders.variable(name))}")
-        case .arithmetic:
+        let variable = ShellPlaceholders.variable(name)
+        if let uncertain {
             throw refuse(
                 i,
-                "the placeholder {{\(name)}} stands inside $((…)), where its value would be evaluated as an expression; "
-                    + "check it first and use the variable: case \"$\(ShellPlaceholders.variable(name))\" in (''|*[!0-9]*) exit 2;; esac; "
-                    + "then $(( \(ShellPlaceholders.variable(name)) + 1 ))")
+                "calrec cannot tell where the placeholder {{\(name)}} stands after \(uncertain.what) on line \(line(of: uncertain.offset) + 1) "
+                    + "of the block; write the expansion yourself: \"$\(variable)\" where a word is expected, $\(variable) inside \"…\"")
         }
+        if let why = subscriptInWord ? "a subscript name[…]" : evaluating {
+            throw refuse(
+                i,
+                "the placeholder {{\(name)}} stands in \(why), which would evaluate its value as code or arithmetic; "
+                    + "check the value first and use \"$\(variable)\" in a plain command")
+        }
+        let frame = frames.last!
+        let parent = frames.count >= 2 ? frames[frames.count - 2] : nil
+        if frame.parsesCommands || (frame == .doubleQuoted && parent?.parsesCommands == true), inCommandName {
+            throw refuse(
+                i, "the placeholder {{\(name)}} stands in the name of the command that runs, so its value would choose what runs; "
+                    + "name the command in the workbook and pass the value as an argument")
+        }
+        switch frame {
+        case .top, .commandSubstitution:
+            out.append(contentsOf: "\"${\(variable)}\"".unicodeScalars)
+        case .doubleQuoted where parent?.parsesCommands == true:
+            out.append(contentsOf: "${\(variable)}".unicodeScalars)
+        case .doubleQuoted:
+            throw refuse(i, "the placeholder {{\(name)}} stands in \"…\" inside ${…} or arithmetic; use $\(variable) there yourself")
+        case .parameterExpansion:
+            throw refuse(i, "the placeholder {{\(name)}} stands inside ${…}; use the variable there instead: ${other:-$\(variable)}")
+        case .arithmetic, .bracketed:
+            throw refuse(
+                i,
+                "the placeholder {{\(name)}} stands in an arithmetic expression or test, where its value would be evaluated; "
+                    + "check it first and use the variable: case \"$\(variable)\" in (''|*[!0-9]*) exit 2;; esac")
+        }
+        if wordStart == nil { wordStart = i }
         i = end
+        wordStarts = false
     }
 
-    /// One step in a context where words and commands are parsed (the top level, `$(…)`, backquotes).
+    /// Keywords and prefixes after which the next word is still a command's name.
+    private static let commandPrefixes: Set<String> = ["if", "then", "else", "elif", "do", "while", "until", "!", "{", "time", "command", "builtin", "exec", "nohup"]
+
+    /// Ends the word being read (before a blank, newline or operator).
+    private mutating func endWord() {
+        defer {
+            wordStart = nil
+            subscriptInWord = false
+        }
+        guard let start = wordStart else { return }
+        let raw = String(String.UnicodeScalarView(text[start..<i]))
+        let value = raw.replacingOccurrences(of: "\\\n", with: "").filter { $0 != "'" && $0 != "\"" && $0 != "\\" }
+        if raw == "case", frames.contains(where: { if case .commandSubstitution = $0 { return true } else { return false } }) {
+            markUncertain("'case' inside $(…)")
+        }
+        if redirectionTargetNext {
+            redirectionTargetNext = false
+            return
+        }
+        guard commandNameNext else { return }
+        if Self.commandPrefixes.contains(value) { return }
+        if let equals = raw.firstIndex(of: "="), raw[..<equals].unicodeScalars.allSatisfy(Self.isNameCharacter), equals != raw.startIndex {
+            return  // an assignment before the command
+        }
+        commandNameNext = false
+        if Self.evaluatingCommands.contains(value) {
+            evaluating = "the '\(value)' command"
+        } else if raw.contains("$") || raw.contains("`") || placeholders.keys.contains(where: { $0 >= start && $0 < i }) {
+            evaluating = "a command whose name is computed"
+        }
+    }
+
+    /// Ends a simple command (newline, `;`, `&`, `|`, parentheses).
+    private mutating func endCommand() {
+        endWord()
+        // Inside `$(…)`, what the enclosing command evaluates (its output) stays evaluated.
+        evaluating = enclosingWords.last?.inherited ?? nil
+        commandNameNext = true
+        redirectionTargetNext = false
+    }
+
+    /// Whether the word being read is the name of the command that runs (not an assignment before it).
+    private var inCommandName: Bool {
+        guard commandNameNext, !redirectionTargetNext else { return false }
+        guard let start = wordStart else { return true }
+        let sofar = text[start..<i]
+        guard let equals = sofar.firstIndex(of: "=") else { return true }
+        return equals == start || !sofar[start..<equals].allSatisfy(Self.isNameCharacter)
+    }
+
+    /// Notes that a word of a command goes on at the current scalar.
+    private mutating func inWord() {
+        if wordStart == nil { wordStart = i }
+        wordStarts = false
+    }
+
+    /// One step where words and commands are parsed (the top level, `$(…)`).
     private mutating func command() throws {
         let c = text[i]
         switch c {
-        case "\\":
-            try copy(2, why: "(a backslash before it would be taken literally); remove the backslash")
-        case "'":
-            try singleQuoted()
-        case "\"":
-            enter(.doubleQuoted)
-        case "$":
-            try dollar()
-        case "`":
+        case " ", "\t":
+            endWord()
             pass()
-            if case .backquoted = frames.last! { frames.removeLast() } else { frames.append(.backquoted) }
-        case "(":
-            if case .commandSubstitution(let depth) = frames.last! { frames[frames.count - 1] = .commandSubstitution(parentheses: depth + 1) }
+            wordStarts = true
+        case "\n":
+            endCommand()
             pass()
-        case ")":
-            if case .commandSubstitution(let depth) = frames.last! {
-                if depth == 0 { frames.removeLast() } else { frames[frames.count - 1] = .commandSubstitution(parentheses: depth - 1) }
-            }
-            pass()
+            wordStarts = true
+            try hereDocumentBodies()
         case "#" where wordStarts:
             // A comment: copied as it is; nothing in it runs.
-            while i < text.count && text[i] != "\n" {
-                pass()
+            while i < text.count && text[i] != "\n" { pass() }
+        case "\\":
+            try refusePlaceholders(in: (i + 1)..<(i + 2)) { name, _ in
+                "the placeholder {{\(name)}} stands right after '\\', which would make its expansion literal text; remove the backslash"
             }
-        case "<" where at(i + 1) == "<" && at(i + 2) != "<":
-            try hereDocumentOperator()
-        case "<" where at(i + 1) == "<":
-            try copy(3, why: "")
-        case "\n":
+            inWord()
+            try copy(to: i + 2)
+        case "'":
+            inWord()
+            try singleQuoted()
+        case "\"":
+            inWord()
             pass()
-            try hereDocumentBodies()
-        default:
+            frames.append(.doubleQuoted)
+        case "`":
+            inWord()
+            try backquoted()
+        case "$":
+            inWord()
+            try dollar()
+        case "(" where wordStarts && match("((", at: i) != nil:
+            // bash's arithmetic command (and `for ((…))`); in dash, two subshells.
+            try copy(to: match("((", at: i)!)
+            frames.append(.arithmetic(parentheses: 0, commands: true))
+        case "[" where wordStarts && match("[[", at: i) != nil && (at(logical(match("[[", at: i)!)).map(Self.isBlank) ?? false):
+            try copy(to: match("[[", at: i)!)
+            frames.append(.bracketed(closer: "]]", depth: 0))
+        case "[" where !wordStarts:
+            // `name[…]`: an array subscript in bash, evaluated as arithmetic.
+            subscriptInWord = true
             pass()
-        }
-    }
-
-    /// `$` in a word: `$(`, `$((`, `${`, `$'…'`, or a plain parameter.
-    private mutating func dollar() throws {
-        if placeholders[i + 1] != nil {
-            throw refuse(i + 1, "the placeholder {{\(name(at: i + 1))}} stands right after '$'; remove the '$'")
-        }
-        switch at(i + 1) {
-        case "(" where at(i + 2) == "(":
-            try copy(3, why: "")
-            frames.append(.arithmetic(parentheses: 0))
         case "(":
-            try copy(2, why: "")
-            frames.append(.commandSubstitution(parentheses: 0))
-        case "{":
-            try copy(2, why: "")
-            frames.append(.parameterExpansion(braces: 0))
-        case "'" where parsesCommands:
+            if case .commandSubstitution(let depth) = frames.last! { frames[frames.count - 1] = .commandSubstitution(parentheses: depth + 1) }
+            endCommand()
             pass()
-            try singleQuoted(ansiC: true)
+            wordStarts = true
+        case ")":
+            if case .commandSubstitution(let depth) = frames.last! {
+                if depth == 0 {
+                    endWord()
+                    frames.removeLast()
+                    if let enclosing = enclosingWords.popLast() {
+                        (wordStart, commandNameNext, evaluating, subscriptInWord) =
+                            (enclosing.start, enclosing.commandNameNext, enclosing.evaluating, enclosing.subscript)
+                    }
+                    pass()
+                    wordStarts = false  // `$(…)` is part of the word around it
+                    return
+                }
+                frames[frames.count - 1] = .commandSubstitution(parentheses: depth - 1)
+            }
+            endCommand()
+            pass()
+            wordStarts = true
+        case "<" where match("<<<", at: i) != nil:
+            endWord()
+            try copy(to: match("<<<", at: i)!)
+            wordStarts = true
+        case "<" where match("<<", at: i) != nil:
+            endWord()
+            try hereDocumentOperator()
+        case ";", "&", "|":
+            endCommand()
+            pass()
+            wordStarts = true
+        case "<" where at(logical(i + 1)) == "(", ">" where at(logical(i + 1)) == "(":
+            // bash's process substitution: a command substitution read or written as a file.
+            endWord()
+            inWord()
+            try enterCommandSubstitution(end: logical(i + 1) + 1)
+        case "<", ">":
+            // A redirection: `2>` (the digits are its descriptor), `>>`, `>&`, `>|`, `<&`, `<>`, then its target word.
+            if let start = wordStart, text[start..<i].allSatisfy({ ("0"..."9").contains($0) }) { wordStart = nil }
+            endWord()
+            pass()
+            if let next = at(i), (c == ">" ? ">&|" : "&>").unicodeScalars.contains(next) { pass() }
+            redirectionTargetNext = true
+            wordStarts = true
         default:
+            inWord()
             pass()
         }
     }
 
-    private var parsesCommands: Bool {
-        switch frames.last! {
-        case .top, .commandSubstitution, .backquoted: return true
-        default: return false
+    /// `$` outside single quotes: `$(`, `$((`, `${`, `$[`, `$'…'`, `$"…"`, or a plain parameter.
+    private mutating func dollar() throws {
+        let next = logical(i + 1)
+        try refusePlaceholders(in: next..<(next + 1)) { name, _ in
+            "the placeholder {{\(name)}} stands right after '$'; remove the '$'"
         }
+        if let end = match("$((", at: i) {
+            try copy(to: end)
+            frames.append(.arithmetic(parentheses: 0, commands: false))
+        } else if let end = match("$(", at: i) {
+            try enterCommandSubstitution(end: end)
+        } else if let end = match("${", at: i) {
+            try copy(to: end)
+            frames.append(.parameterExpansion(braces: 0))
+        } else if let end = match("$[", at: i) {
+            try copy(to: end)
+            frames.append(.bracketed(closer: "]", depth: 0))
+        } else if frames.last!.parsesCommands, at(next) == "'" || at(next) == "\"" {
+            // bash reads $'…' with escapes and $"…" through a message catalogue; dash reads neither.
+            markUncertain(at(next) == "'" ? "$'…'" : "$\"…\"")
+            pass()
+        } else {
+            pass()
+        }
+    }
+
+    /// `$(` or bash's `<(`, `>(` up to `end`: the substitution's own commands follow. What the
+    /// enclosing command evaluates, they evaluate too; where the substitution stands as a command's
+    /// name its output is run as a command.
+    private mutating func enterCommandSubstitution(end: Int) throws {
+        try copy(to: end)
+        frames.append(.commandSubstitution(parentheses: 0))
+        let enclosing = frames.dropLast()
+        let evaluated = enclosing.contains { if case .doubleQuoted = $0 { return false } else { return !$0.parsesCommands } }
+        let runsOutput = enclosing.last!.parsesCommands && inCommandName
+        let why = runsOutput
+            ? "a command substitution whose output runs as a command"
+            : evaluated ? "a command substitution inside arithmetic or ${…}, whose output is evaluated" : evaluating
+        enclosingWords.append((wordStart, commandNameNext, runsOutput ? why : evaluating, subscriptInWord, why))
+        evaluating = why
+        wordStart = nil
+        commandNameNext = true
+        subscriptInWord = false
+        wordStarts = true
     }
 
     /// `'…'`: copied as it is; a placeholder inside is refused.
-    private mutating func singleQuoted(ansiC: Bool = false) throws {
-        let start = i
+    private mutating func singleQuoted() throws {
         var end = i + 1
-        while end < text.count && text[end] != "'" {
-            if ansiC && text[end] == "\\" { end += 1 }  // $'…' has backslash escapes
-            end += 1
-        }
+        while end < text.count && text[end] != "'" { end += 1 }
         end = min(end + 1, text.count)
-        if let inside = (start..<end).first(where: { placeholders[$0] != nil }) {
-            let name = self.name(at: inside)
-            throw refuse(
-                inside,
-                "the placeholder {{\(name)}} stands inside '…', where the shell expands nothing; write it outside the single quotes "
-                    + "or inside double quotes (\"… {{\(name)}} …\"). If the quoted text is a program for another interpreter "
-                    + "(sh -c, awk, python3 -c), pass the value as an argument (sh -c '…\"$1\"…' sh {{\(name)}}) or read the environment "
-                    + "variable \(ShellPlaceholders.variable(name)) in that program")
+        try refusePlaceholders(in: i..<end) { name, variable in
+            "the placeholder {{\(name)}} stands inside '…', where the shell expands nothing; write it outside the single quotes "
+                + "or inside double quotes (\"… {{\(name)}} …\"). If the quoted text is a program for another interpreter "
+                + "(sh -c, awk, python3 -c), pass the value as an argument (sh -c '…\"$1\"…' sh {{\(name)}}) or read the environment "
+                + "variable \(variable) in that program"
         }
-        out.append(contentsOf: text[start..<end])
+        out.append(contentsOf: text[i..<end])
         i = end
     }
 
-    /// Inside `${…}` or `$((…))`: quotes and nested expansions are followed until the closing brace or parentheses.
-    private mutating func expansion() throws {
-        let c = text[i]
-        switch (frames.last!, c) {
-        case (.parameterExpansion(let depth), "}"):
-            if depth == 0 { frames.removeLast() } else { frames[frames.count - 1] = .parameterExpansion(braces: depth - 1) }
+    /// `` `…` ``: copied whole; a placeholder inside is refused (backquotes quote by their own rules).
+    private mutating func backquoted() throws {
+        var end = i + 1
+        while end < text.count && text[end] != "`" { end += text[end] == "\\" ? 2 : 1 }
+        end = min(end + 1, text.count)
+        try refusePlaceholders(in: i..<end) { name, variable in
+            "the placeholder {{\(name)}} stands inside `…`; write the command substitution as $(…) or use \"$\(variable)\" inside it"
+        }
+        out.append(contentsOf: text[i..<end])
+        i = end
+    }
+
+    /// Inside `"…"`.
+    private mutating func doubleQuoted() throws {
+        switch text[i] {
+        case "\"":
+            frames.removeLast()
             pass()
-        case (.parameterExpansion(let depth), "{"):
-            frames[frames.count - 1] = .parameterExpansion(braces: depth + 1)
-            pass()
-        case (.arithmetic(let depth), "("):
-            frames[frames.count - 1] = .arithmetic(parentheses: depth + 1)
-            pass()
-        case (.arithmetic(let depth), ")"):
-            if depth == 0 && at(i + 1) == ")" {
-                frames.removeLast()
-                try copy(2, why: "")
-            } else {
-                frames[frames.count - 1] = .arithmetic(parentheses: max(0, depth - 1))
-                pass()
+        case "\\":
+            try refusePlaceholders(in: (i + 1)..<(i + 2)) { name, _ in
+                "the placeholder {{\(name)}} stands right after '\\', which would make its expansion literal text; remove the backslash"
             }
-        case (_, "\\"):
-            try copy(2, why: "(a backslash before it would be taken literally); remove the backslash")
-        case (_, "'"):
-            try singleQuoted()
-        case (_, "\""):
-            enter(.doubleQuoted)
-        case (_, "$"):
+            try copy(to: i + 2)
+        case "$":
             try dollar()
-        case (_, "`"):
-            enter(.backquoted)
+        case "`":
+            try backquoted()
         default:
             pass()
         }
     }
 
-    /// Inside `"…"` (or the body of a here-document with an unquoted delimiter, where `"` is plain text).
-    private mutating func quoted(closesOnQuote: Bool) throws {
+    /// Inside `${…}`, arithmetic or `[[…]]`: quotes and nested expansions are followed to the closer.
+    private mutating func expansion() throws {
         let c = text[i]
-        switch c {
-        case "\"" where closesOnQuote:
+        let frame = frames.last!
+        switch (frame, c) {
+        case (.parameterExpansion(let depth), "}"):
+            if depth == 0 { frames.removeLast() } else { frames[frames.count - 1] = .parameterExpansion(braces: depth - 1) }
+            pass()
+        case (.parameterExpansion, "{"):
+            markUncertain("a '{' inside ${…}")
+            pass()
+        case (.arithmetic(let depth, let commands), "("):
+            frames[frames.count - 1] = .arithmetic(parentheses: depth + 1, commands: commands)
+            pass()
+        case (.arithmetic(let depth, let commands), ")"):
+            if depth == 0, let end = match("))", at: i) {
+                frames.removeLast()
+                try copy(to: end)
+            } else {
+                if depth == 0 { markUncertain("an unbalanced ')' in arithmetic") }
+                frames[frames.count - 1] = .arithmetic(parentheses: max(0, depth - 1), commands: commands)
+                pass()
+            }
+        case (.arithmetic(_, false), ";"), (.arithmetic, "\n"):
+            markUncertain("a command inside $((…))")
+            pass()
+        case (.bracketed("]", let depth), "["):
+            frames[frames.count - 1] = .bracketed(closer: "]", depth: depth + 1)
+            pass()
+        case (.bracketed("]", let depth), "]"):
+            if depth == 0 { frames.removeLast() } else { frames[frames.count - 1] = .bracketed(closer: "]", depth: depth - 1) }
+            pass()
+        case (.bracketed("]]", _), "]") where i > 0 && Self.isBlank(text[i - 1]) && match("]]", at: i) != nil
+            && (at(match("]]", at: i)!).map { Self.isBlank($0) || $0 == "\n" || Self.isOperator($0) } ?? true):
             frames.removeLast()
+            try copy(to: match("]]", at: i)!)
+        case (_, "\\"):
+            try refusePlaceholders(in: (i + 1)..<(i + 2)) { name, _ in "the placeholder {{\(name)}} stands right after '\\'; remove the backslash" }
+            try copy(to: i + 2)
+        case (_, "'"):
+            try singleQuoted()
+        case (_, "\""):
             pass()
-        case "\\":
-            try copy(2, why: "(the backslash would escape the expansion's '$'); remove the backslash")
-        case "$":
+            frames.append(.doubleQuoted)
+        case (_, "$"):
             try dollar()
-        case "`":
-            enter(.backquoted)
-        case "\n" where !closesOnQuote:
-            pass()
+        case (_, "`"):
+            try backquoted()
         default:
             pass()
         }
@@ -337,37 +583,26 @@ struct ShellLexer {
 
     /// `<<` or `<<-` and the delimiter word: the body starts after the end of this line.
     private mutating func hereDocumentOperator() throws {
-        try copy(2, why: "")
+        try copy(to: match("<<", at: i)!)
         var stripsTabs = false
-        if at(i) == "-" {
-            stripsTabs = true
-            out.append("-")
-            i += 1
-        }
-        while let c = at(i), Self.isBlank(c) {
-            pass()
-        }
+        if at(logical(i)) == "-" { try copy(to: logical(i) + 1); stripsTabs = true }
+        while let c = at(i), Self.isBlank(c) { pass() }
         var delimiter: [Unicode.Scalar] = []
         var quoted = false
         var quote: Unicode.Scalar?
         while let c = at(i) {
-            if placeholders[i] != nil {
-                throw refuse(i, "the placeholder {{\(name(at: i))}} stands in a here-document's delimiter; write the delimiter literally")
+            try refusePlaceholders(in: i..<(i + 1)) { name, _ in
+                "the placeholder {{\(name)}} stands in a here-document's delimiter; write the delimiter literally"
             }
             if let q = quote {
                 if c == q { quote = nil } else { delimiter.append(c) }
             } else if c == "'" || c == "\"" {
                 quote = c
                 quoted = true
-            } else if c == "\\" {
+            } else if c == "\\", let next = at(i + 1) {
                 quoted = true
-                if let next = at(i + 1) {
-                    delimiter.append(next)
-                    pass()
-                    out.append(next)
-                    i += 1
-                    continue
-                }
+                delimiter.append(next)
+                pass()
             } else if Self.isBlank(c) || c == "\n" || Self.isOperator(c) {
                 break
             } else {
@@ -376,68 +611,43 @@ struct ShellLexer {
             pass()
         }
         pending.append(PendingHereDocument(delimiter: delimiter, stripsTabs: stripsTabs, quoted: quoted))
+        wordStarts = false
     }
 
-    /// After a newline: the bodies of the here-documents opened on the line just ended.
+    /// After a newline: the bodies of the here-documents opened on the line just ended, each up to
+    /// its delimiter line. A placeholder in a body is refused: the expansion there would be
+    /// literal text (quoted delimiter) or unquoted text whose context the author sees best.
     private mutating func hereDocumentBodies() throws {
-        guard !pending.isEmpty else { return }
         let documents = pending
         pending.removeAll()
         for document in documents {
-            if document.quoted {
-                try quotedHereDocumentBody(document)
-            } else {
-                // Lexed like the inside of "…" until the delimiter line; a later body follows it.
-                frames.append(.hereDocument(delimiter: document.delimiter, stripsTabs: document.stripsTabs))
-                let depth = frames.count
-                while i < text.count && frames.count >= depth { try step() }
+            let word = String(String.UnicodeScalarView(document.delimiter))
+            var continued = false
+            while i < text.count {
+                var end = i
+                while end < text.count && text[end] != "\n" { end += 1 }
+                var k = i
+                if document.stripsTabs { while k < end && text[k] == "\t" { k += 1 } }
+                let isDelimiter = !continued && text[k..<end].elementsEqual(document.delimiter)
+                if !isDelimiter {
+                    try refusePlaceholders(in: i..<end) { name, variable in
+                        document.quoted
+                            ? "the placeholder {{\(name)}} stands in a here-document with a quoted delimiter (<<'\(word)'), where the shell expands nothing; "
+                                + "if the body is plain text, unquote the delimiter and write ${\(variable)}; if it is a program for another "
+                                + "interpreter, read the environment variable \(variable) there (os.environ['\(variable)'])"
+                            : "the placeholder {{\(name)}} stands in a here-document; write ${\(variable)} there yourself (an unquoted "
+                                + "here-document expands it once, literally)"
+                    }
+                }
+                // In an unquoted body a line ending in an odd number of backslashes continues on the next.
+                var backslashes = 0
+                while end - backslashes - 1 >= i && text[end - backslashes - 1] == "\\" { backslashes += 1 }
+                continued = !document.quoted && backslashes % 2 == 1
+                out.append(contentsOf: text[i..<end])
+                i = end
+                if i < text.count { pass() }
+                if isDelimiter { break }
             }
-        }
-    }
-
-    /// At a line start inside a here-document: whether this line is the delimiter (then it is
-    /// copied and the here-document's frame is closed).
-    private mutating func endsHereDocument(_ delimiter: [Unicode.Scalar], stripsTabs: Bool) throws -> Bool {
-        var k = i
-        if stripsTabs { while at(k) == "\t" { k += 1 } }
-        var end = k
-        while end < text.count && text[end] != "\n" { end += 1 }
-        guard Array(text[k..<end]) == delimiter else { return false }
-        out.append(contentsOf: text[i..<end])
-        i = end
-        if i < text.count {
-            out.append("\n")
-            i += 1
-        }
-        frames.removeLast()
-        return true
-    }
-
-    /// The body of a here-document with a quoted delimiter: copied as it is; placeholders are refused.
-    private mutating func quotedHereDocumentBody(_ document: PendingHereDocument) throws {
-        while i < text.count {
-            var k = i
-            if document.stripsTabs { while at(k) == "\t" { k += 1 } }
-            var end = k
-            while end < text.count && text[end] != "\n" { end += 1 }
-            let isDelimiter = Array(text[k..<end]) == document.delimiter
-            if !isDelimiter, let inside = (i..<end).first(where: { placeholders[$0] != nil }) {
-                let name = self.name(at: inside)
-                let word = String(String.UnicodeScalarView(document.delimiter))
-                throw refuse(
-                    inside,
-                    "the placeholder {{\(name)}} stands in a here-document with a quoted delimiter (<<'\(word)'), where the shell expands nothing; "
-                        + "if the body is plain text, unquote the delimiter (<<\(word)); if it is a program for another interpreter, "
-                        + "read the environment variable \(ShellPlaceholders.variable(name)) there (\"$\(ShellPlaceholders.variable(name))\", "
-                        + "os.environ['\(ShellPlaceholders.variable(name))'])")
-            }
-            out.append(contentsOf: text[i..<end])
-            i = end
-            if i < text.count {
-                out.append("\n")
-                i += 1
-            }
-            if isDelimiter { return }
         }
     }
 }

@@ -272,11 +272,21 @@ public final class WorkbookRunner: @unchecked Sendable {
 
     /// Runs the workbook (or, with `dryRun`, plans it). Reports are the caller's business.
     public func run() throws -> RunReport {
-        let started = Date()
-        let runID = Self.runID(started)
         // A dry run writes nothing, so it plans beside a running run (the state file is replaced atomically).
         let lock = options.dryRun ? nil : try RunLock(folder: stateFolder)
         defer { lock?.release() }
+        do {
+            return try run(holding: lock)
+        } catch {
+            // If the interrupt handler is finishing the run, it ends the process; this thread must not.
+            if lock != nil, !Interrupts.claimFinish() { while true { pause() } }
+            throw error
+        }
+    }
+
+    private func run(holding lock: RunLock?) throws -> RunReport {
+        let started = Date()
+        let runID = Self.runID(started)
         var state = RunState.load(statePath)
         let progress = RunProgress()
         var earlier: [(id: String, outputs: [String], key: String)] = []
@@ -285,13 +295,19 @@ public final class WorkbookRunner: @unchecked Sendable {
         let fromIndex = options.from.flatMap { id in blocks.firstIndex { $0.id == id } }
         if let lock {
             Interrupts.install { [self] signal in
-                // A running sh block is stopped; the loop below then records the run.
+                // A running sh block is stopped; the run loop then records the run.
                 if ShellBlock.terminateRunning() { return }
+                // An in-process block cannot be stopped half-way: the run is finished here, once.
+                guard Interrupts.claimFinish() else { return }
                 let report = progress.interruptedReport(
                     signal: signal, runID: runID, workbook: workbook.path, started: started, parameters: values,
-                    rest: { id in blocks.drop { $0.id != id }.dropFirst().map { ($0.id, (try? self.prepare($0).renderedText) ?? $0.text) } })
-                finishInterrupted(report, lock: lock)
+                    blocks: blocks.map { ($0.id, (try? self.prepare($0).renderedText) ?? $0.text) })
+                // (This process's unfinished writes stay: the thread running the block may still be in
+                // one; named with this process's id, they are the next write's debris to remove.)
+                try? RunLog.append(report, folder: stateFolder)
+                log("interrupted; finished artifacts are kept")
                 onInterruptedExit?(report)
+                lock.release()
                 // Not exit(): its clean-up would run under the threads still computing.
                 _exit(128 + signal)
             }
@@ -361,6 +377,10 @@ public final class WorkbookRunner: @unchecked Sendable {
             progress.start(outcome)
             do {
                 let result = try execute(prepared)
+                if let signal = Interrupts.requested {
+                    // Stopped by the interrupt, even if it ended with status 0 (a trap).
+                    throw BlockFailure(message: RunProgress.reason(signal: signal), partial: result)
+                }
                 outcome.status = .ran
                 outcome.result = result
                 outcome.seconds = Date().timeIntervalSince(clock)
@@ -411,9 +431,12 @@ public final class WorkbookRunner: @unchecked Sendable {
         var report = RunReport(
             runID: runID, workbook: workbook.path, status: status, started: started, finished: Date(), parameters: values,
             outcomes: progress.outcomes)
-        if status == .interrupted { report.signal = Interrupts.requested }
-        if status == .interrupted, let lock {
-            finishInterrupted(report, lock: lock)
+        // The interrupt handler may be finishing this run already (it then ends the process); if it
+        // is not, a signal from now on no longer interrupts the run, which has ended.
+        if lock != nil, !Interrupts.claimFinish() { while true { pause() } }
+        if status == .interrupted {
+            report.signal = Interrupts.requested
+            finishInterrupted(report)
         } else if !options.dryRun {
             try RunLog.append(report, folder: stateFolder)
         }
@@ -429,11 +452,11 @@ public final class WorkbookRunner: @unchecked Sendable {
         }
     }
 
-    /// An interrupted run: debris of interrupted atomic writes removed, the run logged, the lock released.
-    func finishInterrupted(_ report: RunReport, lock: RunLock) {
+    /// An interrupted run: debris of interrupted atomic writes removed, the run logged. (The lock is
+    /// released last, by whoever ends the run.)
+    func finishInterrupted(_ report: RunReport) {
         Interrupts.removeTemporaryFiles(under: options.artifactsRoot)
         try? RunLog.append(report, folder: stateFolder)
-        lock.release()
         log("interrupted; finished artifacts are kept")
     }
 

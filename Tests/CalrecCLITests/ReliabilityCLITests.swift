@@ -25,16 +25,28 @@ final class ReliabilityCLITests: XCTestCase {
         return folder
     }
 
-    /// Starts `calrec` with `arguments` in `folder` without waiting for it.
+    /// Starts `calrec` with `arguments` in `folder` without waiting for it; its standard error goes to `<folder>/stderr.txt`.
     private func start(_ arguments: [String], in folder: String) throws -> Process {
         let process = Process()
         process.executableURL = cli.binary
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        _ = FileManager.default.createFile(atPath: folder + "/stderr.txt", contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: folder + "/stderr.txt")
         try process.run()
         return process
+    }
+
+    /// Waits for `process` to end; one that has not ended after `seconds` is killed and the test fails.
+    private func waitForExit(_ process: Process, seconds: Double = 30) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            XCTFail("calrec did not end within \(seconds) s")
+            kill(process.processIdentifier, SIGKILL)
+        }
+        process.waitUntilExit()
     }
 
     private func waitFor(_ path: String, seconds: Double = 30) {
@@ -61,6 +73,7 @@ final class ReliabilityCLITests: XCTestCase {
             ---
             ```sh {#sleepers}
             sleep 61 & echo $! > background.pid
+            setsid sleep 66 & echo $! > session.pid
             sleep 62 & echo $! > waited.pid
             wait
             ```
@@ -68,7 +81,7 @@ final class ReliabilityCLITests: XCTestCase {
         let runner = try start(["run", "orphans.md", "--no-provenance"], in: folder)
         waitFor(folder + "/waited.pid")
         usleep(100_000)
-        let sleepers = [try pid(folder + "/background.pid"), try pid(folder + "/waited.pid")]
+        let sleepers = [try pid(folder + "/background.pid"), try pid(folder + "/session.pid"), try pid(folder + "/waited.pid")]
         XCTAssertTrue(sleepers.allSatisfy(isRunning), "the block's processes run")
         kill(runner.processIdentifier, SIGKILL)
         runner.waitUntilExit()
@@ -85,15 +98,16 @@ final class ReliabilityCLITests: XCTestCase {
             ---
             ```sh {#leave}
             sleep 63 & echo $! > left.pid
+            setsid sleep 67 & echo $! > session.pid
             echo done
             ```
             """.write(toFile: folder + "/left.md", atomically: true, encoding: .utf8)
         let result = try cli.run(["run", "left.md", "--no-provenance"], in: folder)
         XCTAssertEqual(result.status, 0, result.err)
-        let left = try pid(folder + "/left.pid")
+        let left = [try pid(folder + "/left.pid"), try pid(folder + "/session.pid")]
         let ended = Date()
-        while isRunning(left) && Date().timeIntervalSince(ended) < 1 { usleep(10_000) }
-        XCTAssertFalse(isRunning(left))
+        while left.contains(where: isRunning) && Date().timeIntervalSince(ended) < 1 { usleep(10_000) }
+        XCTAssertFalse(left.contains(where: isRunning), "a process the block left, in its group or in a new session")
     }
 
     func testInterruptedAndFailedRunsAreListedAndTheirReportsShowWhereTheyStopped() throws {
@@ -126,7 +140,7 @@ final class ReliabilityCLITests: XCTestCase {
         waitFor(folder + "/first.txt")
         usleep(1_500_000)
         kill(first.processIdentifier, SIGINT)
-        first.waitUntilExit()
+        waitForExit(first)
         XCTAssertEqual(first.terminationStatus, 130)
         var report = try String(contentsOfFile: folder + "/Reports/stopped.md", encoding: .utf8)
         XCTAssertTrue(report.contains("> **Interrupted in #train:** interrupted by SIGINT (Ctrl-C) after "), report)
@@ -139,7 +153,7 @@ final class ReliabilityCLITests: XCTestCase {
         waitFor(folder + "/slow.txt")
         usleep(200_000)
         kill(second.processIdentifier, SIGTERM)
-        second.waitUntilExit()
+        waitForExit(second)
         XCTAssertEqual(second.terminationStatus, 128 + SIGTERM)
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/after.txt"))
         report = try String(contentsOfFile: folder + "/Reports/stopped.md", encoding: .utf8)
@@ -155,6 +169,42 @@ final class ReliabilityCLITests: XCTestCase {
         let failed = try XCTUnwrap(runs.first { $0.contains(" failed ") && $0.hasSuffix("fails.md") }, "\(runs)")
         let manifest = try git(["show", "refs/calrec/runs/\(failed.prefix { $0 != " " }):manifest.json"], in: folder)
         XCTAssertTrue(manifest.contains("\"error\" : \"/bin/sh exited with status 3\""), manifest)
+    }
+
+    func testASignalAtAnyMomentEndsTheRunAndRecordsItOnce() throws {
+        let folder = try scratch()
+        let blocks = (0..<40).map { "```calrec {#d\($0) cache=false}\ndoctor\n```\n\n```sh {#s\($0) cache=false}\ntrue\n```\n" }
+        try ("---\ntitle: Many\n---\n" + blocks.joined(separator: "\n")).write(toFile: folder + "/many.md", atomically: true, encoding: .utf8)
+        var generator = SystemRandomNumberGenerator()
+        let rounds = 8
+        var runs = 0
+        for round in 0..<rounds {
+            let process = try start(["run", "many.md", "--no-provenance"], in: folder)
+            usleep(UInt32.random(in: 100_000...900_000, using: &generator))
+            kill(process.processIdentifier, round % 2 == 0 ? SIGINT : SIGTERM)
+            waitForExit(process)
+            // A signal before the run began (a loaded machine starts slowly) ends calrec as it would any program.
+            if process.terminationReason == .uncaughtSignal { continue }
+            runs += 1
+            let stderr = (try? String(contentsOfFile: folder + "/stderr.txt", encoding: .utf8)) ?? ""
+            let report = try XCTUnwrap(
+                try? String(contentsOfFile: folder + "/Reports/many.md", encoding: .utf8),
+                "round \(round): status \(process.terminationStatus), no report: \(stderr.suffix(600))")
+            if process.terminationStatus == 0 {
+                XCTAssertTrue(report.contains("| status | succeeded |"), "round \(round)")
+            } else {
+                XCTAssertEqual(process.terminationStatus, 128 + (round % 2 == 0 ? SIGINT : SIGTERM), "round \(round)")
+                XCTAssertTrue(report.contains("| status | interrupted |"), "round \(round)")
+            }
+            try? FileManager.default.removeItem(atPath: folder + "/Reports/many.md")
+        }
+        let log = try String(contentsOfFile: folder + "/artifacts/many/.calrec/runs.jsonl", encoding: .utf8)
+        // A run that ended just before the signal came is recorded too; none twice.
+        let ids = log.split(separator: "\n").map { $0.components(separatedBy: "\"run_id\":\"")[1].prefix(22) }
+        XCTAssertEqual(Set(ids).count, ids.count, "one line per run: \(ids)")
+        XCTAssertGreaterThanOrEqual(ids.count, runs)
+        XCTAssertGreaterThan(runs, rounds / 2)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/artifacts/many/.calrec/lock"))
     }
 
     func testAuditFromASubdirectoryResolvesArtifactsAgainstTheRepositoryRoot() throws {

@@ -40,14 +40,68 @@ final class ShellInjectionTests: XCTestCase {
         ("bare", "printf '%s' {{v}} > bare", { $0 }),
         ("double-quoted", "printf '%s' \"<{{v}}>\" > double-quoted", { "<\($0)>" }),
         ("command-substitution", "r=$(printf '%s.' {{v}}); printf '%s' \"$r\" > command-substitution", { $0 + "." }),
-        ("quoted-command-substitution", "printf '%s' \"$(printf '%s.' {{v}})\" > quoted-command-substitution", { $0 + "." }),
-        ("backquotes", "r=`printf '%s.' {{v}}`; printf '%s' \"$r\" > backquotes", { $0 + "." }),
+        ("quoted-command-substitution", "printf '%s' \"$(printf '%s.' \"[{{v}}]\")\" > quoted-command-substitution", { "[\($0)]." }),
         ("assignment", "x={{v}}; printf '%s' \"$x\" > assignment", { $0 }),
         ("path-argument", "printf '%s' dir/{{v}}.txt > path-argument", { "dir/\($0).txt" }),
         ("option-value", "printf '%s' --name={{v}} > option-value", { "--name=\($0)" }),
-        ("here-document", "cat > here-document <<EOF\n<{{v}}>\nEOF", { "<\($0)>\n" }),
-        ("here-document-tabs", "cat > here-document-tabs <<-END\n\t[{{v}}]\n\tEND", { "[\($0)]\n" }),
+        ("continued-line", "printf '%s' \\\n  {{v}} > continued-line", { $0 }),
+        ("escaped-hash", "printf '%s' \\ #\"{{v}}\" > escaped-hash", { " #\($0)" }),
+        ("case-word", "case {{v}} in \"$CALREC_P_v\") printf ok > case-word;; *) printf no > case-word;; esac", { _ in "ok" }),
+        ("for-list", "for x in {{v}}; do printf '%s' \"$x\" > for-list; done", { $0 }),
+        ("after-redirection", "printf '%s' 2>/dev/null {{v}} > after-redirection", { $0 }),
         ("environment", "printf '%s' \"$CALREC_P_v\" > environment", { $0 }),
+    ]
+
+    /// Scripts whose placeholder must be refused: where no expansion is literal, where the value
+    /// would be evaluated, and constructs the lexer cannot place exactly (each was once a way past it).
+    static let refusedScripts: [(line: String, reason: String)] = [
+        ("printf '%s' '<{{v}}>' > out", "inside '…'"),
+        ("sh -c 'echo {{v}}'", "inside '…'"),
+        ("cat > out <<'EOF'\n{{v}}\nEOF", "quoted delimiter"),
+        ("cat > out <<\"EOF\"\n{{v}}\nEOF", "quoted delimiter"),
+        ("cat > out <<\\EOF\n{{v}}\nEOF", "quoted delimiter"),
+        ("cat > out <<EOF\n{{v}}\nEOF", "here-document"),
+        ("cat > out <<-EOF\n\t{{v}}\n\tEOF", "here-document"),
+        ("cat <<A; cat <<B\na\nA\n{{v}}\nB", "here-document"),
+        ("cat <<EOF\nx\\\nEOF\n{{v}}\nEOF", "here-document"),
+        ("cat <<{{v}}\nx\n", "delimiter"),
+        ("echo $(( {{v}} + 1 ))", "arithmetic"),
+        ("echo \"$\\\n(( {{v}} ))\"", "arithmetic"),
+        ("(( {{v}} ))", "arithmetic"),
+        ("for ((i = 0; i < {{v}}; i++)); do :; done", "arithmetic"),
+        ("[[ {{v}} -eq 1 ]]", "arithmetic"),
+        ("[[ a && {{v}} -eq 1 ]]", "arithmetic"),
+        ("echo $[ {{v}} + 1 ]", "arithmetic"),
+        ("x[{{v}}]=1", "subscript"),
+        ("echo ${x:-{{v}}}", "inside ${…}"),
+        ("echo \"${x:-\"{{v}}\"}\"", "${…}"),
+        ("echo \\{{v}}", "after '\\'"),
+        ("echo \"\\{{v}}\"", "after '\\'"),
+        ("echo ${{v}}", "after '$'"),
+        ("echo `printf '%s' {{v}}`", "inside `…`"),
+        ("echo \"`echo \\\"{{v}}\\\"`\"", "inside `…`"),
+        ("echo \"$(case x in x) printf \"[%s]\\n\" {{v}};; esac)\"", "'case' inside $(…)"),
+        ("printf '[%s]\\n' $'\\''\"'{{v}}'\"'", "$'…'"),
+        ("echo $\"{{v}}\"", "$\"…\""),
+        ("eval echo {{v}}", "'eval'"),
+        ("\"eval\" echo {{v}}", "'eval'"),
+        ("command eval echo {{v}}", "'eval'"),
+        ("eval x 2>&1 {{v}}", "'eval'"),
+        ("trap \"echo {{v}}\" EXIT", "'trap'"),
+        ("let x={{v}}", "'let'"),
+        ("eval \"$(echo a; printf '%s' {{v}})\"", "'eval'"),
+        ("{{v}} --help", "name of the command"),
+        ("\"{{v}}\" --help", "name of the command"),
+        ("if {{v}}; then :; fi", "name of the command"),
+        ("> out {{v}}", "name of the command"),
+        ("$(printf '%s' {{v}})", "output runs as a command"),
+        ("$(echo eval) {{v}}", "computed"),
+        ("echo $(( $(printf '%s' {{v}}) + 1 ))", "inside arithmetic"),
+        ("echo ${x:-$(printf '%s' {{v}})}", "inside arithmetic or ${…}"),
+        ("alias x=\"echo {{v}}\"", "'alias'"),
+        (". <(printf '%s' {{v}})", "'.'"),
+        ("unset {{v}}", "'unset'"),
+        ("x=$(cat <<EOF\n{{v}}\nEOF\n)", "here-document"),
     ]
 
     private func workbook(_ script: String) throws -> Workbook {
@@ -89,24 +143,10 @@ final class ShellInjectionTests: XCTestCase {
         }
     }
 
-    func testPlacementsWhereNoExpansionIsLiteralAreRefusedBeforeAnythingRuns() throws {
-        let refused: [(line: String, reason: String)] = [
-            ("printf '%s' '<{{v}}>' > out", "inside '…'"),
-            ("sh -c 'echo {{v}}'", "inside '…'"),
-            ("cat > out <<'EOF'\n{{v}}\nEOF", "quoted delimiter"),
-            ("cat > out <<\"EOF\"\n{{v}}\nEOF", "quoted delimiter"),
-            ("cat > out <<\\EOF\n{{v}}\nEOF", "quoted delimiter"),
-            ("echo $(( {{v}} + 1 ))", "inside $((…))"),
-            ("echo ${x:-{{v}}}", "inside ${…}"),
-            ("echo \\{{v}}", "after '\\'"),
-            ("echo \"\\{{v}}\"", "after '\\'"),
-            ("echo ${{v}}", "after '$'"),
-            ("echo $'{{v}}'", "inside '…'"),
-            ("cat <<{{v}}\nx\n", "delimiter"),
-        ]
-        for (script, reason) in refused {
-            let text = "echo first > \(folder)/ran\n" + script
-            XCTAssertThrowsError(try workbook(text), script) { error in
+    func testPlacementsWhereNoExpansionIsLiteralOrSafeAreRefusedBeforeAnythingRuns() throws {
+        XCTAssertGreaterThanOrEqual(Self.refusedScripts.count, 12)
+        for (script, reason) in Self.refusedScripts {
+            XCTAssertThrowsError(try workbook("echo first\n" + script), script) { error in
                 guard case .parse(_, let line, let message) = error as? WorkbenchError else {
                     return XCTFail("\(script): \(error)")
                 }
@@ -115,7 +155,32 @@ final class ShellInjectionTests: XCTestCase {
                 XCTAssertTrue(message.contains(reason), "\(script): \(message)")
                 XCTAssertTrue(message.contains("block #block"), message)
             }
-            XCTAssertFalse(FileManager.default.fileExists(atPath: "\(folder)/ran"), script)
+        }
+    }
+
+    /// The rewritten placements give the literal value under every POSIX shell here (dash, bash,
+    /// bash in POSIX mode: /bin/sh is bash on some systems), not only under /bin/sh.
+    func testEveryHostileValueArrivesLiterallyUnderEachShell() throws {
+        let shells = [["/bin/dash"], ["/bin/bash"], ["/bin/bash", "--posix"]].filter { FileManager.default.isExecutableFile(atPath: $0[0]) }
+        XCTAssertFalse(shells.isEmpty)
+        let script = try ShellPlaceholders.rewrite(Self.acceptedPlacements.map(\.line).joined(separator: "\n"))
+        XCTAssertFalse(script.contains("{{"), script)
+        for shell in shells {
+            for value in Self.hostileValues {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: shell[0])
+                process.arguments = Array(shell.dropFirst()) + ["-c", script]
+                process.currentDirectoryURL = URL(fileURLWithPath: folder)
+                process.environment = ["PATH": "/usr/bin:/bin", "CALREC_P_v": value]
+                try process.run()
+                process.waitUntilExit()
+                XCTAssertEqual(process.terminationStatus, 0, "\(shell) value \(value.debugDescription)")
+                for placement in Self.acceptedPlacements {
+                    let written = try? String(contentsOfFile: "\(folder)/\(placement.name)", encoding: .utf8)
+                    XCTAssertEqual(written, placement.expected(value), "\(shell): value \(value.debugDescription) in placement \(placement.name)")
+                }
+                XCTAssertEqual(try sideEffects(), [], "\(shell): value \(value.debugDescription) ran a command")
+            }
         }
     }
 
@@ -128,10 +193,16 @@ final class ShellInjectionTests: XCTestCase {
         }
     }
 
+    func testAVariableNamedLikeAnotherIsNotTakenForIt() {
+        XCTAssertEqual(ShellPlaceholders.parametersUsed(in: "echo $CALREC_P_v2 ${CALREC_P_w}", among: ["v", "v2", "w", "x"]), ["v2", "w"])
+        XCTAssertEqual(ShellPlaceholders.parametersUsed(in: "echo {{x}} $XCALREC_P_v", among: ["v", "x"]), ["x"])
+    }
+
     func testPlaceholdersBecomeExpansionsOfTheirVariableByContext() throws {
         XCTAssertEqual(try ShellPlaceholders.rewrite("ls {{a}} x/{{b}}.txt"), "ls \"${CALREC_P_a}\" x/\"${CALREC_P_b}\".txt")
         XCTAssertEqual(try ShellPlaceholders.rewrite("echo \"a {{a}} $(f {{b}}) c\""), "echo \"a ${CALREC_P_a} $(f \"${CALREC_P_b}\") c\"")
-        XCTAssertEqual(try ShellPlaceholders.rewrite("cat <<E\n{{a}} \"q\"\nE\necho {{b}}"), "cat <<E\n${CALREC_P_a} \"q\"\nE\necho \"${CALREC_P_b}\"")
+        XCTAssertEqual(try ShellPlaceholders.rewrite("cat <<E\n$a \"q\"\nE\necho {{b}}"), "cat <<E\n$a \"q\"\nE\necho \"${CALREC_P_b}\"")
+        XCTAssertEqual(try ShellPlaceholders.rewrite("x=1 y={{a}} cmd {{b}}"), "x=1 y=\"${CALREC_P_a}\" cmd \"${CALREC_P_b}\"")
         XCTAssertEqual(try ShellPlaceholders.rewrite("echo '#' {{a}} # {{b}}"), "echo '#' \"${CALREC_P_a}\" # {{b}}")
         XCTAssertEqual(try ShellPlaceholders.rewrite("echo a#{{a}}"), "echo a#\"${CALREC_P_a}\"")
     }
