@@ -160,13 +160,27 @@ public final class GitRepository {
     }
 
     /// `path` (absolute, or relative to the working directory of this process) relative to the
-    /// repository's root, or nil when it lies outside the repository. Symbolic links are resolved.
+    /// repository's root, or nil when it lies outside the repository. A path inside the working
+    /// tree as written stays so even when a folder on the way is a symbolic link out of it (an
+    /// artifacts folder on another disk); otherwise symbolic links are resolved.
     public func rootRelative(_ path: String) -> String? {
         guard let workdir else { return nil }
-        let root = Self.resolved(workdir)
-        let full = Self.resolved(path)
-        if full == root { return "" }
-        return full.hasPrefix(root + "/") ? String(full.dropFirst(root.count + 1)) : nil
+        let absolute = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+        for (root, full) in [(Self.lexical(workdir), Self.lexical(absolute)), (Self.resolved(workdir), Self.resolved(path))] {
+            if full == root { return "" }
+            if full.hasPrefix(root + "/") { return String(full.dropFirst(root.count + 1)) }
+        }
+        return nil
+    }
+
+    /// An absolute path with `.`, `..` and empty components removed as text (no link is followed,
+    /// unlike Foundation's `standardizingPath`).
+    static func lexical(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") where part != "." {
+            if part == ".." { _ = parts.popLast() } else { parts.append(part) }
+        }
+        return "/" + parts.joined(separator: "/")
     }
 
     /// The repository's root without a trailing slash, symbolic links resolved.

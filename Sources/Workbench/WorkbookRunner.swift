@@ -191,7 +191,9 @@ public final class WorkbookRunner: @unchecked Sendable {
     /// An `sh` block as shown in reports: the parameters it receives, then the script as run.
     static func shellDisplay(_ script: String, environment: [String: String]) -> String {
         let lines = environment.sorted { $0.key < $1.key }.map { variable, value in
-            let json = (try? JSONEncoder().encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .withoutEscapingSlashes
+            let json = (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
             return "# \(variable)=\(json)"
         }
         return (lines + [script]).joined(separator: "\n")

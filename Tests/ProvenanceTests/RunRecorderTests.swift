@@ -150,6 +150,24 @@ final class RunRecorderTests: XCTestCase {
         XCTAssertEqual(try recorder.audit(run: "sub").map(\.state), [.ok, .modified])
     }
 
+    func testAnArtifactsFolderLinkedOutOfTheRepositoryIsStillRecordedRootRelative() throws {
+        let elsewhere = FileManager.default.temporaryDirectory.appendingPathComponent("calrec-disk-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: elsewhere + "/n", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: elsewhere) }
+        try "{}".write(toFile: elsewhere + "/n/metrics.json", atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: folder + "/artifacts")
+        try FileManager.default.createSymbolicLink(atPath: folder + "/artifacts", withDestinationPath: elsewhere)
+        let recorder = RunRecorder(repository: try GitRepository(discoveringFrom: folder))
+        let recorded = try manifest(recorder, id: "linked", artifacts: ["artifacts/n"])
+        XCTAssertEqual(recorded.artifacts.map(\.path), ["artifacts/n/metrics.json"])
+        try recorder.record(recorded)
+        FileManager.default.changeCurrentDirectoryPath(folder + "/artifacts/n")
+        XCTAssertEqual(try recorder.audit(run: "linked").map(\.state), [.ok])
+        // A file truly outside the repository is recorded by its absolute path.
+        let outside = try recorder.artifacts([elsewhere + "/n/metrics.json"])
+        XCTAssertEqual(outside.map(\.path), [URL(fileURLWithPath: elsewhere + "/n/metrics.json").resolvingSymlinksInPath().path])
+    }
+
     func testWorkbenchOutputsAreNotSourceSoAParameterChangeShowsNoCode() throws {
         // Reports are committed in this repository and the artifacts folder is not ignored.
         try FileManager.default.createDirectory(atPath: folder + "/Reports", withIntermediateDirectories: true)
