@@ -70,6 +70,8 @@ struct ShellLexer {
     }
 
     private struct PendingHereDocument {
+        /// How many frames were open at the `<<`: its body starts after a newline at that depth.
+        var depth: Int
         var delimiter: [Unicode.Scalar]
         var stripsTabs: Bool
         var quoted: Bool
@@ -78,8 +80,13 @@ struct ShellLexer {
     /// Commands that evaluate their arguments as shell code or arithmetic.
     /// (`alias`, `.` and `source` run text later; in bash, the others evaluate subscripts of names.)
     private static let evaluatingCommands: Set<String> = [
-        "eval", "trap", "alias", ".", "source", "let", "declare", "typeset", "local", "readonly", "unset", "read",
+        "eval", "trap", "alias", ".", "source", "let", "unset", "getopts", "mapfile", "readarray",
     ]
+    /// Commands whose arguments are variable names (`name` or `name=value`): a placeholder may stand
+    /// after the `=`, not in the name (bash evaluates a subscript there).
+    private static let declaringCommands: Set<String> = ["declare", "typeset", "local", "readonly", "export", "read"]
+    /// Commands whose option `-v` (or `wait -p`) takes a variable name.
+    private static let nameOptionCommands: Set<String> = ["printf", "test", "[", "[[", "wait"]
 
     private let text: [Unicode.Scalar]
     /// Start offset → end offset (exclusive) and name of each placeholder, found as
@@ -101,6 +108,12 @@ struct ShellLexer {
     private var subscriptInWord = false
     /// Whether the next word is the target of a redirection (`> file`), not a command's name.
     private var redirectionTargetNext = false
+    /// The name of the command being read, once known, and whether its next word is a variable name.
+    private var currentCommand: String?
+    private var nameArgumentNext = false
+    private var lastPrefix: String?
+    private var skipPrefixArgument = false
+    private var enclosingCommands: [(redirection: Bool, command: String?, nameNext: Bool, prefix: String?, skip: Bool)] = []
     /// The word state of the commands around each open `$(…)`, restored when it closes.
     /// `inherited`: what the substitution's own commands evaluate because of where it stands.
     private var enclosingWords: [(start: Int?, commandNameNext: Bool, evaluating: String?, subscript: Bool, inherited: String?)] = []
@@ -255,6 +268,11 @@ struct ShellLexer {
         }
         let frame = frames.last!
         let parent = frames.count >= 2 ? frames[frames.count - 2] : nil
+        if frame.parsesCommands || (frame == .doubleQuoted && parent?.parsesCommands == true), inVariableName {
+            throw refuse(
+                i, "the placeholder {{\(name)}} stands in a variable's name (of '\(currentCommand ?? "")'), where bash evaluates a subscript; "
+                    + "name the variable in the workbook and give the value after '='")
+        }
         if frame.parsesCommands || (frame == .doubleQuoted && parent?.parsesCommands == true), inCommandName {
             throw refuse(
                 i, "the placeholder {{\(name)}} stands in the name of the command that runs, so its value would choose what runs; "
@@ -281,7 +299,11 @@ struct ShellLexer {
     }
 
     /// Keywords and prefixes after which the next word is still a command's name.
-    private static let commandPrefixes: Set<String> = ["if", "then", "else", "elif", "do", "while", "until", "!", "{", "time", "command", "builtin", "exec", "nohup"]
+    private static let commandPrefixes: Set<String> = [
+        "if", "then", "else", "elif", "do", "while", "until", "!", "{", "time", "command", "builtin", "exec", "nohup", "coproc",
+    ]
+    /// Prefixes whose options (`time -p`, `command -p`, `exec -a name`) come before the command's name.
+    private static let prefixesWithOptions: Set<String> = ["time", "command", "exec"]
 
     /// Ends the word being read (before a blank, newline or operator).
     private mutating func endWord() {
@@ -299,17 +321,38 @@ struct ShellLexer {
             redirectionTargetNext = false
             return
         }
+        if let command = currentCommand, !commandNameNext {
+            // An argument: `-v` of printf/test/wait (`-p`) makes the next one a variable name;
+            // an option of declare & co. may set an attribute (-i, -n, -u) that changes later assignments.
+            nameArgumentNext = Self.nameOptionCommands.contains(command) && (value == "-v" || (command == "wait" && value == "-p"))
+            if Self.declaringCommands.contains(command), value.hasPrefix("-"), command != "read" { markUncertain("'\(command) \(value)'") }
+            return
+        }
         guard commandNameNext else { return }
-        if Self.commandPrefixes.contains(value) { return }
+        if Self.commandPrefixes.contains(value) {
+            lastPrefix = value
+            return
+        }
+        if let prefix = lastPrefix, Self.prefixesWithOptions.contains(prefix), value.hasPrefix("-") {
+            if prefix == "exec" && value == "-a" { skipPrefixArgument = true }
+            return
+        }
+        if skipPrefixArgument {
+            skipPrefixArgument = false
+            return
+        }
         if let equals = raw.firstIndex(of: "="), raw[..<equals].unicodeScalars.allSatisfy(Self.isNameCharacter), equals != raw.startIndex {
             return  // an assignment before the command
         }
         commandNameNext = false
+        lastPrefix = nil
+        currentCommand = value
         if Self.evaluatingCommands.contains(value) {
             evaluating = "the '\(value)' command"
         } else if raw.contains("$") || raw.contains("`") || placeholders.keys.contains(where: { $0 >= start && $0 < i }) {
             evaluating = "a command whose name is computed"
         }
+        if value == "alias" { markUncertain("an alias definition") }
     }
 
     /// Ends a simple command (newline, `;`, `&`, `|`, parentheses).
@@ -319,6 +362,20 @@ struct ShellLexer {
         evaluating = enclosingWords.last?.inherited ?? nil
         commandNameNext = true
         redirectionTargetNext = false
+        currentCommand = nil
+        nameArgumentNext = false
+        lastPrefix = nil
+        skipPrefixArgument = false
+    }
+
+    /// Whether the word being read names a variable: an argument of `declare` & co. before its `=`,
+    /// or the argument of `-v`.
+    private var inVariableName: Bool {
+        guard !redirectionTargetNext, !commandNameNext, let command = currentCommand else { return false }
+        if nameArgumentNext { return true }
+        guard Self.declaringCommands.contains(command) else { return false }
+        guard let start = wordStart else { return true }
+        return !text[start..<i].contains("=")
     }
 
     /// Whether the word being read is the name of the command that runs (not an assignment before it).
@@ -371,16 +428,21 @@ struct ShellLexer {
         case "$":
             inWord()
             try dollar()
-        case "(" where wordStarts && match("((", at: i) != nil:
+        case "(" where match("((", at: i) != nil:
             // bash's arithmetic command (and `for ((…))`); in dash, two subshells.
             try copy(to: match("((", at: i)!)
             frames.append(.arithmetic(parentheses: 0, commands: true))
-        case "[" where wordStarts && match("[[", at: i) != nil && (at(logical(match("[[", at: i)!)).map(Self.isBlank) ?? false):
+        case "[" where wordStarts && match("[[", at: i) != nil
+            && (at(logical(match("[[", at: i)!)).map { Self.isBlank($0) || $0 == "\n" } ?? true):
             try copy(to: match("[[", at: i)!)
             frames.append(.bracketed(closer: "]]", depth: 0))
         case "[" where !wordStarts:
             // `name[…]`: an array subscript in bash, evaluated as arithmetic.
             subscriptInWord = true
+            pass()
+        case "(" where !wordStarts:
+            // `name=(…)`: a bash array, whose `[…]=` elements are evaluated subscripts.
+            markUncertain("an array assignment name=(…)")
             pass()
         case "(":
             if case .commandSubstitution(let depth) = frames.last! { frames[frames.count - 1] = .commandSubstitution(parentheses: depth + 1) }
@@ -396,6 +458,10 @@ struct ShellLexer {
                         (wordStart, commandNameNext, evaluating, subscriptInWord) =
                             (enclosing.start, enclosing.commandNameNext, enclosing.evaluating, enclosing.subscript)
                     }
+                    if let enclosing = enclosingCommands.popLast() {
+                        (redirectionTargetNext, currentCommand, nameArgumentNext, lastPrefix, skipPrefixArgument) =
+                            (enclosing.redirection, enclosing.command, enclosing.nameNext, enclosing.prefix, enclosing.skip)
+                    }
                     pass()
                     wordStarts = false  // `$(…)` is part of the word around it
                     return
@@ -408,6 +474,7 @@ struct ShellLexer {
         case "<" where match("<<<", at: i) != nil:
             endWord()
             try copy(to: match("<<<", at: i)!)
+            redirectionTargetNext = true
             wordStarts = true
         case "<" where match("<<", at: i) != nil:
             endWord()
@@ -474,10 +541,16 @@ struct ShellLexer {
             ? "a command substitution whose output runs as a command"
             : evaluated ? "a command substitution inside arithmetic or ${…}, whose output is evaluated" : evaluating
         enclosingWords.append((wordStart, commandNameNext, runsOutput ? why : evaluating, subscriptInWord, why))
+        enclosingCommands.append((redirectionTargetNext, currentCommand, nameArgumentNext, lastPrefix, skipPrefixArgument))
         evaluating = why
         wordStart = nil
         commandNameNext = true
         subscriptInWord = false
+        redirectionTargetNext = false
+        currentCommand = nil
+        nameArgumentNext = false
+        lastPrefix = nil
+        skipPrefixArgument = false
         wordStarts = true
     }
 
@@ -610,7 +683,7 @@ struct ShellLexer {
             }
             pass()
         }
-        pending.append(PendingHereDocument(delimiter: delimiter, stripsTabs: stripsTabs, quoted: quoted))
+        pending.append(PendingHereDocument(depth: frames.count, delimiter: delimiter, stripsTabs: stripsTabs, quoted: quoted))
         wordStarts = false
     }
 
@@ -618,6 +691,14 @@ struct ShellLexer {
     /// its delimiter line. A placeholder in a body is refused: the expansion there would be
     /// literal text (quoted delimiter) or unquoted text whose context the author sees best.
     private mutating func hereDocumentBodies() throws {
+        guard !pending.isEmpty else { return }
+        guard pending.allSatisfy({ $0.depth == frames.count }) else {
+            // A newline inside a substitution opened after the `<<`: where the shells start the body
+            // then is beyond what this lexer follows.
+            markUncertain("a here-document whose line goes on inside $(…)")
+            pending.removeAll()
+            return
+        }
         let documents = pending
         pending.removeAll()
         for document in documents {

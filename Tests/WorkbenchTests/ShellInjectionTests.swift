@@ -49,6 +49,8 @@ final class ShellInjectionTests: XCTestCase {
         ("case-word", "case {{v}} in \"$CALREC_P_v\") printf ok > case-word;; *) printf no > case-word;; esac", { _ in "ok" }),
         ("for-list", "for x in {{v}}; do printf '%s' \"$x\" > for-list; done", { $0 }),
         ("after-redirection", "printf '%s' 2>/dev/null {{v}} > after-redirection", { $0 }),
+        ("declared", "export X={{v}}; printf '%s' \"$X\" > declared", { $0 }),
+        ("condition", "if [ -n {{v}}x ]; then printf '%s' {{v}} > condition; fi", { $0 }),
         ("environment", "printf '%s' \"$CALREC_P_v\" > environment", { $0 }),
     ]
 
@@ -98,10 +100,27 @@ final class ShellInjectionTests: XCTestCase {
         ("$(echo eval) {{v}}", "computed"),
         ("echo $(( $(printf '%s' {{v}}) + 1 ))", "inside arithmetic"),
         ("echo ${x:-$(printf '%s' {{v}})}", "inside arithmetic or ${…}"),
-        ("alias x=\"echo {{v}}\"", "'alias'"),
+        ("alias x=\"echo {{v}}\"", "alias"),
         (". <(printf '%s' {{v}})", "'.'"),
         ("unset {{v}}", "'unset'"),
         ("x=$(cat <<EOF\n{{v}}\nEOF\n)", "here-document"),
+        ("sh <<EOF; x=$(\nEOF\necho y)\necho {{v}}\nEOF", "here-document whose line goes on"),
+        ("echo hi > $(eval : {{v}})", "'eval'"),
+        ("echo hi >$({{v}} PX)", "name of the command"),
+        ("cat < <({{v}} PX)", "name of the command"),
+        ("for((i=0;i<{{v}};i++)); do :; done", "arithmetic"),
+        ("[[\n1 -eq {{v}} ]]", "arithmetic"),
+        ("printf -v {{v}} %s x", "variable's name"),
+        ("test -v {{v}}", "variable's name"),
+        ("[ -v {{v}} ]", "variable's name"),
+        ("export {{v}}", "variable's name"),
+        ("a=(x [{{v}}]=1)", "array assignment"),
+        ("declare -i n\nn={{v}}", "'declare -i'"),
+        ("alias e=eval\ne : {{v}}", "alias definition"),
+        ("time -p {{v}} PX", "name of the command"),
+        ("command -p {{v}} PX", "name of the command"),
+        ("exec -a foo {{v}} PX", "name of the command"),
+        ("coproc {{v}} PX", "name of the command"),
     ]
 
     private func workbook(_ script: String) throws -> Workbook {
