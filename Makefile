@@ -35,7 +35,7 @@ bench: deps
 
 ## fuzz: build the libFuzzer targets (Fuzz/README.md), replay Fuzz/regressions, then fuzz each target
 ## for FUZZ_SECONDS (default 180) from its seed corpus; prints executions and crashes per target.
-## fuzz-smoke: the same for 30 s a target. FUZZ_TARGETS picks targets, FUZZ_ARGS adds libFuzzer flags.
+## fuzz-smoke: the same for 30 s a target. FUZZ_TARGETS picks targets, FUZZ_ARGS adds libFuzzer flags (e.g. '-fork=2').
 FUZZ_SECONDS ?= 180
 FUZZ_TARGETS ?= workbook calrec-commands jsonlines line-reader
 FUZZ_ARGS    ?=
