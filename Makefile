@@ -5,7 +5,7 @@ APT_PACKAGES := pkg-config zlib1g-dev libgit2-dev libopenblas-dev libcmark-gfm-d
                 libcmark-gfm-extensions-dev libsimdjson-dev libxxhash-dev chromium
 CALREC       := .build/release/calrec
 
-.PHONY: run test deps build bench clean
+.PHONY: run test deps build bench clean fuzz fuzz-smoke fuzz-build
 
 ## run: install, build, and run the main workbook (Workbooks/quickstart.md) → Reports/quickstart.{md,html}.
 run: build
@@ -32,6 +32,30 @@ build: deps
 ## bench: the benchmarks of Benchmarks/ (see Benchmarks/README.md).
 bench: deps
 	Benchmarks/run.sh
+
+## fuzz: build the libFuzzer targets (Fuzz/README.md), replay Fuzz/regressions, then fuzz each target
+## for FUZZ_SECONDS (default 180) from its seed corpus; prints executions and crashes per target.
+## fuzz-smoke: the same for 30 s a target. FUZZ_TARGETS picks targets, FUZZ_ARGS adds libFuzzer flags (e.g. '-fork=2').
+FUZZ_SECONDS ?= 180
+FUZZ_TARGETS ?= workbook calrec-commands jsonlines line-reader
+FUZZ_ARGS    ?=
+# libFuzzer without its main(): each target's main hands control to LLVMFuzzerRunDriver (SwiftPM
+# renames an executable's main, which rules out libFuzzer's own). From the Swift toolchain's clang.
+FUZZER_LIB    = $(shell "$$(dirname "$$(readlink -f "$$(command -v $(SWIFT))")")/clang" -print-file-name=libclang_rt.fuzzer_no_main-x86_64.a)
+FUZZ_FLAGS    = -c release --scratch-path .build/fuzz -Xswiftc -enable-testing \
+                -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,trace-cmp,indirect-calls,inline-8bit-counters,pc-table \
+                -Xlinker --whole-archive -Xlinker $(FUZZER_LIB) -Xlinker --no-whole-archive -Xlinker -lstdc++
+
+fuzz: fuzz-build
+	FUZZ_ARGS='$(FUZZ_ARGS)' Fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	FUZZ_ARGS='$(FUZZ_ARGS)' Fuzz/run.sh 30 $(FUZZ_TARGETS)
+
+## fuzz-build: only the fuzz targets, in .build/fuzz (their flags differ from a normal build's).
+fuzz-build: deps
+	@test -f "$(FUZZER_LIB)" || { echo "libFuzzer not found in the Swift toolchain ($(FUZZER_LIB))"; exit 1; }
+	for t in $(FUZZ_TARGETS); do CALREC_FUZZ=1 $(SWIFT) build $(FUZZ_FLAGS) --product fuzz-$$t || exit 1; done
 
 clean:
 	rm -rf .build

@@ -101,3 +101,23 @@ let package = Package(
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17
 )
+
+// libFuzzer targets (Fuzz/README.md). They are in the manifest only when CALREC_FUZZ is set, which
+// `make fuzz` does, building them in .build/fuzz with coverage and AddressSanitizer flags for Swift
+// code; normal builds and tests never see them. Of the C and C++ code, only the JSON shim is
+// instrumented (flags here rather than -Xcxx, which would also reach swift-crypto's BoringSSL).
+if Context.environment["CALREC_FUZZ"] != nil {
+    for target in package.targets where target.name == "CJSONLines" {
+        target.cxxSettings = (target.cxxSettings ?? []) + [.unsafeFlags(["-fsanitize=address,fuzzer-no-link"])]
+    }
+    package.targets += [
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/Sources/CLibFuzzer"),
+        .target(name: "FuzzSupport", dependencies: ["CLibFuzzer", "CZlib"], path: "Fuzz/Sources/FuzzSupport"),
+        .executableTarget(name: "fuzz-workbook", dependencies: ["FuzzSupport", "Workbench"], path: "Fuzz/Sources/fuzz-workbook"),
+        .executableTarget(
+            name: "fuzz-calrec-commands", dependencies: ["FuzzSupport", "Workbench"], path: "Fuzz/Sources/fuzz-calrec-commands"),
+        .executableTarget(
+            name: "fuzz-jsonlines", dependencies: ["FuzzSupport", "RecData", "CJSONLines"], path: "Fuzz/Sources/fuzz-jsonlines"),
+        .executableTarget(name: "fuzz-line-reader", dependencies: ["FuzzSupport", "RecData"], path: "Fuzz/Sources/fuzz-line-reader"),
+    ]
+}
