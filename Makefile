@@ -41,7 +41,7 @@ FUZZ_TARGETS ?= workbook calrec-commands jsonlines line-reader
 FUZZ_ARGS    ?=
 # libFuzzer without its main(): each target's main hands control to LLVMFuzzerRunDriver (SwiftPM
 # renames an executable's main, which rules out libFuzzer's own). From the Swift toolchain's clang.
-FUZZER_LIB    = $(shell "$$(dirname "$$(readlink -f "$$(command -v $(SWIFT))")")/clang" -print-file-name=libclang_rt.fuzzer_no_main-x86_64.a)
+FUZZER_LIB    = $(shell "$$(dirname "$$(readlink -f "$$(command -v $(SWIFT))")")/clang" -print-file-name=libclang_rt.fuzzer_no_main-$(shell uname -m).a)
 FUZZ_FLAGS    = -c release --scratch-path .build/fuzz -Xswiftc -enable-testing \
                 -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,trace-cmp,indirect-calls,inline-8bit-counters,pc-table \
                 -Xlinker --whole-archive -Xlinker $(FUZZER_LIB) -Xlinker --no-whole-archive -Xlinker -lstdc++

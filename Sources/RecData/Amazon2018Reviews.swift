@@ -77,7 +77,13 @@ public enum Amazon2018ReviewReader {
         defer { base?.release() }
         var newItems: [(id: Int32, line: Int)] = []  // items in first-seen order, with sharded ids
         var lineOffset = 0
+        // Parts not reached when a bad line stops the read are released too.
+        var reached = 0
+        defer {
+            for index in reached..<ranges.count { if case .success(let part)? = parts[index] { part.release() } }
+        }
         for index in 0..<ranges.count {
+            reached = index + 1
             let part: Part
             do {
                 part = try parts[index]!.get()

@@ -69,9 +69,8 @@ public struct Workbook: Sendable {
     /// Parses workbook `text`; `path` is used in error messages and for the name.
     public init(text: String, path: String) throws {
         self.path = path
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-            $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
-        }
+        // Lines split on scalars: "\r\n" is one Character, and cmark-gfm counts CR, LF and CRLF alike.
+        let lines = Self.lines(text)
         // Front matter: a first line '---', up to the next '---' or '...'.
         var bodyStart = 0
         var meta: [String: Any] = [:]
@@ -81,7 +80,11 @@ public struct Workbook: Sendable {
             }
             let yaml = lines[1..<end].joined(separator: "\n")
             do {
+                // Yams' constructor force-unwraps keys that are not plain scalars: checked first.
+                if let node = try Yams.compose(yaml: yaml) { try Self.checkKeys(node, file: path) }
                 meta = (try Yams.load(yaml: yaml) as? [String: Any]) ?? [:]
+            } catch let error as WorkbenchError {
+                throw error
             } catch {
                 throw WorkbenchError.parse(file: path, line: 2, message: "front matter is not valid YAML: \(error)")
             }
@@ -99,6 +102,45 @@ public struct Workbook: Sendable {
         }
         segments = try Self.segments(lines: lines, bodyStart: bodyStart, file: path)
         try validate(lines: lines)
+    }
+
+    /// The lines of `text`, ended by LF, CRLF or a lone CR (as CommonMark ends them), without the endings.
+    static func lines(_ text: String) -> [String] {
+        var lines: [String] = []
+        var current = String.UnicodeScalarView()
+        var previousWasCR = false
+        for scalar in text.unicodeScalars {
+            if scalar == "\n" && previousWasCR {
+                previousWasCR = false
+                continue
+            }
+            previousWasCR = scalar == "\r"
+            if scalar == "\n" || scalar == "\r" {
+                lines.append(String(current))
+                current = String.UnicodeScalarView()
+            } else {
+                current.append(scalar)
+            }
+        }
+        lines.append(String(current))
+        return lines
+    }
+
+    /// Front-matter mappings (and `!!set`s) must have plain keys, anywhere in the tree.
+    private static func checkKeys(_ node: Node, file: String) throws {
+        switch node {
+        case .mapping(let mapping):
+            for (key, value) in mapping {
+                guard case .scalar = key else {
+                    throw WorkbenchError.parse(file: file, line: 2, message: "front matter keys must be plain names (found a list, map or set as a key)")
+                }
+                try checkKeys(value, file: file)
+            }
+        case .sequence(let sequence):
+            for element in sequence { try checkKeys(element, file: file) }
+        default:
+            break
+        }
     }
 
     private static func parameters(_ value: Any?, file: String) throws -> [(name: String, value: String)] {

@@ -123,4 +123,30 @@ final class WorkbookParsingTests: XCTestCase {
             ])
         XCTAssertThrowsError(try ParameterSubstitution.calrecCommands("stats 'open", [:]))
     }
+
+    /// Found by the workbook fuzz target (Fuzz/regressions/workbook/crash-crlf-line-endings.md and
+    /// crash-cr-line-endings.md): CRLF and CR files crashed the parser.
+    func testCRLFAndCRLineEndingsParseLikeLF() throws {
+        let lf = "---\ntitle: Endings\nparams:\n  p: 1\n---\nProse.\n\n```calrec {#a}\nstats {{p}}\n```\n\nMore.\n"
+        let reference = try Workbook(text: lf, path: "w.md")
+        for ending in ["\r\n", "\r"] {
+            let other = try Workbook(text: lf.replacingOccurrences(of: "\n", with: ending), path: "w.md")
+            XCTAssertEqual(other.title, "Endings")
+            XCTAssertEqual(other.parameters.map(\.name), ["p"])
+            XCTAssertEqual(other.blocks, reference.blocks, ending.debugDescription)
+            XCTAssertEqual(other.blocks.first?.line, 8)
+        }
+    }
+
+    /// Found by the workbook fuzz target (crash-yaml-non-scalar-key.md, crash-yaml-set-non-scalar-key.md):
+    /// Yams crashed on front-matter keys that are not plain scalars.
+    func testFrontMatterKeysThatAreNotPlainNamesAreAParseError() {
+        for yaml in ["[a]: 1", "x: !!set {? [a]}", "params:\n  {a: 1}: 2", "x:\n  - {[1]: 2}"] {
+            XCTAssertThrowsError(try Workbook(text: "---\n\(yaml)\n---\n", path: "w.md"), yaml) { error in
+                guard case .parse(let file, _, let message) = error as? WorkbenchError else { return XCTFail("\(yaml): \(error)") }
+                XCTAssertEqual(file, "w.md")
+                XCTAssertTrue(message.contains("plain names"), message)
+            }
+        }
+    }
 }

@@ -1,6 +1,6 @@
 // Fuzz target: the workbook parser. Each input is a workbook file (bytes decoded as `Workbook(path:)`
 // decodes them); a parsed workbook's command blocks then go through the substitution a run applies
-// (`calrecCommands` for calrec blocks, `shellScript` for sh blocks) and the attribute accessors.
+// (`calrecCommands` for calrec blocks, `ShellPlaceholders.rewrite` for sh blocks) and the attribute accessors.
 // Parse errors are the expected outcome for most inputs; a crash is a finding.
 import FuzzSupport
 import Workbench
@@ -14,7 +14,7 @@ runFuzzer { input in
         _ = (block.timeout, block.cacheable, block.declaredInputs, block.declaredOutputs)
         switch block.kind {
         case .calrec: _ = try? ParameterSubstitution.calrecCommands(block.text, values)
-        case .sh: _ = ParameterSubstitution.shellScript(block.text, values)
+        case .sh: _ = try? ShellPlaceholders.rewrite(block.text)
         }
     }
 }
