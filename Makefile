@@ -11,9 +11,13 @@ CALREC       := .build/release/calrec
 run: build
 	$(CALREC) run Workbooks/quickstart.md
 
-## test: install, build and run every test, optimised (numeric code is 10–100x slower in debug).
+## test: install, build and run every test, optimised (numeric code is 10–100x slower in debug), then
+## a 30-second fuzz smoke of each parser target with a fixed seed (skipped, and said, where the Swift
+## toolchain has no libFuzzer).
 test: deps
 	$(SWIFT) test -c release -Xswiftc -enable-testing
+	@if [ -f "$(FUZZER_LIB)" ]; then $(MAKE) --no-print-directory fuzz-smoke FUZZ_ARGS='-seed=1'; \
+	else echo "fuzz smoke skipped: this Swift toolchain has no libFuzzer ($(FUZZER_LIB))"; fi
 
 ## deps: apt-get install the Debian packages that are not installed yet (apt-get update once).
 deps:
