@@ -109,18 +109,12 @@ public enum AtomicWrite {
         }
     }
 
-    /// Whether file name `entry` is the new content (`.tmp-`) of a write that will never finish: its
-    /// writer is gone, its name carries no writer, or its writer is `exiting` (this process, about
-    /// to exit on an interrupt). A live writer's staging, and any folder moved aside (`.old-`, which
-    /// the next write of its output puts back if needed), are not.
-    public static func isAbandonedContent(_ entry: String, exiting: pid_t) -> Bool {
-        guard let range = entry.range(of: ".\(StagingKind.temporary.rawValue)-"), entry.hasPrefix(".") else { return false }
-        let rest = entry[range.upperBound...]
-        if UUID(uuidString: String(rest)) != nil { return true }
-        guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]), pid > 0,
-            UUID(uuidString: String(rest[rest.index(after: dash)...])) != nil
-        else { return false }
-        return pid == exiting || (kill(pid, 0) != 0 && errno == ESRCH)
+    /// Whether file name `entry` is the new content (`.<name>.tmp-…`) of a write that will never
+    /// finish: its writer is gone, or its name carries no writer. A live writer's staging, and any
+    /// folder moved aside (`.old-`, which the next write of its output puts back if needed), are not.
+    public static func isAbandonedContent(_ entry: String) -> Bool {
+        guard entry.hasPrefix("."), let range = entry.range(of: ".\(StagingKind.temporary.rawValue)-") else { return false }
+        return writerIsGone(entry[range.upperBound...]) ?? false
     }
 
     /// Whether `entry` is the staging of a write of `name` whose writer is no longer running.
@@ -128,14 +122,20 @@ public enum AtomicWrite {
         for kind in [StagingKind.temporary, .old] {
             let prefix = ".\(name).\(kind.rawValue)-"
             guard entry.hasPrefix(prefix) else { continue }
-            let rest = entry.dropFirst(prefix.count)
-            if UUID(uuidString: String(rest)) != nil { return true }  // the older name, without a process id
-            guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]), pid > 0,
-                UUID(uuidString: String(rest[rest.index(after: dash)...])) != nil
-            else { return false }
-            return kill(pid, 0) != 0 && errno == ESRCH
+            return writerIsGone(entry.dropFirst(prefix.count)) ?? false
         }
         return false
+    }
+
+    /// For the part of a staging name after `.tmp-`/`.old-` (`<pid>-<uuid>`, or `<uuid>` in names
+    /// from before they carried a writer): whether that writer is gone (true for no writer); nil if
+    /// it is no staging name.
+    private static func writerIsGone(_ rest: Substring) -> Bool? {
+        if UUID(uuidString: String(rest)) != nil { return true }
+        guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]), pid > 0,
+            UUID(uuidString: String(rest[rest.index(after: dash)...])) != nil
+        else { return nil }
+        return kill(pid, 0) != 0 && errno == ESRCH
     }
 
     private static func replace(_ destination: String, with source: String) throws {

@@ -5,8 +5,8 @@ import RecData
 /// context, so it may do real work: the runner's handler stops a running `sh` block (the run loop
 /// then records the interrupted run and returns), or, while an in-process block runs (which cannot
 /// be stopped half-way), records and renders the run itself and exits with 128 + the signal.
-/// Finished artifacts stay; nothing half-written is left (every artifact write is atomic, and the
-/// staging files of the interrupted write are removed).
+/// Finished artifacts stay; nothing half-written is left (every artifact write is atomic; staging of
+/// an abandoned write is removed by the next write of its output).
 enum Interrupts {
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
     nonisolated(unsafe) private static var received: Int32?
@@ -61,14 +61,13 @@ enum Interrupts {
         for number in signals { signal(number, SIG_DFL) }
     }
 
-    /// Removes the staging files and folders (`.<name>.tmp-…`) under `folder` of atomic writes that
-    /// will not finish: this process's (it is about to exit) and those of writers that are gone.
-    /// Another live process's writes are left alone.
+    /// Removes the staging files and folders (`.<name>.tmp-…`) under `folder` of atomic writes whose
+    /// writers are gone. A live process's writes (this one's included) are left alone.
     static func removeTemporaryFiles(under folder: String) {
         guard let enumerator = FileManager.default.enumerator(atPath: folder) else { return }
         var found: [String] = []
         while let relative = enumerator.nextObject() as? String {
-            guard AtomicWrite.isAbandonedContent((relative as NSString).lastPathComponent, exiting: getpid()) else { continue }
+            guard AtomicWrite.isAbandonedContent((relative as NSString).lastPathComponent) else { continue }
             found.append((folder as NSString).appendingPathComponent(relative))
             enumerator.skipDescendants()
         }
@@ -110,11 +109,11 @@ final class RunProgress: @unchecked Sendable {
         return "interrupted by \(name)" + (seconds.map { String(format: " after %.1f s", $0) } ?? "")
     }
 
-    /// The run as it stands, stopped by `signal` in the running block (if one runs); the blocks
-    /// not reached, of `blocks` (id and rendered text), are listed as not run.
+    /// The run as it stands, stopped by `signal` in the running block (if one runs); `notReached`
+    /// gives the outcomes of the blocks not among the ids it is given.
     func interruptedReport(
         signal: Int32, runID: String, workbook: String, started: Date, parameters: [String: String],
-        blocks: [(id: String, text: String)]
+        notReached: (Set<String>) -> [BlockOutcome]
     ) -> RunReport {
         lock.lock()
         var outcomes = done
@@ -128,12 +127,7 @@ final class RunProgress: @unchecked Sendable {
             outcome.result = nil
             outcomes.append(outcome)
         }
-        let reached = Set(outcomes.map(\.id))
-        outcomes += blocks.filter { !reached.contains($0.id) }.map {
-            BlockOutcome(
-                id: $0.id, status: .notRun, reasons: ["the run was interrupted"], result: nil, error: nil, seconds: 0, key: "",
-                renderedText: $0.text)
-        }
+        outcomes += notReached(Set(outcomes.map(\.id)))
         var report = RunReport(
             runID: runID, workbook: workbook, status: .interrupted, started: started, finished: Date(), parameters: parameters,
             outcomes: outcomes)

@@ -1,7 +1,7 @@
 import CSupervisedSpawn
 import Foundation
 
-/// Runs an `sh` block under `/bin/sh` with its output captured and an optional timeout. The shell
+/// Runs an `sh` block under `ShellBlock.shell` (dash or /bin/sh) with its output captured and an optional timeout. The shell
 /// runs under a supervising process in its own process group (`CSupervisedSpawn`), so a timeout,
 /// an interrupt or even `kill -9` of calrec stops everything the block started, and nothing the
 /// block left in the background outlives it.

@@ -69,6 +69,29 @@ struct ShellLexer {
         }
     }
 
+    /// The state of the simple command being read.
+    private struct CommandState {
+        /// Where the word being read began (to recognise `case` and command names).
+        var wordStart: Int?
+        /// Whether the next word is a command's name (after keywords, assignments, `command`, `exec`).
+        var commandNameNext = true
+        /// Why the rest of the command cannot take a placeholder (`eval …`, a computed command name).
+        var evaluating: String?
+        /// Whether the current word has an unquoted `[` (a bash array subscript).
+        var subscriptInWord = false
+        /// Whether the next word is the target of a redirection (`> file`), not a command's name.
+        var redirectionTargetNext = false
+        /// The name of the command, once known, and whether its next word is a variable name.
+        var currentCommand: String?
+        var nameArgumentNext = false
+        /// The last prefix read before the command's name (`time`, `exec`, …), and whether the next
+        /// word is a prefix's option argument (`exec -a name`).
+        var lastPrefix: String?
+        var skipPrefixArgument = false
+
+        init(evaluating: String? = nil) { self.evaluating = evaluating }
+    }
+
     private struct PendingHereDocument {
         /// How many frames were open at the `<<`: its body starts after a newline at that depth.
         var depth: Int
@@ -98,25 +121,10 @@ struct ShellLexer {
     private var i = 0
     /// Whether the next scalar starts a word (where `#` starts a comment).
     private var wordStarts = true
-    /// Where the word being read in a command context began (to recognise `case` and command names).
-    private var wordStart: Int?
-    /// Whether the next word is a command's name (after keywords, assignments, `command`, `exec`).
-    private var commandNameNext = true
-    /// Why the rest of the current simple command cannot take a placeholder (`eval …`, a computed
-    /// command name), and whether the current word has an unquoted `[` (a bash array subscript).
-    private var evaluating: String?
-    private var subscriptInWord = false
-    /// Whether the next word is the target of a redirection (`> file`), not a command's name.
-    private var redirectionTargetNext = false
-    /// The name of the command being read, once known, and whether its next word is a variable name.
-    private var currentCommand: String?
-    private var nameArgumentNext = false
-    private var lastPrefix: String?
-    private var skipPrefixArgument = false
-    private var enclosingCommands: [(redirection: Bool, command: String?, nameNext: Bool, prefix: String?, skip: Bool)] = []
-    /// The word state of the commands around each open `$(…)`, restored when it closes.
-    /// `inherited`: what the substitution's own commands evaluate because of where it stands.
-    private var enclosingWords: [(start: Int?, commandNameNext: Bool, evaluating: String?, subscript: Bool, inherited: String?)] = []
+    /// What is known of the simple command being read; each open `$(…)` has its own, and the
+    /// enclosing command's waits on `enclosing` (with what the substitution's commands inherit).
+    private var state = CommandState()
+    private var enclosing: [(state: CommandState, inherited: String?)] = []
     /// Set by a construct the lexer does not model exactly: every later placeholder is refused.
     private var uncertain: (offset: Int, what: String)?
 
@@ -205,6 +213,13 @@ struct ShellLexer {
         }
     }
 
+    /// At a `\`: a placeholder right after it would have its expansion's `$` escaped.
+    private func refusePlaceholderAfterBackslash() throws {
+        try refusePlaceholders(in: (i + 1)..<(i + 2)) { name, _ in
+            "the placeholder {{\(name)}} stands right after '\\', which would make its expansion literal text; remove the backslash"
+        }
+    }
+
     /// Copies up to `end`; a placeholder inside the stretch after its first scalar would be
     /// swallowed by the token being copied, so it is refused.
     private mutating func copy(to end: Int) throws {
@@ -260,7 +275,7 @@ struct ShellLexer {
                 "calrec cannot tell where the placeholder {{\(name)}} stands after \(uncertain.what) on line \(line(of: uncertain.offset) + 1) "
                     + "of the block; write the expansion yourself: \"$\(variable)\" where a word is expected, $\(variable) inside \"…\"")
         }
-        if let why = subscriptInWord ? "a subscript name[…]" : evaluating {
+        if let why = state.subscriptInWord ? "a subscript name[…]" : state.evaluating {
             throw refuse(
                 i,
                 "the placeholder {{\(name)}} stands in \(why), which would evaluate its value as code or arithmetic; "
@@ -270,7 +285,7 @@ struct ShellLexer {
         let parent = frames.count >= 2 ? frames[frames.count - 2] : nil
         if frame.parsesCommands || (frame == .doubleQuoted && parent?.parsesCommands == true), inVariableName {
             throw refuse(
-                i, "the placeholder {{\(name)}} stands in a variable's name (of '\(currentCommand ?? "")'), where bash evaluates a subscript; "
+                i, "the placeholder {{\(name)}} stands in a variable's name (of '\(state.currentCommand ?? "")'), where bash evaluates a subscript; "
                     + "name the variable in the workbook and give the value after '='")
         }
         if frame.parsesCommands || (frame == .doubleQuoted && parent?.parsesCommands == true), inCommandName {
@@ -293,7 +308,7 @@ struct ShellLexer {
                 "the placeholder {{\(name)}} stands in an arithmetic expression or test, where its value would be evaluated; "
                     + "check it first and use the variable: case \"$\(variable)\" in (''|*[!0-9]*) exit 2;; esac")
         }
-        if wordStart == nil { wordStart = i }
+        if state.wordStart == nil { state.wordStart = i }
         i = end
         wordStarts = false
     }
@@ -308,49 +323,49 @@ struct ShellLexer {
     /// Ends the word being read (before a blank, newline or operator).
     private mutating func endWord() {
         defer {
-            wordStart = nil
-            subscriptInWord = false
+            state.wordStart = nil
+            state.subscriptInWord = false
         }
-        guard let start = wordStart else { return }
+        guard let start = state.wordStart else { return }
         let raw = String(String.UnicodeScalarView(text[start..<i]))
         let value = raw.replacingOccurrences(of: "\\\n", with: "").filter { $0 != "'" && $0 != "\"" && $0 != "\\" }
         if raw == "case", frames.contains(where: { if case .commandSubstitution = $0 { return true } else { return false } }) {
             markUncertain("'case' inside $(…)")
         }
-        if redirectionTargetNext {
-            redirectionTargetNext = false
+        if state.redirectionTargetNext {
+            state.redirectionTargetNext = false
             return
         }
-        if let command = currentCommand, !commandNameNext {
+        if let command = state.currentCommand, !state.commandNameNext {
             // An argument: `-v` of printf/test/wait (`-p`) makes the next one a variable name;
             // an option of declare & co. may set an attribute (-i, -n, -u) that changes later assignments.
-            nameArgumentNext = Self.nameOptionCommands.contains(command) && (value == "-v" || (command == "wait" && value == "-p"))
+            state.nameArgumentNext = Self.nameOptionCommands.contains(command) && (value == "-v" || (command == "wait" && value == "-p"))
             if Self.declaringCommands.contains(command), value.hasPrefix("-"), command != "read" { markUncertain("'\(command) \(value)'") }
             return
         }
-        guard commandNameNext else { return }
+        guard state.commandNameNext else { return }
         if Self.commandPrefixes.contains(value) {
-            lastPrefix = value
+            state.lastPrefix = value
             return
         }
-        if let prefix = lastPrefix, Self.prefixesWithOptions.contains(prefix), value.hasPrefix("-") {
-            if prefix == "exec" && value == "-a" { skipPrefixArgument = true }
+        if let prefix = state.lastPrefix, Self.prefixesWithOptions.contains(prefix), value.hasPrefix("-") {
+            if prefix == "exec" && value == "-a" { state.skipPrefixArgument = true }
             return
         }
-        if skipPrefixArgument {
-            skipPrefixArgument = false
+        if state.skipPrefixArgument {
+            state.skipPrefixArgument = false
             return
         }
         if let equals = raw.firstIndex(of: "="), raw[..<equals].unicodeScalars.allSatisfy(Self.isNameCharacter), equals != raw.startIndex {
             return  // an assignment before the command
         }
-        commandNameNext = false
-        lastPrefix = nil
-        currentCommand = value
+        state.commandNameNext = false
+        state.lastPrefix = nil
+        state.currentCommand = value
         if Self.evaluatingCommands.contains(value) {
-            evaluating = "the '\(value)' command"
+            state.evaluating = "the '\(value)' command"
         } else if raw.contains("$") || raw.contains("`") || placeholders.keys.contains(where: { $0 >= start && $0 < i }) {
-            evaluating = "a command whose name is computed"
+            state.evaluating = "a command whose name is computed"
         }
         if value == "alias" { markUncertain("an alias definition") }
     }
@@ -359,29 +374,23 @@ struct ShellLexer {
     private mutating func endCommand() {
         endWord()
         // Inside `$(…)`, what the enclosing command evaluates (its output) stays evaluated.
-        evaluating = enclosingWords.last?.inherited ?? nil
-        commandNameNext = true
-        redirectionTargetNext = false
-        currentCommand = nil
-        nameArgumentNext = false
-        lastPrefix = nil
-        skipPrefixArgument = false
+        state = CommandState(evaluating: enclosing.last?.inherited ?? nil)
     }
 
     /// Whether the word being read names a variable: an argument of `declare` & co. before its `=`,
     /// or the argument of `-v`.
     private var inVariableName: Bool {
-        guard !redirectionTargetNext, !commandNameNext, let command = currentCommand else { return false }
-        if nameArgumentNext { return true }
+        guard !state.redirectionTargetNext, !state.commandNameNext, let command = state.currentCommand else { return false }
+        if state.nameArgumentNext { return true }
         guard Self.declaringCommands.contains(command) else { return false }
-        guard let start = wordStart else { return true }
+        guard let start = state.wordStart else { return true }
         return !text[start..<i].contains("=")
     }
 
     /// Whether the word being read is the name of the command that runs (not an assignment before it).
     private var inCommandName: Bool {
-        guard commandNameNext, !redirectionTargetNext else { return false }
-        guard let start = wordStart else { return true }
+        guard state.commandNameNext, !state.redirectionTargetNext else { return false }
+        guard let start = state.wordStart else { return true }
         let sofar = text[start..<i]
         guard let equals = sofar.firstIndex(of: "=") else { return true }
         return equals == start || !sofar[start..<equals].allSatisfy(Self.isNameCharacter)
@@ -389,7 +398,7 @@ struct ShellLexer {
 
     /// Notes that a word of a command goes on at the current scalar.
     private mutating func inWord() {
-        if wordStart == nil { wordStart = i }
+        if state.wordStart == nil { state.wordStart = i }
         wordStarts = false
     }
 
@@ -410,9 +419,7 @@ struct ShellLexer {
             // A comment: copied as it is; nothing in it runs.
             while i < text.count && text[i] != "\n" { pass() }
         case "\\":
-            try refusePlaceholders(in: (i + 1)..<(i + 2)) { name, _ in
-                "the placeholder {{\(name)}} stands right after '\\', which would make its expansion literal text; remove the backslash"
-            }
+            try refusePlaceholderAfterBackslash()
             inWord()
             try copy(to: i + 2)
         case "'":
@@ -438,7 +445,7 @@ struct ShellLexer {
             frames.append(.bracketed(closer: "]]", depth: 0))
         case "[" where !wordStarts:
             // `name[…]`: an array subscript in bash, evaluated as arithmetic.
-            subscriptInWord = true
+            state.subscriptInWord = true
             pass()
         case "(" where !wordStarts:
             // `name=(…)`: a bash array, whose `[…]=` elements are evaluated subscripts.
@@ -454,14 +461,7 @@ struct ShellLexer {
                 if depth == 0 {
                     endWord()
                     frames.removeLast()
-                    if let enclosing = enclosingWords.popLast() {
-                        (wordStart, commandNameNext, evaluating, subscriptInWord) =
-                            (enclosing.start, enclosing.commandNameNext, enclosing.evaluating, enclosing.subscript)
-                    }
-                    if let enclosing = enclosingCommands.popLast() {
-                        (redirectionTargetNext, currentCommand, nameArgumentNext, lastPrefix, skipPrefixArgument) =
-                            (enclosing.redirection, enclosing.command, enclosing.nameNext, enclosing.prefix, enclosing.skip)
-                    }
+                    if let outer = enclosing.popLast() { state = outer.state }
                     pass()
                     wordStarts = false  // `$(…)` is part of the word around it
                     return
@@ -474,7 +474,7 @@ struct ShellLexer {
         case "<" where match("<<<", at: i) != nil:
             endWord()
             try copy(to: match("<<<", at: i)!)
-            redirectionTargetNext = true
+            state.redirectionTargetNext = true
             wordStarts = true
         case "<" where match("<<", at: i) != nil:
             endWord()
@@ -490,11 +490,11 @@ struct ShellLexer {
             try enterCommandSubstitution(end: logical(i + 1) + 1)
         case "<", ">":
             // A redirection: `2>` (the digits are its descriptor), `>>`, `>&`, `>|`, `<&`, `<>`, then its target word.
-            if let start = wordStart, text[start..<i].allSatisfy({ ("0"..."9").contains($0) }) { wordStart = nil }
+            if let start = state.wordStart, text[start..<i].allSatisfy({ ("0"..."9").contains($0) }) { state.wordStart = nil }
             endWord()
             pass()
             if let next = at(i), (c == ">" ? ">&|" : "&>").unicodeScalars.contains(next) { pass() }
-            redirectionTargetNext = true
+            state.redirectionTargetNext = true
             wordStarts = true
         default:
             inWord()
@@ -534,23 +534,16 @@ struct ShellLexer {
     private mutating func enterCommandSubstitution(end: Int) throws {
         try copy(to: end)
         frames.append(.commandSubstitution(parentheses: 0))
-        let enclosing = frames.dropLast()
-        let evaluated = enclosing.contains { if case .doubleQuoted = $0 { return false } else { return !$0.parsesCommands } }
-        let runsOutput = enclosing.last!.parsesCommands && inCommandName
+        let around = frames.dropLast()
+        let evaluated = around.contains { if case .doubleQuoted = $0 { return false } else { return !$0.parsesCommands } }
+        let runsOutput = around.last!.parsesCommands && inCommandName
         let why = runsOutput
             ? "a command substitution whose output runs as a command"
-            : evaluated ? "a command substitution inside arithmetic or ${…}, whose output is evaluated" : evaluating
-        enclosingWords.append((wordStart, commandNameNext, runsOutput ? why : evaluating, subscriptInWord, why))
-        enclosingCommands.append((redirectionTargetNext, currentCommand, nameArgumentNext, lastPrefix, skipPrefixArgument))
-        evaluating = why
-        wordStart = nil
-        commandNameNext = true
-        subscriptInWord = false
-        redirectionTargetNext = false
-        currentCommand = nil
-        nameArgumentNext = false
-        lastPrefix = nil
-        skipPrefixArgument = false
+            : evaluated ? "a command substitution inside arithmetic or ${…}, whose output is evaluated" : state.evaluating
+        var outer = state
+        if runsOutput { outer.evaluating = why }
+        enclosing.append((outer, why))
+        state = CommandState(evaluating: why)
         wordStarts = true
     }
 
@@ -588,9 +581,7 @@ struct ShellLexer {
             frames.removeLast()
             pass()
         case "\\":
-            try refusePlaceholders(in: (i + 1)..<(i + 2)) { name, _ in
-                "the placeholder {{\(name)}} stands right after '\\', which would make its expansion literal text; remove the backslash"
-            }
+            try refusePlaceholderAfterBackslash()
             try copy(to: i + 2)
         case "$":
             try dollar()
@@ -638,7 +629,7 @@ struct ShellLexer {
             frames.removeLast()
             try copy(to: match("]]", at: i)!)
         case (_, "\\"):
-            try refusePlaceholders(in: (i + 1)..<(i + 2)) { name, _ in "the placeholder {{\(name)}} stands right after '\\'; remove the backslash" }
+            try refusePlaceholderAfterBackslash()
             try copy(to: i + 2)
         case (_, "'"):
             try singleQuoted()

@@ -12,6 +12,8 @@ public struct Block: Sendable, Equatable {
     public var line: Int
     /// Attributes other than `#id` (`timeout`, `deps`, `outs`, `cache`, …).
     public var attributes: [String: String]
+    /// For an `sh` block: the script the shell runs, placeholders rewritten (`ShellPlaceholders`).
+    public var shellScript: String?
 
     /// `timeout=` in seconds, if given.
     public var timeout: Double? { attributes["timeout"].flatMap(Double.init) }
@@ -208,8 +210,20 @@ public struct Workbook: Sendable {
             }
             var text = fence.literal
             if text.hasSuffix("\n") { text.removeLast() }
+            var shellScript: String?
+            if info.kind == .sh {
+                do {
+                    shellScript = try ShellPlaceholders.rewrite(text)
+                } catch let refusal as ShellPlaceholders.Refusal {
+                    throw WorkbenchError.parse(
+                        file: file, line: fence.start + 2 + refusal.line, message: "block #\(info.id): \(refusal.message)")
+                }
+            }
             segments.append(
-                .block(Block(id: info.id, kind: info.kind, text: text, line: fence.start + 1, attributes: info.attributes)))
+                .block(
+                    Block(
+                        id: info.id, kind: info.kind, text: text, line: fence.start + 1, attributes: info.attributes,
+                        shellScript: shellScript)))
             proseStart = fence.end + 1
         }
         if proseStart < lines.count {
@@ -229,13 +243,6 @@ public struct Workbook: Sendable {
                     throw WorkbenchError.parse(
                         file: path, line: block.line + 1 + offset,
                         message: "unknown parameter '{{\(name)}}' in block #\(block.id); declare it under 'params' in the front matter")
-                }
-            }
-            if block.kind == .sh {
-                do {
-                    _ = try ShellPlaceholders.rewrite(block.text)
-                } catch let refusal as ShellPlaceholders.Refusal {
-                    throw WorkbenchError.parse(file: path, line: block.line + 1 + refusal.line, message: "block #\(block.id): \(refusal.message)")
                 }
             }
             for key in block.attributes.keys where !["timeout", "deps", "outs", "cache"].contains(key) {

@@ -174,12 +174,7 @@ public final class WorkbookRunner: @unchecked Sendable {
             let rendered = commands.map { (["calrec"] + $0).map(Self.displayQuote).joined(separator: " ") }.joined(separator: "\n")
             return Prepared(block: block, commands: commands, script: "", inputs: inputs, outputs: outputs, renderedText: rendered)
         case .sh:
-            let script: String
-            do {
-                script = try ShellPlaceholders.rewrite(block.text)
-            } catch let refusal as ShellPlaceholders.Refusal {
-                throw WorkbenchError.parse(file: workbook.path, line: block.line + 1 + refusal.line, message: "block #\(block.id): \(refusal.message)")
-            }
+            let script = block.shellScript ?? block.text  // rewritten when the workbook was parsed
             let used = ShellPlaceholders.parametersUsed(in: block.text, among: values.keys.sorted())
             let environment = Dictionary(uniqueKeysWithValues: used.map { (ShellPlaceholders.variable($0), values[$0] ?? "") })
             return Prepared(
@@ -302,12 +297,11 @@ public final class WorkbookRunner: @unchecked Sendable {
                 // An in-process block cannot be stopped half-way: the run is finished here, once.
                 guard Interrupts.claimFinish() else { return }
                 let report = progress.interruptedReport(
-                    signal: signal, runID: runID, workbook: workbook.path, started: started, parameters: values,
-                    blocks: blocks.map { ($0.id, (try? self.prepare($0).renderedText) ?? $0.text) })
-                // (This process's unfinished writes stay: the thread running the block may still be in
-                // one; named with this process's id, they are the next write's debris to remove.)
-                try? RunLog.append(report, folder: stateFolder)
-                log("interrupted; finished artifacts are kept")
+                    signal: signal, runID: runID, workbook: workbook.path, started: started, parameters: values
+                ) { reached in
+                    Self.notRun(blocks.filter { !reached.contains($0.id) }[...], reason: "the run was interrupted", prepare: self.prepare)
+                }
+                finishInterrupted(report)
                 onInterruptedExit?(report)
                 lock.release()
                 // Not exit(): its clean-up would run under the threads still computing.
@@ -330,7 +324,7 @@ public final class WorkbookRunner: @unchecked Sendable {
                 }
             }
         }
-        blockLoop: for (index, block) in blocks.enumerated() {
+        for (index, block) in blocks.enumerated() {
             let prepared = try prepare(block)
             let parts = try keyParts(prepared, earlier: earlier)
             let key = parts.key
@@ -372,7 +366,7 @@ public final class WorkbookRunner: @unchecked Sendable {
             if let signal = Interrupts.requested {
                 status = .interrupted
                 progress.append(contentsOf: Self.notRun(blocks[index...], reason: RunProgress.reason(signal: signal), prepare: prepare))
-                break blockLoop
+                break
             }
             log("#\(block.id): running (\(reasons.joined(separator: "; ")))")
             let clock = Date()
@@ -454,8 +448,9 @@ public final class WorkbookRunner: @unchecked Sendable {
         }
     }
 
-    /// An interrupted run: debris of interrupted atomic writes removed, the run logged. (The lock is
-    /// released last, by whoever ends the run.)
+    /// An interrupted run: staging left by dead writers removed (this process's own stays: a thread
+    /// may still be writing; once the process has ended it is the next write's debris), the run
+    /// logged. (The lock is released last, by whoever ends the run.)
     func finishInterrupted(_ report: RunReport) {
         Interrupts.removeTemporaryFiles(under: options.artifactsRoot)
         try? RunLog.append(report, folder: stateFolder)
