@@ -66,6 +66,10 @@ public struct RunManifest: Codable, Equatable, Sendable {
     /// `calrec-run/2`: artifact paths relative to the repository root.
     public var format = RunManifest.currentFormat
     public static let currentFormat = "calrec-run/2"
+
+    /// Whether artifact paths are relative to the repository root (from `calrec-run/2` on); the
+    /// first format recorded them relative to the directory the run started in.
+    public var hasRootRelativePaths: Bool { format != "calrec-run/1" }
     public var runID: String
     public var workbook: String
     public var status: String

@@ -40,7 +40,7 @@ public struct RunRecorder {
     /// the repository root whatever the working directory (paths of calrec-run/1 manifests against
     /// the working directory, as they were recorded).
     public func location(of artifact: RunManifest.Artifact, in manifest: RunManifest) -> String {
-        if artifact.path.hasPrefix("/") || manifest.format == "calrec-run/1" { return artifact.path }
+        if artifact.path.hasPrefix("/") || !manifest.hasRootRelativePaths { return artifact.path }
         return ((repository.root ?? ".") as NSString).appendingPathComponent(artifact.path)
     }
 
@@ -147,7 +147,7 @@ extension RunRecorder {
 
     /// Whether `path` (as a user types it: relative to the working directory, or absolute) names `artifact`.
     func matches(_ artifact: RunManifest.Artifact, _ path: String, in manifest: RunManifest) -> Bool {
-        if manifest.format == "calrec-run/1" { return Self.treePath(artifact.path) == Self.treePath(path) }
+        if !manifest.hasRootRelativePaths { return Self.treePath(artifact.path) == Self.treePath(path) }
         return artifact.path == (repository.rootRelative(path) ?? GitRepository.resolved(path))
     }
 
@@ -190,8 +190,9 @@ extension RunRecorder {
         return lines
     }
 
-    /// What records made before `Source.excluded` existed are taken to exclude.
-    static let defaultOutputs = ["Reports", "artifacts"]
+    /// The workbench's default output folders (reports, artifacts), which are not source: what
+    /// direct subcommands exclude, and what records made before `Source.excluded` are taken to exclude.
+    public static let defaultOutputs = ["Reports", "artifacts"]
 
     private func describe(_ source: RunManifest.Source) -> String {
         (source.commit ?? "none") + (source.dirty ? "+dirty" : "")

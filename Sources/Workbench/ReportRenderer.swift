@@ -36,6 +36,9 @@ public struct ReportRenderer {
         return (markdownPath, htmlPath)
     }
 
+    /// What a block's error line is headed with.
+    private static func errorLabel(_ o: BlockOutcome) -> String { o.status == .interrupted ? "Interrupted" : "Error" }
+
     private func outcome(_ id: String) -> BlockOutcome? { report.outcomes.first { $0.id == id } }
 
     private func statusLine(_ o: BlockOutcome) -> String {
@@ -62,7 +65,7 @@ public struct ReportRenderer {
                 out += "```\(block.kind.rawValue)\n\(o?.renderedText ?? block.text)\n```\n\n"
                 guard let o else { continue }
                 out += "<sub>#\(block.id) · \(statusLine(o))</sub>\n\n"
-                if let error = o.error { out += "> **\(o.status == .interrupted ? "Interrupted" : "Error") in #\(block.id):** \(error)\n\n" }
+                if let error = o.error { out += "> **\(Self.errorLabel(o)) in #\(block.id):** \(error)\n\n" }
                 if let result = o.result {
                     for table in result.tables { out += table.renderedMarkdown() + "\n" }
                     for (i, chart) in result.barCharts.enumerated() {
@@ -103,7 +106,7 @@ public struct ReportRenderer {
             ("started", formatter.string(from: report.started)), ("finished", formatter.string(from: report.finished)),
             ("blocks", "\(report.outcomes.filter { $0.status == .ran }.count) ran, \(report.cacheHits) cached, "
                 + "\(report.outcomes.filter { $0.status == .failed }.count) failed"
-                + (report.outcomes.contains { $0.status == .interrupted } ? ", 1 interrupted" : "")),
+                + { n in n > 0 ? ", \(n) interrupted" : "" }(report.outcomes.filter { $0.status == .interrupted }.count)),
             ("timings", report.outcomes.filter { [.ran, .failed, .interrupted].contains($0.status) }
                 .map { "#\($0.id) \(String(format: "%.1f", $0.seconds)) s" }.joined(separator: ", ")),
         ]
@@ -127,7 +130,7 @@ public struct ReportRenderer {
                 ]
                 if let error = o?.error {
                     section["error"] = error
-                    section["errorLabel"] = o?.status == .interrupted ? "Interrupted" : "Error"
+                    section["errorLabel"] = o.map(Self.errorLabel)
                 }
                 if let result = o?.result {
                     section["tables"] = result.tables.map { ["html": $0.renderedHTML()] }

@@ -36,11 +36,8 @@ struct DirectRunProvenance {
         let recorder = RunRecorder(repository: repository)
         return DirectRunProvenance(
             arguments: arguments, outputs: outputs, recorder: recorder,
-            source: try recorder.sourceState(excluding: workbenchOutputs + outputs), started: Date())
+            source: try recorder.sourceState(excluding: RunRecorder.defaultOutputs + outputs), started: Date())
     }
-
-    /// The workbench's own output folders, which are not source: the default reports and artifacts folders.
-    static let workbenchOutputs = ["Reports", RunOptions(toolVersion: "").artifactsRoot]
 
     /// Whether the value of `CALREC_NO_PROVENANCE` switches provenance off: set, and not empty, `0`, `false` or `no`.
     static func isDisabled(_ value: String?) -> Bool {

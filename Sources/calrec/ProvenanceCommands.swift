@@ -42,7 +42,7 @@ struct AuditCommand: ParsableCommand {
                 throw ProvenanceError.unknownRun(target)
             }
             print("run \(run)")
-            if try recorder.manifest(run: run).format == "calrec-run/1" {
+            if try !recorder.manifest(run: run).hasRootRelativePaths {
                 print("paths relative to the working directory (\(FileManager.default.currentDirectoryPath)), as this older record has them")
             } else {
                 print("paths relative to the repository root \(recorder.repository.root ?? "?")")
