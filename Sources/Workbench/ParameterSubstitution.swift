@@ -3,28 +3,49 @@
 /// can never become more than the argument it stands in; `sh` blocks never see a value as text
 /// (`ShellPlaceholders`: values travel in the environment).
 public enum ParameterSubstitution {
+    /// Every `{{name}}` in `scalars`, in order: the offsets of its first and past its last scalar,
+    /// and the name with surrounding blanks trimmed. Found on Unicode scalars — not Characters,
+    /// which would glue a combining mark to a brace — so every reader of placeholders (validation,
+    /// the calrec split, the sh lexer) sees the same ones.
+    static func placeholders(in scalars: [Unicode.Scalar]) -> [(start: Int, end: Int, name: String)] {
+        var found: [(start: Int, end: Int, name: String)] = []
+        var j = 0
+        while j + 1 < scalars.count {
+            guard scalars[j] == "{" && scalars[j + 1] == "{" else {
+                j += 1
+                continue
+            }
+            var close = j + 2
+            while close + 1 < scalars.count && !(scalars[close] == "}" && scalars[close + 1] == "}") { close += 1 }
+            guard close + 1 < scalars.count else { break }
+            let name = String(String.UnicodeScalarView(scalars[(j + 2)..<close])).trimmingCharacters(in: .whitespaces)
+            found.append((j, close + 2, name))
+            j = close + 2
+        }
+        return found
+    }
+
     /// The parameter names referenced in `text`, in order (`{{ name }}` may have spaces inside).
     public static func references(in text: String) -> [String] {
-        var names: [String] = []
-        var rest = Substring(text)
-        while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
-            names.append(rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces))
-            rest = rest[close.upperBound...]
-        }
-        return names
+        placeholders(in: Array(text.unicodeScalars)).map(\.name)
     }
 
     /// Replaces every `{{name}}` in `text` with `transform(value)`.
     static func replace(_ text: String, _ values: [String: String], transform: (String) -> String) -> String {
-        var out = ""
-        var rest = Substring(text)
-        while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
-            out += rest[..<open.lowerBound]
-            let name = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
-            out += values[name].map(transform) ?? String(rest[open.lowerBound..<close.upperBound])
-            rest = rest[close.upperBound...]
+        let scalars = Array(text.unicodeScalars)
+        var out = String.UnicodeScalarView()
+        var copied = 0
+        for placeholder in placeholders(in: scalars) {
+            out.append(contentsOf: scalars[copied..<placeholder.start])
+            if let value = values[placeholder.name] {
+                out.append(contentsOf: transform(value).unicodeScalars)
+            } else {
+                out.append(contentsOf: scalars[placeholder.start..<placeholder.end])
+            }
+            copied = placeholder.end
         }
-        return out + rest
+        out.append(contentsOf: scalars[copied...])
+        return String(out)
     }
 
     /// POSIX shell single-quoting, for displaying commands: `it's` → `'it'\''s'`.

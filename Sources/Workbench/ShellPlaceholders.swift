@@ -130,18 +130,7 @@ struct ShellLexer {
 
     init(_ text: [Unicode.Scalar]) {
         self.text = text
-        var found: [Int: (end: Int, name: String)] = [:]
-        var j = 0
-        while j + 1 < text.count {
-            if text[j] == "{" && text[j + 1] == "{", let close = Self.find(["}", "}"], in: text, from: j + 2) {
-                let name = String(String.UnicodeScalarView(text[(j + 2)..<close])).trimmingCharacters(in: .whitespaces)
-                found[j] = (close + 2, name)
-                j = close + 2
-            } else {
-                j += 1
-            }
-        }
-        placeholders = found
+        placeholders = Dictionary(uniqueKeysWithValues: ParameterSubstitution.placeholders(in: text).map { ($0.start, ($0.end, $0.name)) })
     }
 
     static func isNameCharacter(_ c: Unicode.Scalar) -> Bool {

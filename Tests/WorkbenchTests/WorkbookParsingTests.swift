@@ -149,4 +149,18 @@ final class WorkbookParsingTests: XCTestCase {
             }
         }
     }
+
+    /// Found by the calrec-commands fuzz target: placeholders were found on Characters by the
+    /// validation and on Unicode scalars by the sh lexer, so a brace carrying a combining mark was a
+    /// placeholder to one and not to the other.
+    func testEveryReaderSeesThePlaceholdersOnUnicodeScalars() throws {
+        XCTAssertEqual(ParameterSubstitution.references(in: "a {{\u{301}p}} b {{ q }}"), ["\u{301}p", "q"])
+        XCTAssertEqual(ParameterSubstitution.references(in: "{\u{301}{p}} {{p}\u{301}}"), [])
+        XCTAssertEqual(try ShellPlaceholders.rewrite("echo {\u{301}{p}} {{p}\u{301}}"), "echo {\u{301}{p}} {{p}\u{301}}")
+        XCTAssertThrowsError(try Workbook(text: "---\nparams:\n  p: 1\n---\n```sh {#a}\necho {{\u{301}p}}\n```\n", path: "w.md")) { error in
+            XCTAssertTrue(((error as? LocalizedError)?.errorDescription ?? "").contains("unknown parameter"), "\(error)")
+        }
+        XCTAssertEqual(
+            try ParameterSubstitution.calrecCommands("stats {{p}}\u{301} x{{p}}", ["p": "v"]), [["stats", "v\u{301}", "xv"]])
+    }
 }
