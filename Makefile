@@ -4,6 +4,10 @@ SWIFT        ?= swift
 APT_PACKAGES := pkg-config zlib1g-dev libgit2-dev libopenblas-dev libcmark-gfm-dev \
                 libcmark-gfm-extensions-dev libsimdjson-dev libxxhash-dev chromium
 CALREC       := .build/release/calrec
+# Code tuned for this host's CPU where it has AVX2 + FMA (Package.swift, Scripts/host-tuning.sh);
+# `make CALREC_TUNE=` builds the portable code instead.
+CALREC_TUNE  ?= $(shell Scripts/host-tuning.sh)
+export CALREC_TUNE
 
 .PHONY: run test deps build bench clean fuzz fuzz-smoke fuzz-build
 

@@ -1,10 +1,21 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// Module layout: see ../shared/ARCHITECTURE.md. Dependencies point down the module list only.
+/// Module layout: see docs/architecture.md. Dependencies point down the module list only.
+/// Linux only: the engine links OpenBLAS, the workbench reads /proc and runs blocks under a Linux
+/// supervisor (parent-death signal, subreaper).
+
+/// Host tuning, opt-in. A plain `swift build` compiles portable code (any x86-64 or arm64 CPU; the
+/// package can be used as a dependency). The Makefile sets `CALREC_TUNE=haswell` on x86-64 hosts
+/// that have AVX2, FMA and the rest of that CPU's features (`Scripts/host-tuning.sh`): the engine's
+/// vector loops and the JSON reader are then compiled for them (Benchmarks/README.md measures both).
+let tuning = Context.environment["CALREC_TUNE"] ?? ""
+let tuned = tuning == "haswell"
+let jsonTuning: [CXXSetting] = tuned ? [.unsafeFlags(["-O3", "-mavx2", "-mbmi", "-mpclmul", "-mlzcnt"])] : []
+let engineTuning: [SwiftSetting] = tuned ? [.unsafeFlags(["-target-cpu", "haswell"]), .define("CALREC_TUNED_HASWELL")] : []
+
 let package = Package(
     name: "calrec-workbench",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "calrec", targets: ["calrec"]),
         .library(name: "RecData", targets: ["RecData"]),
@@ -37,7 +48,7 @@ let package = Package(
         // simdjson (Debian libsimdjson-dev) behind a C interface for JSON-lines scanning.
         .target(
             name: "CJSONLines",
-            cxxSettings: [.unsafeFlags(["-O3", "-mavx2", "-mbmi", "-mpclmul", "-mlzcnt"])],
+            cxxSettings: jsonTuning,
             linkerSettings: [.linkedLibrary("simdjson")]),
 
         // Runs sh blocks under a supervisor that kills their process group when calrec dies.
@@ -47,8 +58,7 @@ let package = Package(
         .target(name: "Tokenization", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
         .target(
             name: "Tensors", dependencies: ["COpenBLAS"],
-            // AVX2 + FMA code for the vector loops (the JSON reader already requires AVX2).
-            swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]),
+            swiftSettings: engineTuning),
         .target(name: "LanguageModel", dependencies: ["Tensors", "Tokenization", "RecData"]),
         .target(name: "CALRec", dependencies: ["LanguageModel", "Tensors", "Tokenization", "RecData", "Retrieval", "Evaluation"]),
         .target(name: "Retrieval", dependencies: ["RecData"]),

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """BM25 full-score-vector throughput: calrec's BM25Index against bm25s (method 'lucene') and rank_bm25
-(BM25Okapi), in the same run, on the Office item corpus (../shared/data/office-2014-recbole/Office.item).
+(BM25Okapi), in the same run, on the Office item corpus (Workbooks/data/office-2014-recbole/Office.item).
 
 Queries: 10,000 random items (numpy seed 0, with replacement), text truncated to 30 whitespace words
 (as ../shared/perf/bench_bm25.py does). k1 = 1.2, b = 0.75, English stop words removed by each

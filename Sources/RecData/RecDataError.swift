@@ -31,7 +31,7 @@ public enum RecDataError: Error, LocalizedError, Equatable {
     public var errorDescription: String? {
         switch self {
         case .missingPath(let path):
-            return "\(path): no such file or folder; check the path (data folders are usually under ../shared/data)"
+            return "\(path): no such file or folder; check the path (the data sets the repository carries are under Workbooks/data)"
         case .emptyFile(let file):
             return "\(file): the file holds no records; re-download or regenerate it"
         case .malformedLine(let file, let line, let detail):

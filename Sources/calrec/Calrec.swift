@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Reporting
 import Provenance
+import Tensors
 import Workbench
 
 /// `calrec` — the command-line face of calrec-workbench. Every subcommand is a thin call into a library.
@@ -23,6 +24,7 @@ extension Calrec {
     /// Entry point: make sure OpenBLAS runs a kernel fit for this CPU, then parse and run; a
     /// subcommand run directly that writes artifacts is recorded (`DirectRunProvenance`).
     static func main() {
+        refuseTunedBuildOnUnfitCPU()
         BLASKernel.reexecIfGeneric()
         let arguments = Array(CommandLine.arguments.dropFirst())
         do {
@@ -40,6 +42,21 @@ extension Calrec {
             exit(withError: error)
         }
     }
+}
+
+/// A binary built with host tuning and copied to a CPU without those features would die of an illegal
+/// instruction somewhere in the engine; say so at once instead. (This file is compiled portably.)
+func refuseTunedBuildOnUnfitCPU() {
+    let flags = BLASKernel.cpuFlags
+    guard !flags.isEmpty, let tuning = EngineBuild.tuning else { return }
+    let missing = EngineBuild.requiredCPUFlags.filter { !flags.contains($0) }
+    guard !missing.isEmpty else { return }
+    FileHandle.standardError.write(Data("""
+        error: this calrec was built for \(tuning) CPUs and this CPU lacks \(missing.joined(separator: ", ")); \
+        rebuild it here (`make build`, which tunes only for what the CPU has, or `swift build -c release` for portable code)
+
+        """.utf8))
+    exit(1)
 }
 
 /// Runs `body`, turning any error into one clear line on standard error and exit status 1. Inside a

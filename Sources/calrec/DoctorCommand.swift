@@ -15,6 +15,7 @@ struct DoctorCommand: ParsableCommand {
         print("cpu: \(machine.cpu); \(machine.cores) cores; \(machine.memoryGiB) GiB")
         print("cpu features: \(features.joined(separator: " "))")
         print("os: \(machine.os)")
+        print("build: engine and JSON reader \(EngineBuild.summary)")
         let requested = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""
         print("blas: OpenBLAS kernel \(machine.blasKernel)\(requested), \(machine.blasThreads) threads of its own")
         // Touching Parallel.threads makes OpenBLAS single-threaded: the engine splits the work itself.

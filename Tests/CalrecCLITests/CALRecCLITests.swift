@@ -128,7 +128,7 @@ final class CALRecCLITests: XCTestCase {
     }
 
     func testStageTwoRefusesSeveralDatasetsAndStageOneNeedsAStartingModel() throws {
-        let office = CLITests.sharedData.appendingPathComponent("office-2014-recbole").path
+        let office = CLITests.data.appendingPathComponent("office-2014-recbole").path
         let noInit = try run(["train", "--stage", "1", "--recbole", office, "--out", "/tmp/never"])
         XCTAssertNotEqual(noInit.status, 0)
         XCTAssertTrue(noInit.err.contains("--init"), noInit.err)

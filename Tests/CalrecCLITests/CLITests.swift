@@ -5,7 +5,8 @@ import XCTest
 final class CLITests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    static let sharedData = repository.deletingLastPathComponent().appendingPathComponent("shared/data")
+    /// The real data sets the repository carries.
+    static let data = repository.appendingPathComponent("Workbooks/data")
 
     private func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
         try CLIRunner().run(arguments)
@@ -14,7 +15,7 @@ final class CLITests: XCTestCase {
     private func scratch() throws -> String { try scratchFolder("calrec-cli") }
 
     func testStatsJSONOnGiftCardsHasEveryKey() throws {
-        let folder = Self.sharedData.appendingPathComponent("amazon2018-gift-cards").path
+        let folder = Self.data.appendingPathComponent("amazon2018-gift-cards").path
         let result = try run(["stats", "--amazon2018", folder, "--category", "Gift_Cards", "--format", "json"])
         XCTAssertEqual(result.status, 0, result.err)
         let object = try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as! [String: Any]
@@ -27,7 +28,7 @@ final class CLITests: XCTestCase {
     }
 
     func testStatsWithSampledUsersKeepsTheFraction() throws {
-        let folder = Self.sharedData.appendingPathComponent("amazon2018-gift-cards").path
+        let folder = Self.data.appendingPathComponent("amazon2018-gift-cards").path
         let result = try run(["stats", "--amazon2018", folder, "--sample-users", "0.5", "--sample-seed", "3", "--format", "json"])
         XCTAssertEqual(result.status, 0, result.err)
         let object = try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as! [String: Any]
@@ -37,7 +38,7 @@ final class CLITests: XCTestCase {
     }
 
     func testStatsOnRecBoleOffice() throws {
-        let folder = Self.sharedData.appendingPathComponent("office-2014-recbole").path
+        let folder = Self.data.appendingPathComponent("office-2014-recbole").path
         let result = try run(["stats", "--recbole", folder, "--format", "json"])
         XCTAssertEqual(result.status, 0, result.err)
         let object = try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as! [String: Any]
@@ -169,7 +170,7 @@ final class CLITests: XCTestCase {
     func testAMissingMetadataFileIsNamed() throws {
         let folder = try scratch()
         try FileManager.default.copyItem(
-            atPath: Self.sharedData.appendingPathComponent("amazon2018-gift-cards/Gift_Cards_5.json.gz").path, toPath: folder + "/Gift_Cards_5.json.gz")
+            atPath: Self.data.appendingPathComponent("amazon2018-gift-cards/Gift_Cards_5.json.gz").path, toPath: folder + "/Gift_Cards_5.json.gz")
         for arguments in [["stats", "--amazon2018", folder], ["stats", "--amazon2018", folder, "--category", "Gift_Cards"]] {
             let result = try run(arguments)
             XCTAssertNotEqual(result.status, 0)
@@ -181,7 +182,7 @@ final class CLITests: XCTestCase {
         let missing = try run(["stats", "--amazon2018", "/nonexistent/folder"])
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.err.contains("/nonexistent/folder: no such file or folder"), missing.err)
-        let folder = Self.sharedData.appendingPathComponent("amazon2018-gift-cards").path
+        let folder = Self.data.appendingPathComponent("amazon2018-gift-cards").path
         let unknown = try run(["stats", "--amazon2018", folder, "--category", "Office_Products"])
         XCTAssertNotEqual(unknown.status, 0)
         XCTAssertTrue(unknown.err.contains("no category 'Office_Products'") && unknown.err.contains("Gift_Cards"), unknown.err)

@@ -4,7 +4,7 @@ import XCTest
 
 final class RecBoleTests: XCTestCase {
     func testOfficeRecBoleImportCounts() throws {
-        let folder = TestSupport.sharedData.appendingPathComponent("office-2014-recbole").path
+        let folder = TestSupport.data.appendingPathComponent("office-2014-recbole").path
         let dataset = try SequenceDataset.loadRecBole(folder: folder)
         XCTAssertEqual(dataset.name, "Office")
         XCTAssertEqual(dataset.userIDs.count, 4905)

@@ -49,7 +49,7 @@ final class Table1Tests: XCTestCase {
     }
 
     func testGiftCardsMatchIndependentReference() throws {
-        let folder = TestSupport.sharedData.appendingPathComponent("amazon2018-gift-cards").path
+        let folder = TestSupport.data.appendingPathComponent("amazon2018-gift-cards").path
         let dataset = try SequenceDataset.loadAmazon2018(try Amazon2018Files.locate(category: "Gift_Cards", in: folder))
         let row = Table1Row(dataset: dataset)
         let expectedData = try Data(contentsOf: TestSupport.fixtures.appendingPathComponent("gift_cards_table1.expected.json"))

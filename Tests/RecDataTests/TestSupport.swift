@@ -6,8 +6,8 @@ enum TestSupport {
     /// The repository root (two levels above this file's folder).
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    /// `../shared/data` beside the checkout (CI has it at the same place).
-    static let sharedData = repository.deletingLastPathComponent().appendingPathComponent("shared/data")
+    /// The real data sets the repository carries (`Workbooks/data`).
+    static let data = repository.appendingPathComponent("Workbooks/data")
     static let fixtures = repository.appendingPathComponent("Tests/Fixtures")
 
     /// A new empty folder, removed when the test ends.
