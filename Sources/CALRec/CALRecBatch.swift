@@ -1,4 +1,4 @@
-/// A batch of examples laid out for the two passes of the objective (spec §4), right-padded:
+/// A batch of examples laid out for the two passes of the objective (docs/method.md §4), right-padded:
 ///
 ///     joint:       prompt tokens, then the target's tokens (body, end-of-text)   (B, T)
 ///     targets:     the next token at every joint position; lossMask marks the positions that

@@ -1,7 +1,7 @@
 import LanguageModel
 import Tensors
 
-/// CALRec's objective (spec §4): `L = (1 − α − β)·L_NIG + α·L_TT + β·L_UT`, with L_NIG the token
+/// CALRec's objective (docs/method.md §4): `L = (1 − α − β)·L_NIG + α·L_TT + β·L_UT`, with L_NIG the token
 /// cross-entropy over the target tokens, and L_TT, L_UT in-batch InfoNCE at temperature τ_c between
 /// mean-pooled, L2-normalised last hidden states (cosine similarity): v^{T|U} (target positions of
 /// the joint pass) and v^U (history positions of the same pass) against v^T (a separate pass over

@@ -1,4 +1,4 @@
-/// The wording of CALRec's prompt (spec §3): one prefix for the whole history, a prefix before the
+/// The wording of CALRec's prompt (docs/method.md §3): one prefix for the whole history, a prefix before the
 /// first item and before every later item, the item body `Title: …, Category: …, Brand: …, Price: …`
 /// (RecData's `ItemTextFormat`), and the history ending with the next-item prefix, after which the
 /// model writes the target's body.

@@ -5,7 +5,7 @@ import RecData
 import Retrieval
 import Tensors
 
-/// CALRec's inference (spec §5): for each evaluated user, `samples` continuations of the prompt
+/// CALRec's inference (docs/method.md §5): for each evaluated user, `samples` continuations of the prompt
 /// sampled at `temperature` with the KV cache, each with its log-probability under the model; the
 /// texts are mapped to the catalogue by quasi-round-robin BM25 and ranked by the tie-aware evaluator.
 public struct Recommender {

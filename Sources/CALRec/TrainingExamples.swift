@@ -14,7 +14,7 @@ public struct SequenceExample: Sendable, Equatable {
 }
 
 /// The training sequences of one dataset (each user's leave-one-out training part) and the
-/// augmentation of spec §4: each time a user is drawn, the last k items are dropped (k uniform in
+/// augmentation of docs/method.md §4: each time a user is drawn, the last k items are dropped (k uniform in
 /// 0…`maximumDropped`, at least 2 items kept) and the last remaining item is the target.
 public struct TrainingSequences: Sendable {
     public let name: String
@@ -47,7 +47,7 @@ public struct TrainingSequences: Sendable {
     }
 }
 
-/// Stage 1's mixture of categories (spec §4): category c is drawn with probability ∝ n_c^exponent
+/// Stage 1's mixture of categories (docs/method.md §4): category c is drawn with probability ∝ n_c^exponent
 /// (n_c its number of training sequences; the paper's exponent is 0.3), then a user uniformly.
 public struct CategoryMixture: Sendable {
     public let weights: [Double]

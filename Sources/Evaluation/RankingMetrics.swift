@@ -1,6 +1,6 @@
 import Foundation
 
-/// Ranking metrics of one rank (spec §6; one target per user, so Recall@K = HitRate@K):
+/// Ranking metrics of one rank (docs/method.md §6; one target per user, so Recall@K = HitRate@K):
 /// NDCG@K = 1/log2(r + 1) if r ≤ K else 0; Recall@K = 1 if r ≤ K else 0; MRR = 1/r.
 public enum RankingMetric: Hashable, Sendable, CustomStringConvertible {
     case ndcg(Int)

@@ -1,4 +1,4 @@
-/// The target's rank among all items, both ways ties can fall (spec §6):
+/// The target's rank among all items, both ways ties can fall (docs/method.md §6):
 /// optimistic `r_opt = 1 + #{items scored strictly above the target}`,
 /// pessimistic `r_pes = #{items scored at or above the target}` (the target included).
 /// A method without ties has `optimistic == pessimistic`.

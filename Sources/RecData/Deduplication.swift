@@ -1,4 +1,4 @@
-/// The de-duplication rule of spec §2: a review that exactly repeats the same user's previous record
+/// The de-duplication rule of docs/method.md §2: a review that exactly repeats the same user's previous record
 /// (same item, same time, same rating, same text) is dropped. The same item at another time, or with
 /// another rating or text, is kept. "Previous" means the preceding record in the user's chronological
 /// order, before anything is dropped, so a run of identical records keeps its first.

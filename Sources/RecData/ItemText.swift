@@ -32,7 +32,7 @@ public enum CategoryFormat: Sendable, Equatable {
     }
 }
 
-/// An item's text in the attribute order of spec §2 — Title, Category, Brand, Price — with
+/// An item's text in the attribute order of docs/method.md §2 — Title, Category, Brand, Price — with
 /// `unknown` for a missing value.
 public struct ItemTextFormat: Sendable, Equatable {
     public var categoryFormat: CategoryFormat
@@ -55,7 +55,7 @@ public struct ItemTextFormat: Sendable, Equatable {
         ]
     }
 
-    /// `Title: …, Category: …, Brand: …, Price: …` — the item body of the prompt template (spec §3).
+    /// `Title: …, Category: …, Brand: …, Price: …` — the item body of the prompt template (docs/method.md §3).
     public func body(of item: ItemAttributes) -> String {
         attributes(of: item).map { "\($0.name): \($0.value ?? unknown)" }.joined(separator: ", ")
     }

@@ -1,4 +1,4 @@
-/// The leave-one-out split of spec §2: each user's last purchase is the test target, the one before
+/// The leave-one-out split of docs/method.md §2: each user's last purchase is the test target, the one before
 /// it the validation target, the rest the training sequence. Users with fewer than three purchases
 /// cannot be split and are left out (counted in `excludedUsers`).
 public struct LeaveOneOutSplit: Sendable, Codable, Equatable {

@@ -1,4 +1,4 @@
-/// The six Amazon 2018 categories of the paper (spec §2): short name, file stem, user fraction kept.
+/// The six Amazon 2018 categories of the paper (docs/method.md §2): short name, file stem, user fraction kept.
 public enum PaperCategories {
     public struct Category: Sendable, Equatable {
         public var name: String

@@ -1,4 +1,4 @@
-/// The statistics of the paper's Table 1 for one category (spec §2), after de-duplication.
+/// The statistics of the paper's Table 1 for one category (docs/method.md §2), after de-duplication.
 ///
 /// Definitions: Users, Items and Purchases count what the dataset keeps; % duplicates = records the
 /// de-duplication rule drops / records before dropping (nil when the source lacks ratings and

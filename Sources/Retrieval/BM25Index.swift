@@ -13,7 +13,7 @@ public struct BM25Parameters: Sendable, Equatable {
 }
 
 /// An inverted index over a fixed corpus that scores every document for a query — Lucene's BM25
-/// (spec §5):
+/// (docs/method.md §5):
 ///
 ///     score(q, d) = Σ_{t ∈ q} idf(t) · tf(t,d) / (tf(t,d) + k1 · (1 − b + b · |d| / avgdl))
 ///     idf(t)      = ln(1 + (N − df(t) + 0.5) / (df(t) + 0.5))

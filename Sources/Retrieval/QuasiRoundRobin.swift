@@ -11,7 +11,7 @@ public struct GeneratedSample: Sendable, Equatable, Codable {
     }
 }
 
-/// Quasi-round-robin BM25 ranking of spec §5: from `N_gen` samples to one score per catalogue item.
+/// Quasi-round-robin BM25 ranking of docs/method.md §5: from `N_gen` samples to one score per catalogue item.
 ///
 /// 1. sort samples by log-probability, best first (stable); drop repeated texts, keeping the best;
 /// 2. keep the first `predictions` (N_preds);

@@ -6,7 +6,7 @@ import LanguageModel
 import RecData
 import Retrieval
 
-/// `calrec recommend`: CALRec's inference and evaluation (spec §5–6) for a fine-tuned model.
+/// `calrec recommend`: CALRec's inference and evaluation (docs/method.md §5–6) for a fine-tuned model.
 struct RecommendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recommend",

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Independent reference for Table 1 statistics of an Amazon Reviews 2018 category.
 
-Written from the rules in ../shared/spec/CALREC.md §2 and the doc comments of RecData (TextCleaning,
+Written from the rules in docs/method.md §2 and the doc comments of RecData (TextCleaning,
 PriceFormat, WordAnalyzer, Table1Row), without reading the Swift code's logic. Its output is
 committed next to it and the Swift tests compare against it.
 

@@ -41,7 +41,7 @@ final class TableRenderingTests: XCTestCase {
     }
 
     func testNumbersFormattedAsThePaperPrintsThem() {
-        // Values from the paper's Table 1 row for Office and Instruments (spec §2).
+        // Values from the paper's Table 1 row for Office and Instruments (docs/method.md §2).
         XCTAssertEqual(PaperNumberFormat.count(44736), "44736")
         XCTAssertEqual(PaperNumberFormat.percent(6.3), "6.3%")
         XCTAssertEqual(PaperNumberFormat.ratio(352151.0 / 44736.0), "7.87")

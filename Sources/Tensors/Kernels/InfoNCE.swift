@@ -1,6 +1,6 @@
 import Foundation
 
-/// The in-batch contrastive loss of CALRec (spec §4, L_TT and L_UT), on L2-normalised rows:
+/// The in-batch contrastive loss of CALRec (docs/method.md §4, L_TT and L_UT), on L2-normalised rows:
 ///
 ///     a, b: (N, C) unit vectors (a_i = v_i^{T|U} or v_i^U, b_i = v_i^T)
 ///     S[j][i] = a_j · b_i / τ          (cosine similarity over temperature)

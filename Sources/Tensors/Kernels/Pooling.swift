@@ -1,7 +1,7 @@
 import Foundation
 
 /// Mean-pooling over a segment of each sequence (CALRec's representations: the mean of the last
-/// hidden states over the target tokens, or over the history tokens; spec §4).
+/// hidden states over the target tokens, or over the history tokens; docs/method.md §4).
 ///
 ///     inp: (B, T, C);  mask: (B, T) 1 on the segment's positions;  out: (B, C)
 ///
