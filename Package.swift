@@ -18,6 +18,7 @@ let package = Package(
     name: "calrec-workbench",
     products: [
         .executable(name: "calrec", targets: ["calrec"]),
+        .library(name: "Support", targets: ["Support"]),
         .library(name: "RecData", targets: ["RecData"]),
         .library(name: "Tokenization", targets: ["Tokenization"]),
         .library(name: "Tensors", targets: ["Tensors"]),
@@ -54,10 +55,12 @@ let package = Package(
         // Runs sh blocks under a supervisor that kills their process group when calrec dies.
         .target(name: "CSupervisedSpawn"),
 
-        .target(name: "RecData", dependencies: ["CZlib", "CJSONLines"]),
+        // What every stage uses: atomic writes, the seeded generator, hashing, platform probes.
+        .target(name: "Support", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "RecData", dependencies: ["Support", "CZlib", "CJSONLines"]),
         .target(name: "Tokenization", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
         .target(
-            name: "Tensors", dependencies: ["COpenBLAS"],
+            name: "Tensors", dependencies: ["Support", "COpenBLAS"],
             swiftSettings: engineTuning),
         .target(name: "LanguageModel", dependencies: ["Tensors", "Tokenization", "RecData"]),
         .target(name: "CALRec", dependencies: ["LanguageModel", "Tensors", "Tokenization", "RecData", "Retrieval", "Evaluation"]),
@@ -67,20 +70,19 @@ let package = Package(
         .target(name: "SequentialRecommenders", dependencies: ["Tensors", "RecData", "Evaluation"]),
         .target(
             name: "Provenance",
-            dependencies: ["CGit2", "COpenBLAS", "RecData", .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: ["Support", "CGit2", "RecData"]),
         .target(name: "Reporting", dependencies: ["RecData"]),
         .target(
             name: "Workbench",
             dependencies: [
-                "CCmark", "CSupervisedSpawn", "RecData", "Reporting", "Provenance",
+                "Support", "CCmark", "CSupervisedSpawn", "RecData", "Reporting", "Provenance",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Mustache", package: "swift-mustache"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .executableTarget(
             name: "calrec",
             dependencies: [
-                "RecData", "Retrieval", "Evaluation", "Baselines", "Reporting", "Provenance", "Workbench", "LanguageModel", "Tokenization", "Tensors", "CALRec", "SequentialRecommenders",
+                "Support", "RecData", "Retrieval", "Evaluation", "Baselines", "Reporting", "Provenance", "Workbench", "LanguageModel", "Tokenization", "Tensors", "CALRec", "SequentialRecommenders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -94,9 +96,10 @@ let package = Package(
             name: "RetrievalBenchmark", dependencies: ["RecData", "Retrieval", "Evaluation"],
             path: "Benchmarks/RetrievalBenchmark"),
 
+        .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "RecDataTests", dependencies: ["RecData", "CJSONLines"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Support"]),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Tensors"]),
         .testTarget(name: "CALRecTests", dependencies: ["CALRec", "LanguageModel", "Tensors", "Tokenization", "RecData", "Evaluation", "Retrieval"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval"]),

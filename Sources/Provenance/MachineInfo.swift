@@ -1,5 +1,5 @@
-import COpenBLAS
 import Foundation
+import Support
 
 /// What a run record says about the machine: CPU, cores, memory, OS and the BLAS kernel in use.
 public struct MachineInfo: Codable, Equatable, Sendable {
@@ -10,28 +10,28 @@ public struct MachineInfo: Codable, Equatable, Sendable {
     /// OpenBLAS's kernel (`openblas_get_corename()`), e.g. `Haswell`, `SkylakeX`, `Zen`, `Prescott`.
     public var blasKernel: String
     public var blasThreads: Int
+    /// How the engine was compiled: "portable" or "tuned for haswell (AVX2 + FMA)" (absent in older records).
+    public var build: String?
 
     enum CodingKeys: String, CodingKey {
-        case cpu, cores, os
+        case cpu, cores, os, build
         case memoryGiB = "memory_gib"
         case blasKernel = "blas_kernel"
         case blasThreads = "blas_threads"
     }
 
-    public static func current() -> MachineInfo {
-        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
-            .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" } ?? "unknown"
+    /// This machine, with what the engine reports about its BLAS and its build (Provenance does not
+    /// link the engine; the caller asks it).
+    public static func current(blasKernel: String, blasThreads: Int, build: String) -> MachineInfo {
         var name = utsname()
         uname(&name)
         let os = [name.sysname, name.release, name.machine].map { field in
             withUnsafeBytes(of: field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         }.joined(separator: " ")
         return MachineInfo(
-            cpu: model, cores: ProcessInfo.processInfo.activeProcessorCount,
+            cpu: Platform.cpuModel, cores: ProcessInfo.processInfo.activeProcessorCount,
             memoryGiB: (Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824 * 10).rounded() / 10, os: os,
-            blasKernel: openblas_get_corename().map { String(cString: $0) } ?? "unknown",
-            blasThreads: Int(openblas_get_num_threads()))
+            blasKernel: blasKernel, blasThreads: blasThreads, build: build)
     }
 
     /// The Swift compiler that built this binary.

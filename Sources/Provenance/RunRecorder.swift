@@ -1,4 +1,4 @@
-import Crypto
+import Support
 import Foundation
 
 /// Records runs as git objects through libgit2: a commit on `refs/calrec/runs/<run-id>` whose parent
@@ -114,15 +114,7 @@ public struct RunRecorder {
         try repository.references(under: Self.runsPrefix).map { String($0.dropFirst(Self.runsPrefix.count)) }
     }
 
-    public static func sha256(file path: String) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw ProvenanceError.git(operation: "read \(path)", message: "cannot open")
-        }
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
-    }
+    public static func sha256(file path: String) throws -> String { try ContentHash.file(path) }
 }
 
 /// `calrec audit`: re-hash a run's artifacts.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Reporting
 import Provenance
+import Support
 import Tensors
 import Workbench
 
@@ -44,10 +45,17 @@ extension Calrec {
     }
 }
 
+extension Calrec {
+    /// This machine as run records describe it, with the engine's BLAS kernel and build.
+    static var machine: MachineInfo {
+        .current(blasKernel: BLASKernel.current, blasThreads: BLASKernel.threads, build: EngineBuild.summary)
+    }
+}
+
 /// A binary built with host tuning and copied to a CPU without those features would die of an illegal
 /// instruction somewhere in the engine; say so at once instead. (This file is compiled portably.)
 func refuseTunedBuildOnUnfitCPU() {
-    let flags = BLASKernel.cpuFlags
+    let flags = Platform.cpuFlags
     guard !flags.isEmpty, let tuning = EngineBuild.tuning else { return }
     let missing = EngineBuild.requiredCPUFlags.filter { !flags.contains($0) }
     guard !missing.isEmpty else { return }

@@ -51,7 +51,7 @@ struct DirectRunProvenance {
         let runID = WorkbookRunner.runID(started)
         let manifest = RunManifest(
             runID: runID, workbook: "", status: "succeeded", started: started, finished: finished, source: source, parameters: [:],
-            toolVersion: Calrec.buildIdentity, swiftVersion: MachineInfo.swiftVersion, machine: .current(),
+            toolVersion: Calrec.buildIdentity, swiftVersion: MachineInfo.swiftVersion, machine: Calrec.machine,
             blocks: [.init(id: arguments[0], status: "ran", key: "", seconds: finished.timeIntervalSince(started), metrics: [:])],
             artifacts: try recorder.artifacts(outputs), command: arguments)
         let commit = try recorder.record(manifest)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Provenance
+import Support
 import Tensors
 
 /// `calrec doctor`: the machine as calrec sees it — CPU, cores, memory, BLAS kernel and threads.
@@ -8,8 +9,8 @@ struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "doctor", abstract: "Show the BLAS kernel, threads and CPU features calrec runs with.")
 
     func run() throws {
-        let machine = MachineInfo.current()
-        let flags = BLASKernel.cpuFlags
+        let machine = Calrec.machine
+        let flags = Platform.cpuFlags
         let features = ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni"].filter(flags.contains)
         print("calrec \(Calrec.configuration.version) (Swift \(MachineInfo.swiftVersion))")
         print("cpu: \(machine.cpu); \(machine.cores) cores; \(machine.memoryGiB) GiB")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Provenance
+import Support
 import Workbench
 
 /// Runs `calrec` subcommands in-process for workbook blocks.
@@ -134,7 +135,7 @@ struct RunFinisher: @unchecked Sendable {
         let manifest = RunManifest(
             runID: report.runID, workbook: report.workbook, status: report.status.rawValue, started: report.started,
             finished: report.finished, source: source, parameters: report.parameters,
-            toolVersion: Calrec.buildIdentity, swiftVersion: MachineInfo.swiftVersion, machine: .current(),
+            toolVersion: Calrec.buildIdentity, swiftVersion: MachineInfo.swiftVersion, machine: Calrec.machine,
             blocks: report.outcomes.map {
                 RunManifest.Block(
                     id: $0.id, status: $0.status.rawValue, key: $0.key, seconds: $0.seconds, metrics: $0.result?.metrics ?? [:],
@@ -175,7 +176,7 @@ extension Calrec {
     /// `0.1.0+3f2a9c01b7d4`: part of every block's cache key and of run records, so a rebuilt
     /// calrec with other code re-runs blocks instead of serving results the old code made.
     static let buildIdentity: String = {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let executable = Platform.executablePath
         guard let hash = try? ContentHash.file(executable) else { return configuration.version }
         return "\(configuration.version)+\(hash.prefix(12))"
     }()

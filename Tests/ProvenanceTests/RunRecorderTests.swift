@@ -52,7 +52,7 @@ final class RunRecorderTests: XCTestCase {
         RunManifest(
             runID: id, workbook: "Workbooks/x.md", status: "succeeded", started: Date(timeIntervalSince1970: 0),
             finished: Date(timeIntervalSince1970: 1), source: try recorder.sourceState(excluding: outputs), parameters: parameters,
-            toolVersion: "0.1.0", swiftVersion: MachineInfo.swiftVersion, machine: .current(),
+            toolVersion: "0.1.0", swiftVersion: MachineInfo.swiftVersion, machine: .current(blasKernel: "Zen", blasThreads: 1, build: "portable"),
             blocks: [.init(id: "pop", status: "ran", key: "k", seconds: 0.5, metrics: ["pop ndcg@10 opt": 0.1])],
             artifacts: try recorder.artifacts(artifacts))
     }

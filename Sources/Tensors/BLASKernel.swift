@@ -1,7 +1,8 @@
 import COpenBLAS
 import Foundation
+import Support
 
-/// The OpenBLAS trap of DEVELOPERS.md: Debian's OpenBLAS 0.3.21 does not recognise some newer CPUs
+/// A trap of Debian's OpenBLAS: its OpenBLAS 0.3.21 does not recognise some newer CPUs
 /// and falls back to a generic kernel (Prescott: ≈ 6× slower GEMM). OpenBLAS reads
 /// `OPENBLAS_CORETYPE` only when it loads, so a program that finds a generic kernel on a CPU that can
 /// do better re-executes itself once with the variable set.
@@ -20,12 +21,8 @@ public enum BLASKernel {
         return nil
     }
 
-    /// The CPU flags of /proc/cpuinfo (empty where there is none).
-    public static var cpuFlags: Set<String> {
-        let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
-        return Set(line.split(separator: ":", maxSplits: 1).last?.split(separator: " ").map(String.init) ?? [])
-    }
+    /// The threads OpenBLAS would use by itself (the engine runs it single-threaded inside its own parts).
+    public static var threads: Int { Int(openblas_get_num_threads()) }
 
     /// Re-executes the program with `OPENBLAS_CORETYPE` set when OpenBLAS picked a generic kernel
     /// that the CPU can beat. Does nothing when the variable is already set (the user's choice, or
@@ -34,11 +31,11 @@ public enum BLASKernel {
     public static func reexecIfGeneric() {
         let environment = ProcessInfo.processInfo.environment
         let kernel = environment["CALREC_ASSUME_GENERIC_BLAS"] == "1" ? "Prescott" : current
-        guard environment["OPENBLAS_CORETYPE"] == nil, let better = better(than: kernel, cpuFlags: cpuFlags) else { return }
+        guard environment["OPENBLAS_CORETYPE"] == nil, let better = better(than: kernel, cpuFlags: Platform.cpuFlags) else { return }
         setenv("OPENBLAS_CORETYPE", better, 1)
         let arguments = CommandLine.arguments
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        execv("/proc/self/exe", &argv)
+        execv(Platform.executablePath, &argv)
         // If exec fails the program simply goes on with the slow kernel; the run record will say so.
         for pointer in argv { free(pointer) }
     }

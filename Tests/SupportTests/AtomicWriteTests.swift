@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import RecData
+@testable import Support
 
 /// What writers killed mid-write leave behind, and what the next write of the same output removes.
 final class AtomicWriteTests: XCTestCase {
@@ -43,19 +43,14 @@ final class AtomicWriteTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: folder + "/model/model.safetensors", encoding: .utf8), "weights")
     }
 
-    func testWritingAFileOrAGzipFileRemovesDeadWritersStaging() throws {
+    func testWritingAFileRemovesDeadWritersStaging() throws {
         let folder = try TestSupport.scratchFolder(self)
         let (dead, live) = try plantDebris(of: "metrics.json", in: folder)
         try AtomicWrite.write("{}", to: folder + "/metrics.json")
         for path in dead { XCTAssertFalse(exists(path), path) }
         XCTAssertTrue(exists(live))
-
-        let (deadGzip, liveGzip) = try plantDebris(of: "X_5.json.gz", in: folder)
-        try GzipFile.write("{}\n", to: folder + "/X_5.json.gz")
-        for path in deadGzip { XCTAssertFalse(exists(path), path) }
-        XCTAssertTrue(exists(liveGzip))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder).sorted(), [
-            (live as NSString).lastPathComponent, (liveGzip as NSString).lastPathComponent, "X_5.json.gz", "metrics.json",
+            (live as NSString).lastPathComponent, "metrics.json",
         ].sorted())
     }
 

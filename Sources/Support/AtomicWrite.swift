@@ -28,10 +28,10 @@ public enum AtomicWrite {
                 try? FileManager.default.removeItem(at: temporary)
                 throw error
             }
-        } catch let error as RecDataError {
+        } catch let error as FileWriteError {
             throw error
         } catch {
-            throw RecDataError.io(path: path, detail: "cannot write: \(error.localizedDescription)")
+            throw FileWriteError.io(path: path, detail: "cannot write: \(error.localizedDescription)")
         }
     }
 
@@ -44,14 +44,14 @@ public enum AtomicWrite {
         do {
             try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
         } catch {
-            throw RecDataError.io(path: path, detail: "cannot create the output folder: \(error.localizedDescription)")
+            throw FileWriteError.io(path: path, detail: "cannot create the output folder: \(error.localizedDescription)")
         }
         do {
             try body(staging.path)
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
                 guard isDirectory.boolValue else {
-                    throw RecDataError.invalidArgument("\(path) exists and is not a folder; choose another output path")
+                    throw FileWriteError.notAFolder(path: path)
                 }
                 let old = stagingPath(for: url.path, kind: .old)
                 try replace(old, with: url.path)
@@ -70,20 +70,20 @@ public enum AtomicWrite {
             }
         } catch {
             try? FileManager.default.removeItem(at: staging)
-            if let error = error as? RecDataError { throw error }
-            throw RecDataError.io(path: path, detail: error.localizedDescription)
+            if let error = error as? FileWriteError { throw error }
+            throw FileWriteError.io(path: path, detail: error.localizedDescription)
         }
     }
 
     /// What a staging entry is for: the new content, or the previous folder moved aside.
-    enum StagingKind: String, Sendable {
+    public enum StagingKind: String, Sendable {
         case temporary = "tmp"
         case old
     }
 
     /// A fresh staging path beside `path` for this process: `.<name>.<kind>-<pid>-<uuid>`. The
     /// `.tmp-` infix is what content hashes and interrupt clean-ups skip.
-    static func stagingPath(for path: String, kind: StagingKind = .temporary) -> String {
+    public static func stagingPath(for path: String, kind: StagingKind = .temporary) -> String {
         let url = URL(fileURLWithPath: path)
         return url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).\(kind.rawValue)-\(getpid())-\(UUID().uuidString)").path
@@ -135,12 +135,27 @@ public enum AtomicWrite {
         guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]), pid > 0,
             UUID(uuidString: String(rest[rest.index(after: dash)...])) != nil
         else { return nil }
-        return kill(pid, 0) != 0 && errno == ESRCH
+        return !Platform.isAlive(pid)
     }
 
     private static func replace(_ destination: String, with source: String) throws {
         guard rename(source, destination) == 0 else {
-            throw RecDataError.io(path: destination, detail: "rename failed: \(String(cString: strerror(errno)))")
+            throw FileWriteError.io(path: destination, detail: "rename failed: \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// A write that could not be made; the destination is left as it was.
+public enum FileWriteError: LocalizedError, Equatable {
+    /// `detail` says what failed (creating the folder, writing, renaming) and why.
+    case io(path: String, detail: String)
+    /// A folder was to be written where a file is.
+    case notAFolder(path: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case .io(let path, let detail): return "\(path): \(detail)"
+        case .notAFolder(let path): return "\(path) exists and is not a folder; choose another output path"
         }
     }
 }

@@ -1,8 +1,10 @@
-/// SplitMix64 (Steele, Lea & Flood, 2014): a tiny, well-mixed 64-bit generator. Used wherever data
-/// preparation draws at random, so a seed gives the same result on every platform and Swift version
-/// (the standard library's shuffle algorithm is not guaranteed across releases; ours is fixed).
-public struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+/// SplitMix64 (Steele, Lea & Flood, 2014): a tiny, well-mixed 64-bit generator, and the project's
+/// only seeded random source — data preparation, initialisation, batching, dropout seeds, sampling and
+/// bootstrap intervals all draw from it, so a seed gives the same result on every platform and Swift
+/// version (the standard library's shuffle algorithm is not guaranteed across releases; ours is fixed).
+/// `state` is what a checkpoint saves; `init(seed:)` with a saved state continues the sequence.
+public struct SeededRandom: RandomNumberGenerator, Sendable, Equatable {
+    public private(set) var state: UInt64
 
     public init(seed: UInt64) { state = seed }
 

@@ -13,9 +13,7 @@ public enum ContentHash {
 
     /// The hash of a file's bytes, streamed in 1 MiB pieces.
     public static func file(_ path: String) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw WorkbenchError.io(path: path, detail: "cannot read")
-        }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ContentHashError.unreadable(path: path) }
         defer { try? handle.close() }
         var hasher = SHA256()
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
@@ -46,5 +44,16 @@ public enum ContentHash {
             result.append(relative)
         }
         return result.sorted()
+    }
+}
+
+/// A file that cannot be hashed.
+public enum ContentHashError: LocalizedError, Equatable {
+    case unreadable(path: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case .unreadable(let path): return "\(path): cannot be read; check that it exists and is readable"
+        }
     }
 }

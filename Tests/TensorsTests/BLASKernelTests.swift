@@ -1,5 +1,5 @@
 import XCTest
-@testable import Provenance
+@testable import Tensors
 
 final class BLASKernelTests: XCTestCase {
     func testGenericKernelOnCapableCPUAsksForABetterOne() {
