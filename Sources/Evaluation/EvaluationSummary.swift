@@ -61,26 +61,4 @@ public struct EvaluationSummary: Sendable {
         let fraction = position - Double(i)
         return i + 1 < sorted.count ? sorted[i] + fraction * (sorted[i + 1] - sorted[i]) : sorted[i]
     }
-
-    /// `metrics.json`: `{"users": n, "ndcg@10": {"opt": x, "pes": y}, …, "ci95": {"ndcg@10":
-    /// {"opt": [lo, hi], "pes": [lo, hi]}, …}, "bootstrap": {"samples": B, "seed": s}}` plus `extra`.
-    public func jsonObject(extra: [String: Any] = [:]) -> [String: Any] {
-        var object: [String: Any] = extra
-        object["users"] = users
-        var intervals: [String: Any] = [:]
-        for metric in metrics {
-            object[metric.description] = ["opt": means[metric]!.optimistic, "pes": means[metric]!.pessimistic]
-            intervals[metric.description] = [
-                "opt": [lower[metric]!.optimistic, upper[metric]!.optimistic],
-                "pes": [lower[metric]!.pessimistic, upper[metric]!.pessimistic],
-            ]
-        }
-        object["ci95"] = intervals
-        object["bootstrap"] = ["samples": bootstrapSamples, "seed": seed]
-        return object
-    }
-
-    public func jsonData(extra: [String: Any] = [:]) throws -> Data {
-        try JSONSerialization.data(withJSONObject: jsonObject(extra: extra), options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
-    }
 }

@@ -19,7 +19,7 @@ public struct GeneratedSample: Sendable, Equatable, Codable {
 ///    column linearly to [0, 1] (min–max; a constant column becomes all 0); multiply by
 ///    `exp(epsilon · s_i)` when `modulation` is on;
 /// 4. pool the columns item by item (max, mean or min) into the item's score.
-public struct QuasiRoundRobin: Sendable, Equatable {
+public struct QuasiRoundRobin: Sendable, Equatable, Codable {
     public enum Pooling: String, Sendable, CaseIterable, Codable {
         case max, mean, min
     }
@@ -31,6 +31,12 @@ public struct QuasiRoundRobin: Sendable, Equatable {
     public var modulation: Bool
     /// ε of the modulation. Our default, small: the paper finds results insensitive to small ε.
     public var epsilon: Double
+
+    /// As recorded in metrics.json: `{"n_preds": 5, "pooling": "max", "modulation": true, "epsilon": 0.01}`.
+    enum CodingKeys: String, CodingKey {
+        case predictions = "n_preds"
+        case pooling, modulation, epsilon
+    }
 
     public init(predictions: Int = 5, pooling: Pooling = .max, modulation: Bool = true, epsilon: Double = 0.01) {
         self.predictions = predictions

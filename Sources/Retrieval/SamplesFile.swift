@@ -1,14 +1,31 @@
 import Foundation
 import RecData
 
-/// `samples.jsonl`: one generated sample a line, `{"user": "...", "text": "...", "logprob": -3.2}`.
+/// `samples.jsonl`: one generated sample a line, `{"logprob": -3.2, "text": "...", "user": "..."}` —
+/// the user, the sample's text and its log-probability under the untempered model (natural log).
+/// The same lines come from any engine that samples (the Swift sampler, or an accelerator's).
 public enum SamplesFile {
+    /// One line of the file.
+    public struct Record: Codable, Sendable, Equatable {
+        public var user: String
+        public var text: String
+        public var logprob: Double
+
+        public init(user: String, text: String, logprob: Double) {
+            self.user = user
+            self.text = text
+            self.logprob = logprob
+        }
+    }
+
     /// The lines of `samples.jsonl` for `(user, sample)` pairs, in order (keys sorted in each line).
     public static func render(_ rows: [(user: String, sample: GeneratedSample)]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var text = ""
         for (user, sample) in rows {
-            let object: [String: Any] = ["user": user, "text": sample.text, "logprob": sample.logprob]
-            text += String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self) + "\n"
+            let record = Record(user: user, text: sample.text, logprob: sample.logprob)
+            text += String(decoding: try encoder.encode(record), as: UTF8.self) + "\n"
         }
         return text
     }

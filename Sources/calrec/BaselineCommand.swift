@@ -58,14 +58,12 @@ struct BaselineCommand: ParsableCommand {
                 let ranks = baseline.rank(
                     dataset: dataset, split: evaluation.split, excludeHistory: evaluation.excludeHistory,
                     format: source.itemTextFormat, maxUsers: evaluation.userLimit)
-                var extra: [String: Any] = [:]
-                if method == .bm25 {
-                    extra["bm25"] = ["last_items": lastItems, "stop_words": stopWords, "k1": k1, "b": b]
-                }
+                let settings = BaselineSettings(
+                    bm25: method == .bm25 ? .init(lastItems: lastItems, stopWords: stopWords, k1: k1, b: b) : nil)
                 // Counting purchases / indexing the catalogue happens inside the ranking call: all of it is inference here.
                 let cost = ComputeCost(trainingStages: [], inferenceSeconds: CPUTime.now() - started)
                 try evaluation.write(
-                    ranks: ranks, dataset: dataset.name, method: baseline.name, multiple: datasets.count > 1, extra: extra, cost: cost)
+                    ranks: ranks, dataset: dataset.name, method: baseline.name, multiple: datasets.count > 1, settings: settings, cost: cost)
             }
         }
     }
@@ -80,16 +78,15 @@ struct BaselineCommand: ParsableCommand {
                 if evaluation.split == .valid && sequential.load == nil {
                     log("warning: \(architecture.rawValue) stops early on the validation targets, so --split valid metrics are biased upwards")
                 }
-                let (model, trained, trainingSeconds) = try sequential.model(
+                let (model, settings, trainingSeconds) = try sequential.model(
                     architecture, dataset: dataset, folder: folder, budget: evaluation.budget)
-                var details = trained
-                details["model_selection"] = "validation NDCG@10 (each user's second-to-last purchase)"
                 let started = CPUTime.now()
                 let cases = Array(dataset.evaluationCases(evaluation.split).prefix(evaluation.userLimit ?? Int.max))
                 let ranks = model.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory)
                 let cost = ComputeCost(trainingStages: trainingSeconds.map { [("training", $0)] }, inferenceSeconds: CPUTime.now() - started)
                 try evaluation.write(
-                    ranks: ranks, dataset: dataset.name, method: architecture.rawValue, multiple: datasets.count > 1, extra: details, cost: cost)
+                    ranks: ranks, dataset: dataset.name, method: architecture.rawValue, multiple: datasets.count > 1, settings: settings,
+                    cost: cost)
             }
         }
     }

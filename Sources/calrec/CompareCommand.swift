@@ -35,11 +35,7 @@ struct CompareCommand: ParsableCommand {
             let a = try RanksFile.read(ranksA)
             let b = try RanksFile.read(ranksB)
             let test = try PairedRandomizationTest(a, b, metric: metric, pessimistic: pessimistic, permutations: permutations, seed: seed)
-            let object: [String: Any] = [
-                "metric": metric.description, "ranks": pessimistic ? "pessimistic" : "optimistic", "users": a.count,
-                "mean_difference": test.meanDifference, "p_value": test.pValue, "permutations": permutations, "seed": seed,
-                "a": ranksA, "b": ranksB,
-            ]
+            let record = PairedTestRecord(metric: metric, pessimistic: pessimistic, users: a.count, test: test, seed: seed, a: ranksA, b: ranksB)
             if let collector = ResultCollector.current {
                 func means(_ ranks: [UserRank], _ pessimistic: Bool) -> Double {
                     ranks.map { metric.value(rank: pessimistic ? $0.rank.pessimistic : $0.rank.optimistic) }.reduce(0, +) / Double(max(ranks.count, 1))
@@ -56,8 +52,9 @@ struct CompareCommand: ParsableCommand {
                         title: "\(metric): \(nameA) vs \(nameB)", groups: [nameA, nameB], series: ["optimistic", "pessimistic"],
                         values: [[means(a, false), means(a, true)], [means(b, false), means(b, true)]]))
             }
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-            print(String(decoding: data, as: UTF8.self))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(record), as: UTF8.self))
         }
     }
 }

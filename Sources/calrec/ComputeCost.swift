@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 
 /// The CPU seconds a method's result cost: fitting it (every training stage, for CALRec the chain
@@ -11,14 +12,11 @@ struct ComputeCost {
 
     var trainingSeconds: Double? { trainingStages.map { $0.reduce(0) { $0 + $1.seconds } } }
 
-    /// `{"training": …, "inference": …, "training_stages": {…}}` (`training` null when unknown; two
-    /// stages of one number — a stage 2 continued from another — are summed under its name).
-    var json: [String: Any] {
-        var object: [String: Any] = ["inference": inferenceSeconds, "training": trainingSeconds.map { $0 as Any } ?? NSNull()]
-        if let stages = trainingStages, stages.count > 1 {
-            object["training_stages"] = Dictionary(stages.map { ($0.name, $0.seconds) }, uniquingKeysWith: +)
-        }
-        return object
+    /// As metrics.json records it (`training` absent when unknown; per stage when there were several,
+    /// two stages of one name — a stage 2 continued from another — summed under it).
+    var seconds: ComputeSeconds {
+        let stages = trainingStages.flatMap { $0.count > 1 ? Dictionary($0.map { ($0.name, $0.seconds) }, uniquingKeysWith: +) : nil }
+        return ComputeSeconds(training: trainingSeconds, inference: inferenceSeconds, trainingStages: stages)
     }
 
     /// The key of `calrec.json` that lists the training chain's CPU seconds, written at training time

@@ -41,7 +41,7 @@ struct EvaluateCommand: ParsableCommand {
             let dataset = datasets[0]
             let cases = Array(dataset.evaluationCases(evaluation.split).prefix(evaluation.userLimit ?? Int.max))
             let ranks: [UserRank]
-            var extra: [String: Any] = ["input": input]
+            var settings = ScoredInputSettings(input: input, qrr: nil)
             if input.hasSuffix(".tsv") {
                 let scores = try SparseScoresFile.read(input, itemIDs: dataset.itemIDs)
                 let byUser = scores
@@ -57,11 +57,11 @@ struct EvaluateCommand: ParsableCommand {
                     let scores = qrr.scores(samples: samples[dataset.userIDs[c.user]] ?? [], index: index)
                     _ = buffer.update(from: scores)
                 }
-                extra["qrr"] = ["n_preds": predictions, "pooling": pooling.rawValue, "modulation": !noModulation, "epsilon": epsilon]
+                settings.qrr = qrr
                 let missing = cases.filter { samples[dataset.userIDs[$0.user]] == nil }.count
                 if missing > 0 { log("\(missing) evaluated users have no samples; all their items tie at 0") }
             }
-            try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: false, extra: extra)
+            try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: false, settings: settings)
         }
     }
 }

@@ -44,21 +44,18 @@ struct EvaluationOptions: ParsableArguments {
 
     var rankingMetrics: [RankingMetric] { metrics.compactMap(RankingMetric.init) }
 
-    /// Writes `metrics.json` (with `cost` as `cpu_seconds` when known) and `ranks.tsv` atomically and
-    /// prints the summary; returns the folder.
+    /// Writes `metrics.json` (the method's `settings`, and `cost` as `cpu_seconds` when known) and
+    /// `ranks.tsv` atomically and prints the summary; returns the folder.
     @discardableResult
-    func write(
-        ranks: [UserRank], dataset: String, method: String, multiple: Bool, extra: [String: Any] = [:], cost: ComputeCost? = nil
+    func write<Settings: Codable & Sendable>(
+        ranks: [UserRank], dataset: String, method: String, multiple: Bool, settings: Settings?, cost: ComputeCost? = nil
     ) throws -> String {
         let folder = multiple ? (out as NSString).appendingPathComponent(dataset) : out
         let summary = EvaluationSummary(ranks: ranks, metrics: rankingMetrics, bootstrapSamples: bootstrap, seed: bootstrapSeed)
-        var details = extra
-        details["method"] = method
-        details["dataset"] = dataset
-        details["split"] = split.rawValue
-        details["exclude_history"] = excludeHistory
-        if let cost { details["cpu_seconds"] = cost.json }
-        let metricsJSON = try summary.jsonData(extra: details)
+        let file = MetricsFile(
+            summary: summary, method: method, dataset: dataset, split: split, excludeHistory: excludeHistory, cost: cost?.seconds,
+            settings: settings)
+        let metricsJSON = try file.encoded()
         try AtomicWrite.write(metricsJSON, to: (folder as NSString).appendingPathComponent("metrics.json"))
         if let metricsFile { try AtomicWrite.write(metricsJSON, to: metricsFile) }
         try AtomicWrite.write(RanksFile.render(ranks), to: (folder as NSString).appendingPathComponent("ranks.tsv"))

@@ -70,12 +70,11 @@ struct RecommendCommand: ParsableCommand {
             let index = BM25Index(documents: dataset.items.map(source.itemTextFormat.plainText))
             let ranks = recommender.rank(cases: cases, samples: generated, dataset: dataset, index: index, excludeHistory: evaluation.excludeHistory)
             let cost = ComputeCost(trainingStages: ComputeCost.trainingChain(model: model), inferenceSeconds: CPUTime.now() - cpuStarted)
-            let extra: [String: Any] = [
-                "model": model, "samples": samples, "temperature": Double(temperature), "users_evaluated": cases.count,
-                "generation_seconds": generationSeconds, "generation_cpu_seconds": generationCPUSeconds, "seed": seed,
-                "qrr": ["n_preds": predictions, "pooling": pooling.rawValue, "modulation": !noModulation, "epsilon": epsilon],
-            ]
-            try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: false, extra: extra, cost: cost)
+            let inference = InferenceSettings(
+                model: model, samples: samples, temperature: temperature, seed: seed, usersEvaluated: cases.count,
+                generationSeconds: generationSeconds, generationCPUSeconds: generationCPUSeconds,
+                qrr: QuasiRoundRobin(predictions: predictions, pooling: pooling, modulation: !noModulation, epsilon: epsilon))
+            try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: false, settings: inference, cost: cost)
         }
     }
 

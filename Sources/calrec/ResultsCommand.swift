@@ -1,4 +1,5 @@
 import ArgumentParser
+import Evaluation
 import Foundation
 import RecData
 import Reporting
@@ -32,22 +33,12 @@ struct ResultsCommand: ParsableCommand {
                     throw ValidationError("methods are given as NAME=path/to/metrics.json; got '\(item)'")
                 }
                 let path = String(item[item.index(after: equals)...])
-                guard let data = FileManager.default.contents(atPath: path) else { throw RecDataError.missingPath(path) }
-                guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                    throw RecDataError.malformedLine(file: path, line: 1, detail: "not a metrics.json object")
-                }
+                let file = try MetricsFile<IgnoredSettings>.read(path)
                 var values: [String: (Double, Double)] = [:]
                 for metric in metrics {
-                    if let cell = object[metric] as? [String: Any], let opt = (cell["opt"] as? NSNumber)?.doubleValue,
-                        let pes = (cell["pes"] as? NSNumber)?.doubleValue
-                    {
-                        values[metric] = (opt, pes)
-                    }
+                    if let cell = file.metrics[metric] { values[metric] = (cell.opt, cell.pes) }
                 }
-                var cost: ResultsReport.Cost?
-                if let cpu = object["cpu_seconds"] as? [String: Any], let inference = (cpu["inference"] as? NSNumber)?.doubleValue {
-                    cost = ResultsReport.Cost(training: (cpu["training"] as? NSNumber)?.doubleValue, inference: inference)
-                }
+                let cost = file.cpuSeconds.map { ResultsReport.Cost(training: $0.training, inference: $0.inference) }
                 loaded.append(ResultsReport.Method(name: String(item[..<equals]), values: values, cost: cost))
             }
             var paper: [String: [String: (Double, Double)]] = [:]

@@ -87,7 +87,7 @@ struct SequentialModelOptions: ParsableArguments {
     /// a loaded model).
     func model(
         _ architecture: SequentialArchitecture, dataset: SequenceDataset, folder: String, budget: SynthCommand.Budget
-    ) throws -> (model: SequentialModel, details: [String: Any], trainingCPUSeconds: Double?) {
+    ) throws -> (model: SequentialModel, settings: SequentialRunSettings, trainingCPUSeconds: Double?) {
         if let load {
             let model = try SequentialModel(folder: load)
             guard model.config.architecture == architecture, model.config.itemCount == dataset.itemIDs.count else {
@@ -95,7 +95,7 @@ struct SequentialModelOptions: ParsableArguments {
                     "\(load) holds a \(model.config.architecture.rawValue) model over \(model.config.itemCount) items; "
                         + "'\(dataset.name)' needs \(architecture.rawValue) over \(dataset.itemIDs.count)")
             }
-            return (model, ["model": ["loaded_from": load, "config": try jsonObject(model.config)]], nil)
+            return (model, SequentialRunSettings(config: model.config, training: nil, loadedFrom: load), nil)
         }
         let config = self.config(architecture, itemCount: dataset.itemIDs.count)
         let model = try SequentialModel.initialized(config: config, seed: seed)
@@ -116,20 +116,11 @@ struct SequentialModelOptions: ParsableArguments {
         try model.save(to: modelFolder)
         try AtomicWrite.write(Data(try JSONLinesText.render(records).utf8), to: (modelFolder as NSString).appendingPathComponent("train.jsonl"))
         let trainingCPUSeconds = CPUTime.now() - startedCPU
-        let details: [String: Any] = [
-            "config": try jsonObject(config),
-            "training": [
-                "max_epochs": maxEpochs, "patience": patience, "batch": batch, "lr": lr, "seed": seed,
-                "validation_users": validationUsers.map { $0 as Any } ?? NSNull(), "epochs_run": records.count, "best_epoch": best.epoch,
-                "best_valid_ndcg@10": best.validNDCG10, "cpu_seconds": trainingCPUSeconds, "wall_seconds": Date().timeIntervalSince(started),
-                "training_users": trainer.trainingUsers,
-            ] as [String: Any],
-        ]
-        return (model, ["model": details], trainingCPUSeconds)
-    }
-
-    private func jsonObject<T: Encodable>(_ value: T) throws -> Any {
-        try JSONSerialization.jsonObject(with: JSONEncoder().encode(value))
+        let training = SequentialRunSettings.Training(
+            maxEpochs: maxEpochs, patience: patience, batch: batch, lr: lr, seed: seed, validationUsers: validationUsers,
+            epochsRun: records.count, bestEpoch: best.epoch, bestValidNDCG10: best.validNDCG10, cpuSeconds: trainingCPUSeconds,
+            wallSeconds: Date().timeIntervalSince(started), trainingUsers: trainer.trainingUsers)
+        return (model, SequentialRunSettings(config: config, training: training, loadedFrom: nil), trainingCPUSeconds)
     }
 }
 

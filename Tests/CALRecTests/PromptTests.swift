@@ -1,5 +1,6 @@
 import Foundation
 import RecData
+import Retrieval
 import Tensors
 import XCTest
 @testable import CALRec
@@ -71,5 +72,19 @@ final class PromptTests: XCTestCase {
         for _ in 0..<draws { counts[mixture.draw(random: &random)] += 1 }
         for i in 0..<3 { XCTAssertEqual(Double(counts[i]) / Double(draws), expected[i], accuracy: 0.01, "category \(i)") }
         XCTAssertEqual(expected[0], 0.5707, accuracy: 1e-3)
+    }
+}
+
+final class InferenceSettingsTests: XCTestCase {
+    /// A temperature a user sets is recorded as they wrote it, not widened to 0.699999988079071.
+    func testTemperatureIsRecordedAsSet() throws {
+        let settings = InferenceSettings(
+            model: "m", samples: 10, temperature: 0.7, seed: 1, usersEvaluated: 3, generationSeconds: 1, generationCPUSeconds: 2,
+            qrr: QuasiRoundRobin(predictions: 5, pooling: .max, modulation: true, epsilon: 0.01))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let text = String(decoding: try encoder.encode(settings), as: UTF8.self)
+        XCTAssertTrue(text.contains(#""temperature":0.7,"#), text)
+        XCTAssertTrue(text.contains(#""qrr":{"epsilon":0.01,"modulation":true,"n_preds":5,"pooling":"max"}"#), text)
     }
 }

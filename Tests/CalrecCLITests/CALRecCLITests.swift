@@ -54,10 +54,11 @@ final class CALRecCLITests: XCTestCase {
         XCTAssertEqual(samples.count, 36, "12 users × 3 samples")
         let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/metrics/calrec.json"))) as! [String: Any]
         XCTAssertEqual(metrics["method"] as? String, "calrec")
-        XCTAssertEqual(metrics["temperature"] as? Double, 0.5)
-        XCTAssertEqual(metrics["seed"] as? Int, 7, "the sampling seed given is the one used")
-        XCTAssertEqual(metrics["users_evaluated"] as? Int, 12)
-        XCTAssertGreaterThan(metrics["generation_cpu_seconds"] as? Double ?? 0, 0)
+        let inference = metrics["settings"] as! [String: Any]
+        XCTAssertEqual(inference["temperature"] as? Double, 0.5)
+        XCTAssertEqual(inference["seed"] as? Int, 7, "the sampling seed given is the one used")
+        XCTAssertEqual(inference["users_evaluated"] as? Int, 12)
+        XCTAssertGreaterThan(inference["generation_cpu_seconds"] as? Double ?? 0, 0)
         // Training CPU is the chain m2 ← m0, read back from each stage's calrec.json.
         let stageZero = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/m0/calrec.json"))) as! [String: Any]
         let cpu = metrics["cpu_seconds"] as! [String: Any]
@@ -72,7 +73,7 @@ final class CALRecCLITests: XCTestCase {
         XCTAssertEqual(moved.status, 0, moved.err)
         let movedMetrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/rec2/metrics.json"))) as! [String: Any]
         XCTAssertEqual((movedMetrics["cpu_seconds"] as! [String: Any])["training"] as? Double ?? -1, cpu["training"] as? Double ?? -2, accuracy: 1e-9)
-        XCTAssertGreaterThanOrEqual(cpu["inference"] as? Double ?? 0, metrics["generation_cpu_seconds"] as! Double)
+        XCTAssertGreaterThanOrEqual(cpu["inference"] as? Double ?? 0, inference["generation_cpu_seconds"] as! Double)
         let results = try run(["results", "CALRec=" + folder + "/metrics/calrec.json"])
         XCTAssertEqual(results.status, 0, results.err)
         XCTAssertTrue(results.out.contains("CPU s (training + inference)"), results.out)

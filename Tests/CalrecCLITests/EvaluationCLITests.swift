@@ -28,15 +28,17 @@ final class EvaluationCLITests: XCTestCase {
         let result = try cli.run(["baseline", "pop", "--recbole", data, "--split", "test", "--out", out])
         XCTAssertEqual(result.status, 0, result.err)
         let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as! [String: Any]
+        XCTAssertEqual(metrics["version"] as? Int, 2)
         XCTAssertEqual(metrics["users"] as? Int, 3)
+        let values = metrics["metrics"] as! [String: [String: Double]]
         for key in ["ndcg@10", "recall@1", "recall@10", "mrr"] {
-            let cell = metrics[key] as! [String: Double]
+            let cell = values[key]!
             XCTAssertNotNil(cell["opt"], key)
             XCTAssertNotNil(cell["pes"], key)
         }
         // Every target ranks opt 2 / pes 4 (see BaselineTests): Recall@1 0/0, MRR 1/2 and 1/4.
-        XCTAssertEqual((metrics["mrr"] as! [String: Double])["opt"]!, 0.5, accuracy: 1e-12)
-        XCTAssertEqual((metrics["mrr"] as! [String: Double])["pes"]!, 0.25, accuracy: 1e-12)
+        XCTAssertEqual(values["mrr"]!["opt"]!, 0.5, accuracy: 1e-12)
+        XCTAssertEqual(values["mrr"]!["pes"]!, 0.25, accuracy: 1e-12)
         let cpu = metrics["cpu_seconds"] as! [String: Double]
         XCTAssertEqual(cpu["training"], 0, "popularity learns nothing beyond its counts")
         XCTAssertGreaterThanOrEqual(cpu["inference"] ?? -1, 0)
@@ -56,7 +58,7 @@ final class EvaluationCLITests: XCTestCase {
             let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/\(method)/metrics.json"))) as! [String: Any]
             XCTAssertEqual(metrics["method"] as? String, method)
             XCTAssertEqual(metrics["users"] as? Int, 3)
-            let model = metrics["model"] as! [String: Any]
+            let model = metrics["settings"] as! [String: Any]
             XCTAssertEqual((model["config"] as! [String: Any])["hidden"] as? Int, 8)
             XCTAssertEqual((model["training"] as! [String: Any])["epochs_run"] as? Int, 3)
             XCTAssertEqual((model["training"] as! [String: Any])["seed"] as? Int, 5, "the seed given is the one used")
@@ -68,7 +70,8 @@ final class EvaluationCLITests: XCTestCase {
             XCTAssertEqual(reloaded.status, 0, reloaded.err)
             let reloadedMetrics = try JSONSerialization.jsonObject(
                 with: Data(contentsOf: URL(fileURLWithPath: folder + "/\(method)-loaded/metrics.json"))) as! [String: Any]
-            XCTAssertTrue((reloadedMetrics["cpu_seconds"] as! [String: Any])["training"] is NSNull, "a loaded model's training cost is unknown")
+            XCTAssertNil((reloadedMetrics["cpu_seconds"] as! [String: Any])["training"], "a loaded model's training cost is unknown")
+            XCTAssertEqual((reloadedMetrics["settings"] as! [String: Any])["loaded_from"] as? String, folder + "/\(method)/model")
             XCTAssertEqual(
                 try String(contentsOfFile: folder + "/\(method)/ranks.tsv", encoding: .utf8),
                 try String(contentsOfFile: folder + "/\(method)-loaded/ranks.tsv", encoding: .utf8))

@@ -46,10 +46,39 @@ final class RankAndMetricTests: XCTestCase {
         // NDCG@10 opt = (1 + 1/log2 3)/2; pes = (1/log2 4 + 1/log2 3)/2.
         XCTAssertEqual(s.means[.ndcg(10)]!.optimistic, (1 + 1 / log2(3.0)) / 2, accuracy: 1e-12)
         XCTAssertEqual(s.means[.ndcg(10)]!.pessimistic, (0.5 + 1 / log2(3.0)) / 2, accuracy: 1e-12)
-        let json = try JSONSerialization.jsonObject(with: try s.jsonData()) as! [String: Any]
+        let file = MetricsFile<IgnoredSettings>(
+            summary: s, method: "m", dataset: "d", split: .test, excludeHistory: false, cost: nil, settings: nil)
+        let json = try JSONSerialization.jsonObject(with: try file.encoded()) as! [String: Any]
+        XCTAssertEqual(json["version"] as? Int, 2)
         XCTAssertEqual(json["users"] as? Int, 2)
-        XCTAssertEqual((json["mrr"] as! [String: Double])["opt"]!, 0.75, accuracy: 1e-12)
-        for key in ["ndcg@10", "recall@1", "recall@10", "mrr"] { XCTAssertNotNil(json[key], key) }
+        let metrics = json["metrics"] as! [String: [String: Double]]
+        XCTAssertEqual(metrics["mrr"]!["opt"]!, 0.75, accuracy: 1e-12)
+        XCTAssertEqual(metrics["mrr"]!["pes"]!, 5.0 / 12.0, accuracy: 1e-12)
+        XCTAssertEqual(Set(metrics.keys), ["ndcg@10", "recall@1", "recall@10", "mrr"])
+    }
+
+    /// A version-1 file (metrics at the top level, settings mixed in, written by earlier builds) reads
+    /// with the same numbers; a newer version is refused with a message that says what to do.
+    func testMetricsFileReadsVersionOneAndRefusesNewerVersions() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("calrec-metrics-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let v1 = """
+            {"bm25": {"k1": 1.2}, "ci95": {"mrr": {"opt": [0.1, 0.3], "pes": [0.1, 0.2]}}, "cpu_seconds": {"inference": 0.5, "training": null},
+             "dataset": "Office", "exclude_history": false, "method": "bm25", "mrr": {"opt": 0.2, "pes": 0.15},
+             "ndcg@10": {"opt": 0.0336, "pes": 0.0319}, "split": "test", "users": 4905}
+            """
+        try v1.write(toFile: folder + "/v1.json", atomically: true, encoding: .utf8)
+        let read = try MetricsFile<IgnoredSettings>.read(folder + "/v1.json")
+        XCTAssertEqual(read.version, 1)
+        XCTAssertEqual(read.users, 4905)
+        XCTAssertEqual(read.metrics, ["mrr": MetricValue(opt: 0.2, pes: 0.15), "ndcg@10": MetricValue(opt: 0.0336, pes: 0.0319)])
+        XCTAssertEqual(read.cpuSeconds, ComputeSeconds(training: nil, inference: 0.5))
+        try #"{"version": 3, "users": 1, "metrics": {}}"#.write(toFile: folder + "/v3.json", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try MetricsFile<IgnoredSettings>.read(folder + "/v3.json")) { error in
+            let message = (error as? LocalizedError)?.errorDescription ?? ""
+            XCTAssert(message.contains("v3.json") && message.contains("update calrec"), message)
+        }
     }
 
     func testPropertiesOverRandomInputs() {
