@@ -16,17 +16,7 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup var source: DataSourceOptions
     @OptionGroup var evaluation: EvaluationOptions
 
-    @Option(name: .customLong("n-preds"), help: "Quasi-round-robin: samples kept after de-duplication (N_preds).")
-    var predictions = 5
-
-    @Option(help: "Quasi-round-robin pooling across samples: max, mean or min.")
-    var pooling: QuasiRoundRobin.Pooling = .max
-
-    @Flag(name: .customLong("no-modulation"), help: "Quasi-round-robin: do not multiply columns by exp(ε·logprob).")
-    var noModulation = false
-
-    @Option(help: "Quasi-round-robin: ε of the modulation exp(ε·logprob).")
-    var epsilon = 0.01
+    @OptionGroup var ranking: RankingOptions
 
     @Option(help: "Method name recorded in metrics.json.")
     var method = "calrec"
@@ -52,7 +42,7 @@ struct EvaluateCommand: ParsableCommand {
             } else {
                 let samples = try SamplesFile.read(input)
                 let index = BM25Index(documents: dataset.items.map(source.itemTextFormat.plainText))
-                let qrr = QuasiRoundRobin(predictions: predictions, pooling: pooling, modulation: !noModulation, epsilon: epsilon)
+                let qrr = ranking.quasiRoundRobin
                 ranks = FullRankingEvaluator.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory) { c, buffer in
                     let scores = qrr.scores(samples: samples[dataset.userIDs[c.user]] ?? [], index: index)
                     _ = buffer.update(from: scores)
@@ -65,5 +55,3 @@ struct EvaluateCommand: ParsableCommand {
         }
     }
 }
-
-extension QuasiRoundRobin.Pooling: ExpressibleByArgument {}

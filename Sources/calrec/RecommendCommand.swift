@@ -23,10 +23,7 @@ struct RecommendCommand: ParsableCommand {
     @Option(name: .customLong("users-per-batch"), help: "Users generated together (batch = users × samples).") var usersPerBatch = 4
     @Option(name: .customLong("max-input"), help: "Override the model's prompt budget in tokens.") var maxInput: Int?
     @Option(help: "Sampling seed.") var seed: UInt64 = 0
-    @Option(name: .customLong("n-preds"), help: "Quasi-round-robin: samples kept after de-duplication (N_preds).") var predictions = 5
-    @Option(help: "Quasi-round-robin pooling across samples: max, mean or min.") var pooling: QuasiRoundRobin.Pooling = .max
-    @Flag(name: .customLong("no-modulation"), help: "Quasi-round-robin: do not multiply columns by exp(ε·logprob).") var noModulation = false
-    @Option(help: "Quasi-round-robin: ε of the modulation exp(ε·logprob).") var epsilon = 0.01
+    @OptionGroup var ranking: RankingOptions
     @Option(help: "Method name recorded in metrics.json.") var method = "calrec"
 
     func run() throws {
@@ -50,7 +47,7 @@ struct RecommendCommand: ParsableCommand {
             options.topP = topP
             options.usersPerBatch = usersPerBatch
             options.seed = seed
-            options.ranking = QuasiRoundRobin(predictions: predictions, pooling: pooling, modulation: !noModulation, epsilon: epsilon)
+            options.ranking = ranking.quasiRoundRobin
             let recommender = Recommender(model: folder.model, builder: builder, options: options)
             var cases = dataset.evaluationCases(evaluation.split)
             if let limit = evaluation.userLimit { cases = Array(cases.prefix(limit)) }
@@ -73,7 +70,7 @@ struct RecommendCommand: ParsableCommand {
             let inference = InferenceSettings(
                 model: model, samples: samples, temperature: temperature, seed: seed, usersEvaluated: cases.count,
                 generationSeconds: generationSeconds, generationCPUSeconds: generationCPUSeconds,
-                qrr: QuasiRoundRobin(predictions: predictions, pooling: pooling, modulation: !noModulation, epsilon: epsilon))
+                qrr: ranking.quasiRoundRobin)
             try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: false, settings: inference, cost: cost)
         }
     }
