@@ -19,10 +19,10 @@ struct EvaluationOptions: ParsableArguments {
     var maxUsers: Int?
 
     @Option(help: "Users evaluated: tiny (first 50), default (first 500), full (all).")
-    var budget: SynthCommand.Budget = .full
+    var budget: Budget = .full
 
     /// How many users to evaluate (nil: all).
-    var userLimit: Int? { maxUsers ?? (budget == .tiny ? 50 : budget == .default ? 500 : nil) }
+    var userLimit: Int? { maxUsers ?? budget.evaluatedUsers }
 
     @Flag(name: .customLong("exclude-history"), help: "Leave the user's history items out of the ranking (the paper keeps them).")
     var excludeHistory = false

@@ -17,11 +17,6 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Size preset: tiny (300 users, for tests), default (2,000), full (20,000).")
     var budget: Budget = .default
 
-    enum Budget: String, ExpressibleByArgument, CaseIterable {
-        case tiny, `default`, full
-        var users: Int { self == .tiny ? 300 : self == .default ? 2000 : 20_000 }
-    }
-
     @Option(help: "Random seed.")
     var seed: UInt64 = 42
 
@@ -30,10 +25,15 @@ struct SynthCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            var options = SyntheticAmazon.Options(users: users ?? budget.users, seed: seed)
+            var options = SyntheticAmazon.Options(users: users ?? budget.synthesizedUsers, seed: seed)
             options.category = category
             let files = try SyntheticAmazon(options: options).write(to: out)
             log("wrote \(files.reviews) and \(files.meta)")
         }
     }
+}
+
+extension SynthCommand {
+    /// The budget's earlier home; `Budget` is the one type.
+    typealias Budget = calrec.Budget
 }
