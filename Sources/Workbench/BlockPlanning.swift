@@ -2,7 +2,9 @@ import Foundation
 import RecData
 
 /// Planning a run: the parameters' values, and each block with its parameters substituted and its
-/// files resolved.
+/// files taken from what its commands declare (`InProcessCommands.files(for:)`) or, for `sh`
+/// blocks, from `deps=` and `outs=`. Nothing here reads the files themselves, so every block is
+/// prepared before the first one runs.
 extension WorkbookRunner {
     /// A block with its parameters substituted and its files resolved.
     struct Prepared {
@@ -41,6 +43,12 @@ extension WorkbookRunner {
         return values
     }
 
+    /// Every block of the workbook prepared, in order; the first block whose commands do not parse
+    /// or do not declare their files stops the plan with an error at its line.
+    func plan() throws -> [Prepared] {
+        try workbook.blocks.map(prepare)
+    }
+
     func prepare(_ block: Block) throws -> Prepared {
         switch block.kind {
         case .calrec:
@@ -50,32 +58,23 @@ extension WorkbookRunner {
             } catch {
                 throw WorkbenchError.parse(file: workbook.path, line: block.line, message: "unterminated quote in block #\(block.id)")
             }
-            var inputs: [String] = []
-            var outputs: [String] = []
+            var files = CommandFiles()
             for command in commands {
-                var i = 0
-                while i < command.count {
-                    let argument = command[i]
-                    if Self.outputOptions.contains(argument), i + 1 < command.count {
-                        i += 2
-                        continue
-                    }
-                    if !argument.hasPrefix("-") {
-                        if FileManager.default.fileExists(atPath: argument) {
-                            inputs.append(argument)
-                        } else if let equals = argument.firstIndex(of: "="),
-                            FileManager.default.fileExists(atPath: String(argument[argument.index(after: equals)...]))
-                        {
-                            // `Name=path` (e.g. `results CALRec=metrics/calrec.json`): the path is an input.
-                            inputs.append(String(argument[argument.index(after: equals)...]))
-                        }
-                    }
-                    i += 1
+                let declared: CommandFiles
+                do {
+                    declared = try self.commands.files(for: command)
+                } catch {
+                    throw WorkbenchError.parse(
+                        file: workbook.path, line: block.line,
+                        message: "block #\(block.id): \((error as? LocalizedError)?.errorDescription ?? String(describing: error))")
                 }
-                outputs += Self.outputPaths(command)
+                files.inputs += declared.inputs
+                files.outputs += declared.outputs
             }
             let rendered = commands.map { (["calrec"] + $0).map(Self.displayQuote).joined(separator: " ") }.joined(separator: "\n")
-            return Prepared(block: block, commands: commands, script: "", inputs: inputs, outputs: outputs, renderedText: rendered)
+            return Prepared(
+                block: block, commands: commands, script: "", inputs: Self.unique(files.inputs), outputs: Self.unique(files.outputs),
+                renderedText: rendered)
         case .sh:
             let script = block.shellScript ?? block.text  // rewritten when the workbook was parsed
             let used = ShellPlaceholders.parametersUsed(in: block.text, among: values.keys.sorted())
@@ -84,6 +83,12 @@ extension WorkbookRunner {
                 block: block, commands: [], script: script, environment: environment, inputs: block.declaredInputs,
                 outputs: block.declaredOutputs, renderedText: Self.shellDisplay(script, environment: environment))
         }
+    }
+
+    /// `paths` without repeats, in their first order.
+    static func unique(_ paths: [String]) -> [String] {
+        var seen: Set<String> = []
+        return paths.filter { seen.insert($0).inserted }
     }
 
     /// An `sh` block as shown in reports: the parameters it receives, then the script as run.
@@ -95,29 +100,6 @@ extension WorkbookRunner {
             return "# \(variable)=\(json)"
         }
         return (lines + [script]).joined(separator: "\n")
-    }
-
-    /// Options of calrec subcommands whose value is a file or folder the block writes.
-    static let outputOptions: Set<String> = ["--out", "--metrics-file"]
-
-    /// The files and folders a calrec subcommand's arguments say it writes (`--out X`, `--out=X`,
-    /// `--metrics-file X`): what a block, or a subcommand run directly, records as its artifacts.
-    public static func outputPaths(_ arguments: [String]) -> [String] {
-        var paths: [String] = []
-        var i = 0
-        while i < arguments.count {
-            let argument = arguments[i]
-            if outputOptions.contains(argument), i + 1 < arguments.count {
-                paths.append(arguments[i + 1])
-                i += 2
-                continue
-            }
-            if let equals = argument.firstIndex(of: "="), outputOptions.contains(String(argument[..<equals])) {
-                paths.append(String(argument[argument.index(after: equals)...]))
-            }
-            i += 1
-        }
-        return paths
     }
 
     static func displayQuote(_ word: String) -> String {

@@ -33,13 +33,16 @@ public final class WorkbookRunner: @unchecked Sendable {
         }
     }
 
-    /// Runs the workbook (or, with `dryRun`, plans it). Reports are the caller's business.
+    /// Runs the workbook (or, with `dryRun`, plans it). Reports are the caller's business. Every
+    /// block is prepared first, so a block whose commands do not parse or do not declare their
+    /// files stops the run before anything runs.
     public func run() throws -> RunReport {
+        let plan = try plan()
         // A dry run writes nothing, so it plans beside a running run (the state file is replaced atomically).
         let lock = options.dryRun ? nil : try RunLock(folder: stateFolder)
         defer { lock?.release() }
         do {
-            return try run(holding: lock)
+            return try run(plan, holding: lock)
         } catch {
             // If the interrupt handler is finishing the run, it ends the process; this thread must not.
             if lock != nil, !Interrupts.claimFinish() { while true { pause() } }
@@ -47,15 +50,14 @@ public final class WorkbookRunner: @unchecked Sendable {
         }
     }
 
-    private func run(holding lock: RunLock?) throws -> RunReport {
+    private func run(_ plan: [Prepared], holding lock: RunLock?) throws -> RunReport {
         let started = Date()
         let runID = Self.runID(started)
         var state = RunState.load(statePath)
         let progress = RunProgress()
         var earlier: [Earlier] = []
         var status: RunReport.Status = options.dryRun ? .planned : .succeeded
-        let blocks = workbook.blocks
-        let fromIndex = options.from.flatMap { id in blocks.firstIndex { $0.id == id } }
+        let fromIndex = options.from.flatMap { id in plan.firstIndex { $0.block.id == id } }
         if let lock {
             Interrupts.install { [self] signal in
                 // A running sh block is stopped; the run loop then records the run.
@@ -65,7 +67,7 @@ public final class WorkbookRunner: @unchecked Sendable {
                 let report = progress.interruptedReport(
                     signal: signal, runID: runID, workbook: workbook.path, started: started, parameters: values
                 ) { reached in
-                    Self.notRun(blocks.filter { !reached.contains($0.id) }[...], reason: "the run was interrupted", prepare: self.prepare)
+                    Self.notRun(plan.filter { !reached.contains($0.block.id) }[...], reason: "the run was interrupted")
                 }
                 finishInterrupted(report)
                 onInterruptedExit?(report)
@@ -76,22 +78,8 @@ public final class WorkbookRunner: @unchecked Sendable {
         }
         defer { if lock != nil { Interrupts.uninstall() } }
 
-        if options.dryRun {
-            // Every calrec block's arguments are checked before anything is planned.
-            for block in blocks where block.kind == .calrec {
-                for command in try prepare(block).commands {
-                    do {
-                        try commands.validate(command)
-                    } catch {
-                        throw WorkbenchError.parse(
-                            file: workbook.path, line: block.line,
-                            message: "block #\(block.id): \((error as? LocalizedError)?.errorDescription ?? String(describing: error))")
-                    }
-                }
-            }
-        }
-        for (index, block) in blocks.enumerated() {
-            let prepared = try prepare(block)
+        for (index, prepared) in plan.enumerated() {
+            let block = prepared.block
             let parts = try keyParts(prepared, earlier: earlier)
             let key = parts.key
             let record = state.blocks[block.id]
@@ -131,7 +119,7 @@ public final class WorkbookRunner: @unchecked Sendable {
             }
             if let signal = Interrupts.requested {
                 status = .interrupted
-                progress.append(contentsOf: Self.notRun(blocks[index...], reason: RunProgress.reason(signal: signal), prepare: prepare))
+                progress.append(contentsOf: Self.notRun(plan[index...], reason: RunProgress.reason(signal: signal)))
                 break
             }
             log("#\(block.id): running (\(reasons.joined(separator: "; ")))")
@@ -167,7 +155,7 @@ public final class WorkbookRunner: @unchecked Sendable {
                     try state.save(statePath)
                     log("#\(block.id): INTERRUPTED")
                     progress.append(outcome)
-                    progress.append(contentsOf: Self.notRun(blocks[(index + 1)...], reason: "the run was interrupted", prepare: prepare))
+                    progress.append(contentsOf: Self.notRun(plan[(index + 1)...], reason: "the run was interrupted"))
                     status = .interrupted
                     break
                 }
@@ -186,7 +174,7 @@ public final class WorkbookRunner: @unchecked Sendable {
                 progress.append(outcome)
                 status = .failed
                 // The rest of the workbook does not run.
-                progress.append(contentsOf: Self.notRun(blocks[(index + 1)...], reason: "an earlier block failed", prepare: prepare))
+                progress.append(contentsOf: Self.notRun(plan[(index + 1)...], reason: "an earlier block failed"))
                 break
             }
         }
@@ -206,11 +194,11 @@ public final class WorkbookRunner: @unchecked Sendable {
     }
 
     /// Outcomes for blocks that do not run because of `reason`.
-    static func notRun(_ blocks: ArraySlice<Block>, reason: String, prepare: (Block) throws -> Prepared) -> [BlockOutcome] {
+    static func notRun(_ blocks: ArraySlice<Prepared>, reason: String) -> [BlockOutcome] {
         blocks.map { later in
             BlockOutcome(
-                id: later.id, status: .notRun, reasons: [reason], result: nil, error: nil, seconds: 0, key: "",
-                renderedText: (try? prepare(later).renderedText) ?? later.text)
+                id: later.block.id, status: .notRun, reasons: [reason], result: nil, error: nil, seconds: 0, key: "",
+                renderedText: later.renderedText)
         }
     }
 
