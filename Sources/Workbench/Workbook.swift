@@ -233,7 +233,8 @@ public struct Workbook: Sendable {
         return segments
     }
 
-    /// Checks, before anything runs, that every `{{name}}` names a parameter and every attribute is understood.
+    /// Checks, before anything runs, that every `{{name}}` names a parameter and every attribute is
+    /// understood (`deps=` and `outs=` on `sh` blocks only).
     private func validate(lines: [String]) throws {
         var known = Set(parameters.map(\.name))
         if referenceJSON != nil { known.insert(Self.referenceParameter) }
@@ -248,6 +249,11 @@ public struct Workbook: Sendable {
             for key in block.attributes.keys where !["timeout", "deps", "outs", "cache"].contains(key) {
                 throw WorkbenchError.parse(
                     file: path, line: block.line, message: "unknown attribute '\(key)' (known: timeout, deps, outs, cache)")
+            }
+            if block.kind == .calrec, let key = ["deps", "outs"].first(where: { block.attributes[$0] != nil }) {
+                throw WorkbenchError.parse(
+                    file: path, line: block.line,
+                    message: "\(key)= is for sh blocks; a calrec subcommand declares the files it reads and writes itself, so remove it")
             }
             if let timeout = block.attributes["timeout"], Double(timeout).map({ $0 > 0 }) != true {
                 throw WorkbenchError.parse(file: path, line: block.line, message: "timeout must be a positive number of seconds")

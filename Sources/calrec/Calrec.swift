@@ -31,7 +31,7 @@ extension Calrec {
         do {
             var command = try parseAsRoot(arguments)
             var provenance: DirectRunProvenance?
-            try reportingErrors { provenance = try DirectRunProvenance.begin(arguments: arguments) }
+            try reportingErrors { provenance = try DirectRunProvenance.begin(command, arguments: arguments) }
             try command.run()
             // The command's work is done and written: a record that cannot be made is said, not failed.
             do {

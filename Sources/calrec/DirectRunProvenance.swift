@@ -1,11 +1,12 @@
+import ArgumentParser
 import Foundation
 import Provenance
 import Workbench
 
 /// Provenance for a subcommand run directly, not from a workbook (ARCHITECTURE.md, "Provenance":
 /// every run that writes artifacts is recorded): the repository state is settled before the command
-/// runs, and when it succeeds the files it wrote (`--out`, `--metrics-file`) are hashed into a run
-/// record on `refs/calrec/runs/<run-id>` whose manifest keeps the command line.
+/// runs, and when it succeeds the files it declares it writes (`DeclaresFiles`: `--out`,
+/// `--metrics-file`) are hashed into a run record on `refs/calrec/runs/<run-id>` whose manifest keeps the command line.
 ///
 /// Not recorded: subcommands that write nothing, `calrec run` (it records the workbook run itself),
 /// runs outside a git repository (said on standard error) and runs with `CALREC_NO_PROVENANCE` set
@@ -20,11 +21,11 @@ struct DirectRunProvenance {
     let source: RunManifest.Source
     let started: Date
 
-    /// Starts recording `arguments` (the command line without the program name), or returns nil when
-    /// this run is not recorded.
-    static func begin(arguments: [String]) throws -> DirectRunProvenance? {
+    /// Starts recording `command`, parsed from `arguments` (the command line without the program
+    /// name), or returns nil when this run is not recorded.
+    static func begin(_ command: ParsableCommand, arguments: [String]) throws -> DirectRunProvenance? {
         guard let subcommand = arguments.first, subcommand != RunCommand.configuration.commandName else { return nil }
-        let outputs = WorkbookRunner.outputPaths(arguments)
+        let outputs = (command as? DeclaresFiles)?.files.outputs ?? []
         guard !outputs.isEmpty, !isDisabled(ProcessInfo.processInfo.environment[disablingVariable]) else { return nil }
         let repository: GitRepository
         do {

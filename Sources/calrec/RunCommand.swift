@@ -4,21 +4,35 @@ import Provenance
 import Support
 import Workbench
 
-/// Runs `calrec` subcommands in-process for workbook blocks.
+/// Runs `calrec` subcommands in-process for workbook blocks, with the files each declares.
 struct CalrecInProcess: InProcessCommands {
+    /// Subcommands a workbook block may not run: the workbook and run-record commands.
+    static let refused: Set<String> = ["run", "status", "runs", "audit", "diff"]
+
     func run(_ arguments: [String]) throws {
-        guard let name = arguments.first, !["run", "status", "runs", "audit", "diff"].contains(name) else {
-            throw ValidationError("a workbook block cannot run another workbook")
-        }
+        try Self.refuseNested(arguments)
         var command = try Calrec.parseAsRoot(arguments)
         try command.run()
     }
 
-    func validate(_ arguments: [String]) throws {
+    func files(for arguments: [String]) throws -> CommandFiles {
+        try Self.refuseNested(arguments)
+        let command: ParsableCommand
         do {
-            _ = try Calrec.parseAsRoot(arguments)
+            command = try Calrec.parseAsRoot(arguments)
         } catch {
             throw ValidationError(Calrec.message(for: error))
+        }
+        guard let declaring = command as? DeclaresFiles else {
+            let name = Calrec.workbookSubcommands.first { $0.type == type(of: command) }?.name
+            throw CommandFilesError.undeclared(command: name ?? type(of: command).configuration.commandName ?? arguments[0])
+        }
+        return declaring.files
+    }
+
+    private static func refuseNested(_ arguments: [String]) throws {
+        guard let name = arguments.first, !refused.contains(name) else {
+            throw ValidationError("a workbook block cannot run another workbook")
         }
     }
 }

@@ -106,6 +106,69 @@ final class WorkbookCLITests: XCTestCase {
         XCTAssertGreaterThan(png.count, 30_000)
     }
 
+    /// A workbook whose blocks read the front matter's reference numbers and each other's outputs.
+    private func declaredWorkbook(paperUsers: Int) -> String {
+        """
+        ---
+        title: Declared files
+        reference:
+          table1:
+            Synthetic: {users: \(paperUsers)}
+        ---
+        ```calrec {#data}
+        synth --out artifacts/declared/data --budget tiny --seed 3
+        ```
+
+        ```calrec {#table1}
+        stats --amazon2018 artifacts/declared/data --reference {{reference}} --format markdown
+        ```
+
+        ```calrec {#pop}
+        baseline pop --amazon2018 artifacts/declared/data --out artifacts/declared/pop --metrics-file artifacts/declared/metrics/pop.json
+        ```
+
+        ```calrec {#results}
+        results Pop=artifacts/declared/metrics/pop.json --reference {{reference}}
+        ```
+        """
+    }
+
+    func testAChangedDeclaredInputRerunsTheBlocksThatReadItAndNothingElse() throws {
+        let folder = try scratch()
+        try declaredWorkbook(paperUsers: 100).write(toFile: folder + "/declared.md", atomically: true, encoding: .utf8)
+        // A file named like the value of --format, which is an option value, not a file of #table1.
+        try "one".write(toFile: folder + "/markdown", atomically: true, encoding: .utf8)
+        let first = try cli.run(["run", "declared.md", "--no-provenance"], in: folder)
+        XCTAssertEqual(first.status, 0, first.err)
+        func status() throws -> [String] { try cli.run(["status", "declared.md"], in: folder).out.split(separator: "\n").map(String.init) }
+        let upToDate = ["#data: up to date", "#table1: up to date", "#pop: up to date", "#results: up to date"]
+        XCTAssertEqual(try status(), upToDate)
+
+        try "two".write(toFile: folder + "/markdown", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try status(), upToDate, "a file that is only an option's value does not enter the key")
+
+        // The front matter's reference numbers reach the blocks through {{reference}}, a declared input.
+        try declaredWorkbook(paperUsers: 200).write(toFile: folder + "/declared.md", atomically: true, encoding: .utf8)
+        let reference = "input artifacts/declared/reference.json changed"
+        XCTAssertEqual(
+            try status(), ["#data: up to date", "#table1: stale — \(reference)", "#pop: up to date", "#results: stale — \(reference)"])
+        let second = try cli.run(["run", "declared.md", "--no-provenance"], in: folder)
+        XCTAssertEqual(second.status, 0, second.err)
+        for id in ["data", "pop"] { XCTAssertTrue(second.err.contains("#\(id): cached"), second.err) }
+        for id in ["table1", "results"] { XCTAssertTrue(second.err.contains("#\(id): running (\(reference))"), second.err) }
+        XCTAssertEqual(try status(), upToDate)
+
+        // --metrics-file is #pop's output and #results' input.
+        let metrics = folder + "/artifacts/declared/metrics/pop.json"
+        try (try String(contentsOfFile: metrics, encoding: .utf8) + " ").write(toFile: metrics, atomically: true, encoding: .utf8)
+        XCTAssertEqual(
+            try status(),
+            [
+                "#data: up to date", "#table1: up to date", "#pop: stale — output artifacts/declared/metrics/pop.json was modified",
+                "#results: stale — input artifacts/declared/metrics/pop.json changed",
+            ])
+    }
+
     func testASubcommandRunDirectlyIsRecordedWithItsCommandLine() throws {
         let folder = try scratch()
         _ = try git(["init", "-q"], in: folder)

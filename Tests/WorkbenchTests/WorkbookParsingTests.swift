@@ -103,6 +103,8 @@ final class WorkbookParsingTests: XCTestCase {
         assertParseError("```calrec {#a} trailing\nstats\n```", line: 9, contains: "one {…} group")
         assertParseError("```sh {#a #b}\necho\n```", line: 9, contains: "second")
         assertParseError("```sh {#a timeout=-1}\necho\n```", line: 9, contains: "timeout")
+        assertParseError("```calrec {#a deps=x}\nstats\n```", line: 9, contains: "deps= is for sh blocks; a calrec subcommand declares")
+        assertParseError("```calrec {#a outs=x}\nstats\n```", line: 9, contains: "outs= is for sh blocks")
         XCTAssertThrowsError(try Workbook(text: "---\ntitle: x\n", path: "w.md"))
     }
 

@@ -3,7 +3,9 @@ import Reporting
 import XCTest
 @testable import Workbench
 
-/// In-process commands for tests: `copy <src> --out <dst>` (appends a marker), `emit <text>`, `fail`.
+/// In-process commands for tests: `copy <src> --out <dst>` (appends a marker; reads src, writes dst),
+/// `write <declared> <undeclared>` (writes both, declares the first), `emit <text>` and `fail` (no
+/// files). Any other command declares nothing, which a run refuses.
 final class FakeCommands: InProcessCommands, @unchecked Sendable {
     private let lock = NSLock()
     private(set) var calls: [[String]] = []
@@ -22,11 +24,27 @@ final class FakeCommands: InProcessCommands, @unchecked Sendable {
             var table = Table(columns: [.init("k", alignment: .left), .init("v")])
             table.append(["x", "1"])
             ResultCollector.current?.add(table)
+        case "write":
+            for path in arguments.dropFirst() { try "written".write(toFile: path, atomically: true, encoding: .utf8) }
         case "fail":
             struct Failure: LocalizedError { var errorDescription: String? { "deliberate failure" } }
             throw Failure()
         default:
             throw NSError(domain: "fake", code: 1)
+        }
+    }
+
+    struct Undeclared: LocalizedError {
+        var name: String
+        var errorDescription: String? { "\(name) does not declare its files" }
+    }
+
+    func files(for arguments: [String]) throws -> CommandFiles {
+        switch arguments.first {
+        case "copy": return CommandFiles(inputs: [arguments[1]], outputs: [arguments[3]])
+        case "write": return CommandFiles(outputs: [arguments[1]])
+        case "emit", "fail": return CommandFiles()
+        default: throw Undeclared(name: arguments.first ?? "")
         }
     }
 
@@ -177,6 +195,59 @@ final class WorkbookRunnerTests: XCTestCase {
         try "999999999\n".write(toFile: lockFolder + "/lock", atomically: true, encoding: .utf8)
         XCTAssertEqual(try run(try workbook(), FakeCommands()).status, .succeeded)
         XCTAssertFalse(FileManager.default.fileExists(atPath: lockFolder + "/lock"))
+    }
+
+    func testAnArgumentNamingAFileThatIsNotDeclaredStaysOutOfTheKey() throws {
+        // `emit` declares no files: its argument is text, even though a file has that name.
+        let book = try Workbook(
+            text: "---\ntitle: Undeclared\n---\n```calrec {#say}\nemit \(folder)/input.txt\n```\n", path: folder + "/say.md")
+        let commands = FakeCommands()
+        let first = try run(book, commands)
+        XCTAssertEqual(first.outcomes.map(\.status), [.ran])
+        try "changed".write(toFile: folder + "/input.txt", atomically: true, encoding: .utf8)
+        let second = try run(book, commands)
+        XCTAssertEqual(second.outcomes.map(\.status), [.cached])
+        XCTAssertEqual(second.outcomes[0].key, first.outcomes[0].key)
+        let record = try XCTUnwrap(RunState.load(folder + "/artifacts/say/.calrec/state.json").blocks["say"])
+        XCTAssertEqual(record.parts.inputs, [:])
+        XCTAssertEqual(commands.count("emit"), 1)
+    }
+
+    func testTheDeclaredInputsAreHashedIntoTheKey() throws {
+        _ = try run(try workbook(), FakeCommands())
+        let record = try XCTUnwrap(RunState.load(folder + "/artifacts/cache/.calrec/state.json").blocks["second"])
+        // `copy a.txt --out b.txt`: a.txt is its one input, written by #first ("seed" + "+").
+        XCTAssertEqual(record.parts.inputs, [folder + "/a.txt": ContentHash.sha256("seed+")])
+        XCTAssertEqual(Array(record.parts.upstream.keys), ["first"])
+    }
+
+    func testTheDeclaredOutputsAreTheOnesRecorded() throws {
+        let book = try Workbook(
+            text: "---\ntitle: Outputs\n---\n```calrec {#w}\nwrite \(folder)/kept.txt \(folder)/scratch.txt\n```\n", path: folder + "/outs.md")
+        let commands = FakeCommands()
+        let report = try run(book, commands)
+        XCTAssertEqual(report.outcomes[0].outputs, [folder + "/kept.txt"])
+        let record = try XCTUnwrap(RunState.load(folder + "/artifacts/outs/.calrec/state.json").blocks["w"])
+        XCTAssertEqual(record.outputs, [folder + "/kept.txt": ContentHash.sha256("written")])
+        // A file the command writes but does not declare is not watched; a declared one is.
+        try "other".write(toFile: folder + "/scratch.txt", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try run(book, commands) { $0.dryRun = true }.outcomes.map(\.status), [.cached])
+        try "other".write(toFile: folder + "/kept.txt", atomically: true, encoding: .utf8)
+        let stale = try run(book, commands) { $0.dryRun = true }
+        XCTAssertEqual(stale.outcomes[0].reasons, ["output \(folder)/kept.txt was modified"])
+    }
+
+    func testACommandThatDeclaresNoFilesIsRefusedBeforeAnythingRuns() throws {
+        let commands = FakeCommands()
+        let book = try workbook(extra: "\n```calrec {#mystery}\nmystery \(folder)/input.txt\n```\n")
+        for dryRun in [true, false] {
+            XCTAssertThrowsError(try run(book, commands) { $0.dryRun = dryRun }) { error in
+                XCTAssertEqual(
+                    error as? WorkbenchError,
+                    .parse(file: folder + "/cache.md", line: 15, message: "block #mystery: mystery does not declare its files"))
+            }
+        }
+        XCTAssertEqual(commands.calls, [], "no block ran, not even those before it")
     }
 
     func testUnknownOverrideAndUnknownBlockAreRefused() throws {
