@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "LanguageModel", dependencies: ["Tensors", "Tokenization", "RecData"]),
         .target(name: "CALRec", dependencies: ["LanguageModel", "Tensors", "Tokenization", "RecData", "Retrieval", "Evaluation"]),
         .target(name: "Retrieval", dependencies: ["RecData"]),
-        .target(name: "Evaluation", dependencies: ["RecData"]),
+        .target(name: "Evaluation", dependencies: ["Support", "RecData"]),
         .target(name: "Baselines", dependencies: ["RecData", "Retrieval", "Evaluation"]),
         .target(name: "SequentialRecommenders", dependencies: ["Tensors", "RecData", "Evaluation"]),
         .target(
@@ -93,11 +93,11 @@ let package = Package(
             name: "SequentialBenchmark", dependencies: ["SequentialRecommenders", "RecData", "Evaluation"],
             path: "Benchmarks/SequentialBenchmark"),
         .executableTarget(
-            name: "RetrievalBenchmark", dependencies: ["RecData", "Retrieval", "Evaluation"],
+            name: "RetrievalBenchmark", dependencies: ["Support", "RecData", "Retrieval", "Evaluation"],
             path: "Benchmarks/RetrievalBenchmark"),
 
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
-        .testTarget(name: "RecDataTests", dependencies: ["RecData", "CJSONLines"]),
+        .testTarget(name: "RecDataTests", dependencies: ["RecData", "Support", "CJSONLines"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Support"]),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Tensors"]),
@@ -107,7 +107,7 @@ let package = Package(
         .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "Evaluation"]),
         .testTarget(name: "SequentialRecommendersTests", dependencies: ["SequentialRecommenders", "Tensors", "RecData", "Evaluation"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
-        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Support"]),
         .testTarget(name: "ProvenanceTests", dependencies: ["Provenance"]),
         .testTarget(name: "CalrecCLITests", dependencies: ["calrec"]),
     ],

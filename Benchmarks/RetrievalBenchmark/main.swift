@@ -3,6 +3,7 @@ import Evaluation
 import Foundation
 import RecData
 import Retrieval
+import Support
 
 /// BM25 full-score-vector throughput and evaluation time.
 /// Usage: RetrievalBenchmark <corpus: RecBole .item with a text column> <queries.txt> [--runs N]

@@ -1,5 +1,6 @@
 import Foundation
 import RecData
+import Support
 
 /// Averages of ranking metrics over users, optimistic and pessimistic, with 95% bootstrap
 /// confidence intervals (percentile method over users resampled with replacement, seeded).

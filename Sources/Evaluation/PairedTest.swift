@@ -1,4 +1,5 @@
 import RecData
+import Support
 
 /// A paired randomisation (sign-flip) test between two methods evaluated on the same users: under
 /// the null hypothesis each user's difference is equally likely to have either sign. The two-sided

@@ -1,5 +1,6 @@
 import CZlib
 import Foundation
+import Support
 
 /// Writes gzip files through zlib, atomically (temporary file, then rename; staging named and
 /// cleaned up as `AtomicWrite` does). zlib's gzip header carries no time stamp, so the same content

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// RecBole atomic files: tab-separated, a header of `name:type` fields (`token`, `token_seq`,
 /// `float`, `float_seq`), one record a line.

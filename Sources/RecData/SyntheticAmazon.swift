@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A seeded latent model that writes a category in the real Amazon Reviews 2018 schema
 /// (`<Category>_5.json.gz` + `meta_<Category>.json.gz`), so every reader and method runs on it

@@ -1,5 +1,6 @@
 import Foundation
 import RecData
+import Support
 
 /// Planning a run: the parameters' values, and each block with its parameters substituted and its
 /// files taken from what its commands declare (`InProcessCommands.files(for:)`) or, for `sh`

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// What the cache key of a block is made of (ARCHITECTURE.md): kind, text after substitution,
 /// attributes, the hash of every input file or folder the block declares (its commands' own

@@ -1,5 +1,6 @@
 import Foundation
 import RecData
+import Support
 
 /// SIGINT (Ctrl-C) and SIGTERM during a run. The handler runs on a dispatch queue, not in signal
 /// context, so it may do real work: the runner's handler stops a running `sh` block (the run loop

@@ -3,6 +3,7 @@ import Foundation
 import Mustache
 import RecData
 import Reporting
+import Support
 
 /// Renders a run of a workbook as `Reports/<name>.md` (GitHub-readable; charts as SVG files beside
 /// it) and `Reports/<name>.html` (self-contained: inline CSS and SVG, no network). The HTML goes

@@ -1,5 +1,6 @@
 import Foundation
 import RecData
+import Support
 
 /// `runs.jsonl` beside the state: one line per run, also where provenance is off.
 enum RunLog {

@@ -1,6 +1,7 @@
 import Foundation
 import RecData
 import Reporting
+import Support
 
 /// The record of a block's last successful run.
 public struct BlockRecord: Codable, Equatable, Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Executes a workbook's blocks in order with caching (ARCHITECTURE.md, "Workbook format"):
 /// a block is skipped only if its cache key matches its last successful run and its outputs still

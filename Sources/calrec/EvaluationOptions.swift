@@ -3,6 +3,7 @@ import Evaluation
 import Foundation
 import RecData
 import Reporting
+import Support
 
 /// Options shared by the commands that rank and evaluate.
 struct EvaluationOptions: ParsableArguments {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RecData
+import Support
 
 /// `calrec prepare`: any supported source → RecBole atomic files and `splits.json` per category.
 struct PrepareCommand: ParsableCommand {

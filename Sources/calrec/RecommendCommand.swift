@@ -5,6 +5,7 @@ import Foundation
 import LanguageModel
 import RecData
 import Retrieval
+import Support
 
 /// `calrec recommend`: CALRec's inference and evaluation (docs/method.md §5–6) for a fine-tuned model.
 struct RecommendCommand: ParsableCommand {

@@ -1,5 +1,6 @@
 import Foundation
 import Reporting
+import Support
 import XCTest
 @testable import Workbench
 
