@@ -55,33 +55,22 @@ public struct BlockResult: Sendable, Equatable, Codable {
 }
 
 /// Where `calrec` commands running inside a workbook put their structured results. Outside a
-/// workbook run there is no current collector and commands only print.
+/// workbook run there is no current collector and commands only print. The current collector is a
+/// task-local value, set only around the block that runs (no process-wide state).
 public final class ResultCollector: @unchecked Sendable {
     private let lock = NSLock()
     private var result = BlockResult()
-    nonisolated(unsafe) private static var active: ResultCollector?
-    private static let activeLock = NSLock()
+
+    @TaskLocal private static var active: ResultCollector?
 
     public init() {}
 
     /// The collector of the block running now, if any.
-    public static var current: ResultCollector? {
-        activeLock.lock()
-        defer { activeLock.unlock() }
-        return active
-    }
+    public static var current: ResultCollector? { active }
 
     /// Makes `collector` current while `body` runs.
     public static func collecting<T>(into collector: ResultCollector, _ body: () throws -> T) rethrows -> T {
-        activeLock.lock()
-        active = collector
-        activeLock.unlock()
-        defer {
-            activeLock.lock()
-            active = nil
-            activeLock.unlock()
-        }
-        return try body()
+        try $active.withValue(collector) { try body() }
     }
 
     public func add(_ table: Table) { locked { $0.tables.append(table) } }

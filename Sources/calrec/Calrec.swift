@@ -28,19 +28,26 @@ extension Calrec {
         refuseTunedBuildOnUnfitCPU()
         BLASKernel.reexecIfGeneric()
         let arguments = Array(CommandLine.arguments.dropFirst())
+        var command: ParsableCommand
         do {
-            var command = try parseAsRoot(arguments)
-            var provenance: DirectRunProvenance?
-            try reportingErrors { provenance = try DirectRunProvenance.begin(command, arguments: arguments) }
+            command = try parseAsRoot(arguments)
+        } catch {
+            exit(withError: error)  // usage errors, --help and --version, as ArgumentParser reports them
+        }
+        do {
+            let provenance = try DirectRunProvenance.begin(command, arguments: arguments)
             try command.run()
             // The command's work is done and written: a record that cannot be made is said, not failed.
             do {
                 try provenance?.record()
             } catch {
-                log("provenance not recorded: \((error as? LocalizedError)?.errorDescription ?? String(describing: error))")
+                log("provenance not recorded: \(describe(error))")
             }
+        } catch let code as ExitCode {
+            exit(withError: code)
         } catch {
-            exit(withError: error)
+            FileHandle.standardError.write(Data("error: \(describe(error))\n".utf8))
+            Foundation.exit(1)
         }
     }
 }
@@ -67,20 +74,15 @@ func refuseTunedBuildOnUnfitCPU() {
     exit(1)
 }
 
-/// Runs `body`, turning any error into one clear line on standard error and exit status 1. Inside a
-/// workbook run the error itself propagates, so the workbench can show it at its block.
-func reportingErrors(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let error as ExitCode {
-        throw error
-    } catch where ResultCollector.current != nil {
-        throw error
-    } catch {
-        let message = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
-        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-        throw ExitCode.failure
-    }
+/// Runs `body`. Errors propagate unchanged: `Calrec.main` prints a direct run's error as one line
+/// and exits 1; inside a workbook run the workbench shows it at its block.
+func reportingErrors(_ body: () throws -> Void) rethrows {
+    try body()
+}
+
+/// An error as one line: its `LocalizedError` description, or what it says of itself.
+func describe(_ error: Error) -> String {
+    (error as? LocalizedError)?.errorDescription ?? String(describing: error)
 }
 
 /// A progress line on standard error (kept off standard output, which carries results).
