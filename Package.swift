@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "RecData", targets: ["RecData"]),
         .library(name: "Tokenization", targets: ["Tokenization"]),
         .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "Training", targets: ["Training"]),
         .library(name: "LanguageModel", targets: ["LanguageModel"]),
         .library(name: "CALRec", targets: ["CALRec"]),
         .library(name: "Retrieval", targets: ["Retrieval"]),
@@ -49,12 +50,14 @@ let package = Package(
             name: "Tensors", dependencies: ["COpenBLAS"],
             // AVX2 + FMA code for the vector loops (the JSON reader already requires AVX2).
             swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]),
-        .target(name: "LanguageModel", dependencies: ["Tensors", "Tokenization", "RecData"]),
-        .target(name: "CALRec", dependencies: ["LanguageModel", "Tensors", "Tokenization", "RecData", "Retrieval", "Evaluation"]),
+        .target(name: "Training", dependencies: ["Tensors", "RecData"]),
+        .target(name: "LanguageModel", dependencies: ["Tensors", "Training", "Tokenization", "RecData"]),
+        .target(
+            name: "CALRec", dependencies: ["LanguageModel", "Tensors", "Training", "Tokenization", "RecData", "Retrieval", "Evaluation"]),
         .target(name: "Retrieval", dependencies: ["RecData"]),
         .target(name: "Evaluation", dependencies: ["RecData"]),
         .target(name: "Baselines", dependencies: ["RecData", "Retrieval", "Evaluation"]),
-        .target(name: "SequentialRecommenders", dependencies: ["Tensors", "RecData", "Evaluation"]),
+        .target(name: "SequentialRecommenders", dependencies: ["Tensors", "Training", "RecData", "Evaluation"]),
         .target(
             name: "Provenance",
             dependencies: ["CGit2", "COpenBLAS", "RecData", .product(name: "Crypto", package: "swift-crypto")]),
@@ -70,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "calrec",
             dependencies: [
-                "RecData", "Retrieval", "Evaluation", "Baselines", "Reporting", "Provenance", "Workbench", "LanguageModel", "Tokenization", "Tensors", "CALRec", "SequentialRecommenders",
+                "RecData", "Retrieval", "Evaluation", "Baselines", "Reporting", "Provenance", "Workbench", "LanguageModel", "Tokenization", "Tensors", "Training", "CALRec", "SequentialRecommenders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -87,12 +90,16 @@ let package = Package(
         .testTarget(name: "RecDataTests", dependencies: ["RecData", "CJSONLines"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
-        .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Tensors"]),
-        .testTarget(name: "CALRecTests", dependencies: ["CALRec", "LanguageModel", "Tensors", "Tokenization", "RecData", "Evaluation", "Retrieval"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensors"]),
+        .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Tensors", "Training"]),
+        .testTarget(
+            name: "CALRecTests",
+            dependencies: ["CALRec", "LanguageModel", "Tensors", "Training", "Tokenization", "RecData", "Evaluation", "Retrieval"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "Evaluation"]),
-        .testTarget(name: "SequentialRecommendersTests", dependencies: ["SequentialRecommenders", "Tensors", "RecData", "Evaluation"]),
+        .testTarget(
+            name: "SequentialRecommendersTests", dependencies: ["SequentialRecommenders", "Tensors", "Training", "RecData", "Evaluation"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench"]),
         .testTarget(name: "ProvenanceTests", dependencies: ["Provenance"]),

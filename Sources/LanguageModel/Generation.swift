@@ -90,7 +90,7 @@ extension GPT2Model {
                 let promptMask = (0..<b).flatMap { bi in cache.keyMask[(bi * s)..<(bi * s + tn)] }
                 let att = PooledBuffer(count: b * config.heads * tn * tn)
                 Attention.forward(
-                    out: &attended, att: &att.values, qkv: qkv, keyMask: promptMask, causal: true, batch: b, length: tn, channels: c,
+                    out: &attended, att: att.values.base, qkv: qkv, keyMask: promptMask, causal: true, batch: b, length: tn, channels: c,
                     heads: config.heads)
             } else {
                 CachedAttention.forward(

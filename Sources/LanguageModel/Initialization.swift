@@ -40,12 +40,19 @@ extension GPT2Model {
 
     /// Writes `config.json` and `model.safetensors` into `folder`.
     public func save(to folder: String) throws {
+        try config.save(to: folder)
+        try SafeTensors.write(parameters, metadata: ["format": "pt"], to: (folder as NSString).appendingPathComponent("model.safetensors"))
+    }
+}
+
+extension GPT2Config {
+    /// Writes `config.json` (Hugging Face's GPT-2 fields) into `folder`, creating it if needed.
+    public func save(to folder: String) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        var config = try JSONSerialization.jsonObject(with: JSONEncoder().encode(self.config)) as! [String: Any]
+        var config = try JSONSerialization.jsonObject(with: JSONEncoder().encode(self)) as! [String: Any]
         config["model_type"] = "gpt2"
         config["activation_function"] = "gelu_new"
         let data = try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys, .prettyPrinted])
         try data.write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent("config.json")), options: .atomic)
-        try SafeTensors.write(parameters, metadata: ["format": "pt"], to: (folder as NSString).appendingPathComponent("model.safetensors"))
     }
 }

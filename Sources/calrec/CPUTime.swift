@@ -1,5 +1,5 @@
 import Foundation
-import LanguageModel
+import Training
 
 /// CPU time (user + system, all threads) this process has used, in seconds: recorded beside wall
 /// time in training settings and metrics, since on a shared 2-core machine wall time varies with load.

@@ -4,6 +4,7 @@ import LanguageModel
 import RecData
 import Reporting
 import Tokenization
+import Training
 
 /// `calrec lm …`: the language-model engine on its own.
 struct LMCommand: ParsableCommand {

@@ -5,6 +5,7 @@ import LanguageModel
 import RecData
 import Reporting
 import Tokenization
+import Training
 
 /// Where `calrec train` reads its datasets: any number of RecBole folders and Amazon 2018 categories.
 struct TrainingDataOptions: ParsableArguments {

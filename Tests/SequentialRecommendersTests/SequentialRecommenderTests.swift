@@ -128,7 +128,7 @@ final class SequentialRecommenderTests: XCTestCase {
         // A learning rate of 0 never improves on the first epoch: stop after 1 + patience epochs.
         let trainer = try SequentialTrainer(
             model: model, dataset: cycle, options: SequentialTrainingOptions(maxEpochs: 50, patience: 3, batchSize: 4, learningRate: 0, seed: 2))
-        let records = trainer.train()
+        let records = try trainer.train()
         XCTAssertEqual(records.count, 4)
         XCTAssertEqual(records.map(\.best), [true, false, false, false])
     }
@@ -138,7 +138,7 @@ final class SequentialRecommenderTests: XCTestCase {
         model.parameters["layers.0.ffn.down.bias"]!.value[0] = .nan
         let trainer = try SequentialTrainer(
             model: model, dataset: cycle, options: SequentialTrainingOptions(maxEpochs: 50, patience: 10, batchSize: 4, seed: 2))
-        let records = trainer.train()
+        let records = try trainer.train()
         XCTAssertEqual(records.count, 1)
         XCTAssertTrue(records[0].loss.isNaN)
         XCTAssertFalse(records[0].best)
@@ -148,7 +148,7 @@ final class SequentialRecommenderTests: XCTestCase {
         let model = try SequentialModel.initialized(config: SequentialModelConfig.defaults(for: .sasrec, itemCount: 10), seed: 2)
         let trainer = try SequentialTrainer(
             model: model, dataset: cycle, options: SequentialTrainingOptions(maxEpochs: 200, patience: 2, batchSize: 4, learningRate: 3e-2, seed: 2))
-        let records = trainer.train()
+        let records = try trainer.train()
         // Stopped by patience, so the last epochs were not the best: their weights must be gone.
         XCTAssertLessThan(records.count, 200)
         XCTAssertFalse(records.last!.best)
