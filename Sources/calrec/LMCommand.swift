@@ -81,7 +81,8 @@ struct LMTrainCommand: ParsableCommand {
             // Before --resume looks for the checkpoint: one a killed writer had moved aside comes back.
             AtomicWrite.removeDebris(of: checkpointFolder)
             let tokenizer: BPETokenizer
-            if resume, FileManager.default.fileExists(atPath: (checkpointFolder as NSString).appendingPathComponent("training.json")) {
+            // A checkpoint of another format is refused before its files are read.
+            if resume, try LanguageModelTraining.readCheckpoint(checkpointFolder) != nil {
                 log("resuming from \(checkpointFolder)")
                 tokenizer = try ModelFolder(path: checkpointFolder).tokenizer
             } else {

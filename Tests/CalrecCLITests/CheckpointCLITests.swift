@@ -1,9 +1,10 @@
 import Foundation
 import XCTest
 
-/// `calrec baseline sasrec --checkpoint-every/--resume`: a run killed with SIGKILL and resumed ends
-/// with the uninterrupted run's weights, curve and metrics.
-final class SequentialCheckpointCLITests: XCTestCase {
+/// Checkpoints from the command line: `calrec baseline sasrec --checkpoint-every/--resume` killed
+/// with SIGKILL and resumed ends with the uninterrupted run's weights, curve and metrics; checkpoints
+/// of other settings or of an earlier format are refused with what to do.
+final class CheckpointCLITests: XCTestCase {
     private func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
         try CLIRunner().run(arguments)
     }
@@ -84,5 +85,23 @@ final class SequentialCheckpointCLITests: XCTestCase {
         XCTAssertTrue(other.err.contains(folder + "/run/model.checkpoint"), other.err)
         XCTAssertTrue(other.err.contains("seed: 1 in the checkpoint, 2 now"), other.err)
         XCTAssertTrue(other.err.contains("without --resume"), other.err)
+    }
+
+    func testAnEarlierFormatCheckpointIsRefusedNamingTheFolder() throws {
+        let folder = try scratchFolder("calrec-old-checkpoint")
+        let text = folder + "/docs.txt", out = folder + "/lm", checkpoint = out + ".checkpoint"
+        try (0..<30).map { "document \($0) about item \($0 % 4)" }.joined(separator: "\n").write(toFile: text, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: checkpoint, withIntermediateDirectories: true)
+        // What checkpoints held before the format had a version.
+        try #"{"options": {}, "streamTokens": 10, "step": 2, "randomState": 7, "curve": []}"#.write(
+            toFile: checkpoint + "/training.json", atomically: true, encoding: .utf8)
+        let result = try run([
+            "lm", "train", "--text-file", text, "--out", out, "--vocab", "300", "--layers", "1", "--channels", "16", "--heads", "2",
+            "--context", "8", "--steps", "3", "--resume",
+        ])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.err.contains("\(checkpoint) was written in an earlier checkpoint format"), result.err)
+        XCTAssertTrue(result.err.contains("train afresh without --resume"), result.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 }
