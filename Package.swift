@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "RecData", targets: ["RecData"]),
         .library(name: "Tokenization", targets: ["Tokenization"]),
         .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "Training", targets: ["Training"]),
         .library(name: "LanguageModel", targets: ["LanguageModel"]),
         .library(name: "CALRec", targets: ["CALRec"]),
         .library(name: "Retrieval", targets: ["Retrieval"]),
@@ -62,12 +63,14 @@ let package = Package(
         .target(
             name: "Tensors", dependencies: ["Support", "COpenBLAS"],
             swiftSettings: engineTuning),
-        .target(name: "LanguageModel", dependencies: ["Tensors", "Tokenization", "RecData"]),
-        .target(name: "CALRec", dependencies: ["LanguageModel", "Tensors", "Tokenization", "RecData", "Retrieval", "Evaluation"]),
+        .target(name: "Training", dependencies: ["Support", "Tensors"]),
+        .target(name: "LanguageModel", dependencies: ["Support", "Tensors", "Training", "Tokenization"]),
+        .target(
+            name: "CALRec", dependencies: ["Support", "LanguageModel", "Tensors", "Training", "Tokenization", "RecData", "Retrieval", "Evaluation"]),
         .target(name: "Retrieval", dependencies: ["RecData"]),
         .target(name: "Evaluation", dependencies: ["Support", "RecData"]),
         .target(name: "Baselines", dependencies: ["RecData", "Retrieval", "Evaluation"]),
-        .target(name: "SequentialRecommenders", dependencies: ["Tensors", "RecData", "Evaluation"]),
+        .target(name: "SequentialRecommenders", dependencies: ["Support", "Tensors", "Training", "RecData", "Evaluation"]),
         .target(
             name: "Provenance",
             dependencies: ["Support", "CGit2", "RecData"]),
@@ -82,13 +85,13 @@ let package = Package(
         .executableTarget(
             name: "calrec",
             dependencies: [
-                "Support", "RecData", "Retrieval", "Evaluation", "Baselines", "Reporting", "Provenance", "Workbench", "LanguageModel", "Tokenization", "Tensors", "CALRec", "SequentialRecommenders",
+                "Support", "RecData", "Retrieval", "Evaluation", "Baselines", "Reporting", "Provenance", "Workbench", "LanguageModel", "Tokenization", "Tensors", "Training", "CALRec", "SequentialRecommenders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
             name: "ReaderBenchmark", dependencies: ["RecData"], path: "Benchmarks/ReaderBenchmark"),
         .executableTarget(
-            name: "LMBenchmark", dependencies: ["LanguageModel", "Tensors"], path: "Benchmarks/LMBenchmark"),
+            name: "LMBenchmark", dependencies: ["Support", "LanguageModel", "Tensors"], path: "Benchmarks/LMBenchmark"),
         .executableTarget(
             name: "SequentialBenchmark", dependencies: ["SequentialRecommenders", "RecData", "Evaluation"],
             path: "Benchmarks/SequentialBenchmark"),
@@ -100,12 +103,16 @@ let package = Package(
         .testTarget(name: "RecDataTests", dependencies: ["RecData", "Support", "CJSONLines"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Support"]),
-        .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Tensors"]),
-        .testTarget(name: "CALRecTests", dependencies: ["CALRec", "LanguageModel", "Tensors", "Tokenization", "RecData", "Evaluation", "Retrieval"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensors", "Support"]),
+        .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Tensors", "Training"]),
+        .testTarget(
+            name: "CALRecTests",
+            dependencies: ["CALRec", "Support", "LanguageModel", "Tensors", "Training", "Tokenization", "RecData", "Evaluation", "Retrieval"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "Evaluation"]),
-        .testTarget(name: "SequentialRecommendersTests", dependencies: ["SequentialRecommenders", "Tensors", "RecData", "Evaluation"]),
+        .testTarget(
+            name: "SequentialRecommendersTests", dependencies: ["SequentialRecommenders", "Support", "Tensors", "Training", "RecData", "Evaluation"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Support"]),
         .testTarget(name: "ProvenanceTests", dependencies: ["Provenance"]),

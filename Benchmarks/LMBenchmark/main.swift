@@ -1,5 +1,6 @@
 import Foundation
 import LanguageModel
+import Support
 import Tensors
 
 /// Training and generation throughput of the Swift engine on the configurations of
@@ -23,7 +24,7 @@ let config = GPT2Config(vocabularySize: vocabulary, maxPositions: context, chann
 let model = try GPT2Model.initialized(config: config, seed: 1)
 /// Parameters that take part in a matrix product (Linear weights and the tied output projection).
 let matmulParameters = layers * 12 * channels * channels + vocabulary * channels
-var random = SeededGenerator(seed: 7)
+var random = SeededRandom(seed: 7)
 
 func peakMemoryMiB() -> Double {
     var usage = rusage()

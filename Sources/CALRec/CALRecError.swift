@@ -5,14 +5,12 @@ public enum CALRecError: Error, LocalizedError, Equatable {
     case invalidOption(String)
     case invalidModel(String)
     case noTrainingData(String)
-    case diverged(String)
 
     public var errorDescription: String? {
         switch self {
         case .invalidOption(let detail): return "invalid option: \(detail)"
         case .invalidModel(let detail): return "unusable model: \(detail)"
         case .noTrainingData(let detail): return "no training data: \(detail)"
-        case .diverged(let detail): return detail
         }
     }
 }

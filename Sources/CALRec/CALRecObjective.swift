@@ -33,7 +33,7 @@ public struct CALRecObjective: Sendable, Codable, Equatable {
     public func record(_ tape: Tape, trainer: GPT2Trainer, batch: CALRecBatch, weight: Float = 1) -> Losses {
         let b = batch.count, t = batch.length
         let hidden = trainer.hidden(tape, tokens: batch.joint)
-        let logits = Ops.tiedLogits(tape, hidden, wte: trainer.parameters["wte.weight"]!)
+        let logits = Ops.tiedLogits(tape, hidden, wte: trainer.weights.tokenEmbedding)
         let nextItem = Ops.crossEntropy(
             tape, logits: logits, targets: batch.targets.flatMap { $0 }, mask: batch.lossMask.flatMap { $0 },
             weight: (1 - alpha - beta) * weight)
@@ -54,10 +54,10 @@ public struct CALRecObjective: Sendable, Codable, Equatable {
         let tape = Tape()
         defer { tape.reset() }
         let hidden = trainer.hidden(tape, tokens: batch.joint)
-        let logits = Ops.tiedLogits(tape, hidden, wte: trainer.parameters["wte.weight"]!)
+        let logits = Ops.tiedLogits(tape, hidden, wte: trainer.weights.tokenEmbedding)
         let v = logits.shape.last!
         return CrossEntropy.forwardBackward(
-            logits: logits.value, targets: batch.targets.flatMap { $0 }, mask: batch.lossMask.flatMap { $0 }, dlogits: nil,
+            logits: logits.value.base, targets: batch.targets.flatMap { $0 }, mask: batch.lossMask.flatMap { $0 }, dlogits: nil,
             rows: logits.count / v, vocabulary: v)
     }
 }

@@ -3,7 +3,9 @@ import Foundation
 import LanguageModel
 import RecData
 import Retrieval
+import Support
 import Tensors
+import Training
 
 /// Fine-tuning with CALRec's objective (spec §4) over one dataset (stage 2) or a mixture of datasets
 /// (stage 1, categories drawn ∝ n_c^0.3), from a model folder (stage 0's or stage 1's output, or any
@@ -44,11 +46,6 @@ public struct CALRecTraining {
         case ndcg(samples: Int, temperature: Float)
     }
 
-    struct OptionsEnd {
-
-        public init() {}
-    }
-
     /// One step of the curve (`train.jsonl`); validation steps also carry `valid_nig`.
     public struct Point: Sendable, Codable, Equatable {
         public var step: Int
@@ -77,19 +74,10 @@ public struct CALRecTraining {
     }
 
     /// Where and how often the training state is saved, and whether to continue from it.
-    public typealias Checkpointing = LanguageModelTraining.Checkpointing
+    public typealias Checkpointing = Training.Checkpointing
 
-    struct Record: Codable {
-        var options: Options
-        var datasets: [String]
-        var step: Int
-        var randomState: UInt64
-        var curve: [Point]
-        var bestStep: Int?
-        var bestValidation: Float?
-        /// What the processes that trained up to this checkpoint spent (absent in older checkpoints).
-        var cost: TrainingCost?
-    }
+    /// The checkpoint record of this run's kind.
+    public typealias Checkpoint = TrainingCheckpoint<Point>
 
     public let options: Options
 
@@ -113,7 +101,6 @@ public struct CALRecTraining {
         model: GPT2Model, datasets: [(sequences: TrainingSequences, builder: PromptBuilder)], checkpointing: Checkpointing? = nil,
         progress: (Point) throws -> Void = { _ in }
     ) throws -> Result {
-        let started = checkpointing?.started ?? .now()
         guard !datasets.isEmpty, datasets.contains(where: { !$0.sequences.sequences.isEmpty }) else {
             throw CALRecError.noTrainingData("no user has two or more training purchases")
         }
@@ -121,106 +108,93 @@ public struct CALRecTraining {
             throw CALRecError.invalidOption(
                 "max input (\(builder.maxInputTokens)) + max output (\(builder.maxOutputTokens)) tokens exceed the model's \(model.config.maxPositions) positions")
         }
+        let options = self.options
         let names = datasets.map(\.sequences.name)
         let mixture = CategoryMixture(sizes: datasets.map(\.sequences.sequences.count), exponent: options.mixtureExponent)
-        var trainer = GPT2Trainer(model: model)
-        var random = SeededGenerator(seed: options.seed ^ 0xCA1_2EC)
-        var curve: [Point] = []
-        var best: (step: Int, value: Float, model: GPT2Model)?
-        var priorCost = TrainingCost.zero
-        if let checkpointing, let record = try checkpointing.recordToResume(Record.self) {
-            guard record.options == options, record.datasets == names else {
-                throw CALRecError.invalidOption(
-                    "\(checkpointing.folder) was made with other options or datasets; start afresh without --resume or use the same settings")
-            }
-            trainer = try GPT2Trainer(stateFolder: (checkpointing.folder as NSString).appendingPathComponent("last"))
-            random = SeededGenerator(seed: record.randomState)
-            curve = record.curve
-            priorCost = record.cost ?? .zero
-            if let step = record.bestStep, let value = record.bestValidation {
-                best = (step, value, try GPT2Model(folder: (checkpointing.folder as NSString).appendingPathComponent("best")))
-            }
-        }
+        let trainer = GPT2Trainer(model: model)
+        var random = SeededRandom(seed: options.seed ^ 0xCA1_2EC)
         let validation = datasets.map { dataset in
             Array(dataset.sequences.validation.prefix(options.validationUsers)).chunked(options.batch).map {
                 CALRecBatch(examples: $0, builder: dataset.builder)
             }
         }
-        let schedule = WarmupCosineSchedule(
-            peak: options.learningRate, warmupSteps: options.warmupSteps, totalSteps: options.steps, minimumFraction: 0.1)
         let tape = Tape()
-        let first = trainer.step + 1
-        if first <= options.steps {
-            for step in first...options.steps {
-                let start = DispatchTime.now().uptimeNanoseconds
-                trainer.zeroGradients()
-                var sums = CALRecObjective.Losses(total: 0, nextItem: 0, targetTarget: 0, userTarget: 0)
-                var tokens = 0
-                let k = Float(options.accumulationSteps)
-                for _ in 0..<options.accumulationSteps {
-                    // Stage 1 draws each user's category from the mixture; stage 2 has one category.
-                    var examplesByDataset = [[SequenceExample]](repeating: [], count: datasets.count)
-                    for _ in 0..<options.batch {
-                        let d = datasets.count == 1 ? 0 : mixture.draw(random: &random)
-                        let sequences = datasets[d].sequences
-                        let user = Int(random.next() % UInt64(sequences.sequences.count))
-                        examplesByDataset[d].append(sequences.draw(user, random: &random))
-                    }
-                    // In-batch negatives come from one forward pass per dataset present in the micro-batch.
-                    let present = examplesByDataset.indices.filter { !examplesByDataset[$0].isEmpty }
-                    for d in present {
-                        let batch = CALRecBatch(examples: examplesByDataset[d], builder: datasets[d].builder)
-                        let share = Float(batch.count) / Float(options.batch)
-                        let losses = options.objective.record(tape, trainer: trainer, batch: batch, weight: share / k)
-                        guard losses.total.isFinite else {
-                            tape.reset()
-                            throw CALRecError.diverged(
-                                "loss became \(losses.total) at step \(step)\(checkpointing.map { "; the last good checkpoint is in \($0.folder)" } ?? ""); lower the learning rate")
-                        }
-                        tape.backward()
-                        sums.total += losses.total * share / k
-                        sums.nextItem += losses.nextItem * share / k
-                        sums.targetTarget += losses.targetTarget * share / k
-                        sums.userTarget += losses.userTarget * share / k
-                        tokens += batch.count * (batch.length + (options.objective.isContrastive ? batch.targetLength : 0))
-                    }
+        let k = Float(options.accumulationSteps)
+        var setup = Checkpoint.setup(of: options)
+        setup["datasets"] = Checkpoint.setup(of: ["datasets": names])["datasets"]
+        setup["config"] = Checkpoint.setup(of: ["config": model.config])["config"]
+        let task = TrainingLoop<Point>.Task(
+            model: "calrec", setup: setup,
+            microBatch: { _, _, tally in
+                // Stage 1 draws each user's category from the mixture; stage 2 has one category.
+                var examplesByDataset = [[SequenceExample]](repeating: [], count: datasets.count)
+                for _ in 0..<options.batch {
+                    let d = datasets.count == 1 ? 0 : mixture.draw(random: &random)
+                    let sequences = datasets[d].sequences
+                    let user = Int(random.next() % UInt64(sequences.sequences.count))
+                    examplesByDataset[d].append(sequences.draw(user, random: &random))
                 }
-                let norm = trainer.clipGradients(maxNorm: options.clipNorm)
-                let lr = schedule.rate(step: step)
-                trainer.update(lr: lr)
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                // In-batch negatives come from one forward pass per dataset present in the micro-batch.
+                let present = examplesByDataset.indices.filter { !examplesByDataset[$0].isEmpty }
+                for d in present {
+                    let batch = CALRecBatch(examples: examplesByDataset[d], builder: datasets[d].builder)
+                    let share = Float(batch.count) / Float(options.batch)
+                    let losses = options.objective.record(tape, trainer: trainer, batch: batch, weight: share / k)
+                    guard losses.total.isFinite else {
+                        // The loop stops with the diagnostic; nothing of this pass reaches the weights.
+                        tape.reset()
+                        tally.loss = losses.total
+                        return
+                    }
+                    tape.backward()
+                    tally.loss += losses.total * share / k
+                    tally.parts[0] += losses.nextItem * share / k
+                    tally.parts[1] += losses.targetTarget * share / k
+                    tally.parts[2] += losses.userTarget * share / k
+                    tally.count += batch.count * (batch.length + (options.objective.isContrastive ? batch.targetLength : 0))
+                }
+            },
+            validate: { _ in
+                let value = Self.validationLoss(trainer: trainer, batches: validation)
+                // The criterion is "lower is better": L_NIG, or −NDCG@10.
+                guard case .ndcg(let samples, let temperature) = options.selection else {
+                    return .init(criterion: Double(value), values: [Double(value)])
+                }
+                let ndcg = try Self.validationNDCG(
+                    model: trainer.model(), datasets: datasets, users: options.validationUsers, samples: samples, temperature: temperature,
+                    seed: options.seed)
+                return .init(criterion: Double(-ndcg), values: [Double(value), Double(ndcg)])
+            },
+            point: { step in
+                let t = step.tally
                 var point = Point(
-                    step: step, loss: sums.total, nextItem: sums.nextItem, targetTarget: sums.targetTarget, userTarget: sums.userTarget,
-                    learningRate: lr, gradientNorm: norm, tokensPerSecond: Double(tokens) / seconds, validationNextItem: nil)
-                if (options.validateEvery > 0 && step % options.validateEvery == 0) || step == options.steps {
-                    let value = Self.validationLoss(trainer: trainer, batches: validation)
-                    point.validationNextItem = value
-                    // The kept value is "lower is better": L_NIG, or −NDCG@10.
-                    var criterion = value
-                    if case .ndcg(let samples, let temperature) = options.selection {
-                        let ndcg = try Self.validationNDCG(model: trainer.model(), datasets: datasets, users: options.validationUsers,
-                                                           samples: samples, temperature: temperature, seed: options.seed)
-                        point.validationNDCG = ndcg
-                        criterion = -ndcg
-                    }
-                    if criterion.isFinite, best == nil || criterion < best!.value { best = (step, criterion, try trainer.model()) }
+                    step: step.step, loss: t.loss, nextItem: t.parts[0], targetTarget: t.parts[1], userTarget: t.parts[2],
+                    learningRate: step.learningRate, gradientNorm: step.gradientNorm ?? 0, tokensPerSecond: Double(t.count) / step.seconds,
+                    validationNextItem: nil)
+                if let values = step.validation?.values {
+                    point.validationNextItem = Float(values[0])
+                    if values.count > 1 { point.validationNDCG = Float(values[1]) }
                 }
-                curve.append(point)
-                if let checkpointing, checkpointing.isDue(step, of: options.steps) {
-                    let record = Record(
-                        options: options, datasets: names, step: step, randomState: random.state, curve: curve, bestStep: best?.step,
-                        bestValidation: best?.value, cost: priorCost + started.elapsed())
-                    try checkpointing.save(record) { staging in
-                        try trainer.saveState(to: (staging as NSString).appendingPathComponent("last"))
-                        if let best { try best.model.save(to: (staging as NSString).appendingPathComponent("best")) }
-                        try datasets[0].builder.tokenizer.save(to: staging)
-                    }
-                }
-                try progress(point)
-            }
+                return point
+            },
+            randomStates: { [random.state] },
+            restoreRandomStates: { random = SeededRandom(seed: $0[0]) },
+            files: { folder in
+                try model.config.save(to: folder)
+                try datasets[0].builder.tokenizer.save(to: folder)
+            })
+        let loop = TrainingLoop<Point>(options: .init(
+            steps: options.steps, accumulationSteps: options.accumulationSteps,
+            schedule: .warmupCosine(WarmupCosineSchedule(
+                peak: options.learningRate, warmupSteps: options.warmupSteps, totalSteps: options.steps, minimumFraction: 0.1)),
+            clipNorm: options.clipNorm, optimizer: trainer.optimizer, validateEvery: options.validateEvery))
+        let outcome = try loop.run(trainer.parameterSet, task: task, checkpointing: checkpointing, progress: progress)
+        if let step = outcome.bestStep, let criterion = outcome.bestCriterion, let weights = outcome.bestWeights {
+            let best = try GPT2Model(config: model.config, parameters: trainer.parameterSet.weightTensors(of: weights))
+            return Result(model: best, bestStep: step, bestValidation: Float(criterion), curve: outcome.curve, priorCost: outcome.priorCost)
         }
-        if let best { return Result(model: best.model, bestStep: best.step, bestValidation: best.value, curve: curve, priorCost: priorCost) }
-        return Result(model: try trainer.model(), bestStep: trainer.step, bestValidation: nil, curve: curve, priorCost: priorCost)
+        return Result(
+            model: try trainer.model(), bestStep: outcome.lastStep, bestValidation: nil, curve: outcome.curve, priorCost: outcome.priorCost)
     }
 
     /// Mean NDCG@10 (optimistic ranks) of the full inference on the first `users` validation examples

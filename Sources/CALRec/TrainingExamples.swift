@@ -1,5 +1,6 @@
 import Foundation
 import RecData
+import Support
 import Tensors
 
 /// One training or validation example: a history (item indices, oldest first) and its target.
@@ -39,7 +40,7 @@ public struct TrainingSequences: Sendable {
     }
 
     /// One augmented example of user `index`.
-    public func draw(_ index: Int, random: inout SeededGenerator) -> SequenceExample {
+    public func draw(_ index: Int, random: inout SeededRandom) -> SequenceExample {
         let sequence = sequences[index]
         let dropped = Int(random.next() % UInt64(min(maximumDropped, sequence.count - 2) + 1))
         let kept = sequence.dropLast(dropped)
@@ -65,7 +66,7 @@ public struct CategoryMixture: Sendable {
     }
 
     /// A category index.
-    public func draw(random: inout SeededGenerator) -> Int {
+    public func draw(random: inout SeededRandom) -> Int {
         let u = random.unit()
         return cumulative.firstIndex { u < $0 } ?? (weights.lastIndex { $0 > 0 } ?? 0)
     }

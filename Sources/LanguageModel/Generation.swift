@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Tensors
 
 /// How to sample continuations.
@@ -90,7 +91,7 @@ extension GPT2Model {
                 let promptMask = (0..<b).flatMap { bi in cache.keyMask[(bi * s)..<(bi * s + tn)] }
                 let att = PooledBuffer(count: b * config.heads * tn * tn)
                 Attention.forward(
-                    out: &attended, att: &att.values, qkv: qkv, keyMask: promptMask, causal: true, batch: b, length: tn, channels: c,
+                    out: &attended, att: att.values.base, qkv: qkv, keyMask: promptMask, causal: true, batch: b, length: tn, channels: c,
                     heads: config.heads)
             } else {
                 CachedAttention.forward(
@@ -156,7 +157,7 @@ extension GPT2Model {
         var nextPosition = prompts.map { Int32($0.count) }
         var results = [GeneratedSequence](repeating: GeneratedSequence(tokens: [], logprob: 0), count: b)
         var done = [Bool](repeating: false, count: b)
-        var random = SeededGenerator(seed: options.seed)
+        var random = SeededRandom(seed: options.seed)
         var chosen = [Int32](repeating: 0, count: b)
         var scores = [Double](repeating: 0, count: b)
         for _ in 0..<options.maxNewTokens {

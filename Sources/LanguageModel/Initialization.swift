@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Tensors
 
 extension GPT2Model {
@@ -6,7 +7,7 @@ extension GPT2Model {
     /// residual projections (`attn.c_proj`, `mlp.c_proj`) scaled by 1/√(2·layers), position
     /// embeddings ~ N(0, 0.01), biases 0, layer-norm gains 1. Deterministic for a seed.
     public static func initialized(config: GPT2Config, seed: UInt64) throws -> GPT2Model {
-        var random = SeededGenerator(seed: seed)
+        var random = SeededRandom(seed: seed)
         func normal(_ count: Int, _ std: Double) -> [Float] {
             (0..<count).map { _ in
                 // Box–Muller.
@@ -40,12 +41,19 @@ extension GPT2Model {
 
     /// Writes `config.json` and `model.safetensors` into `folder`.
     public func save(to folder: String) throws {
+        try config.save(to: folder)
+        try SafeTensors.write(parameters, metadata: ["format": "pt"], to: (folder as NSString).appendingPathComponent("model.safetensors"))
+    }
+}
+
+extension GPT2Config {
+    /// Writes `config.json` (Hugging Face's GPT-2 fields) into `folder`, creating it if needed.
+    public func save(to folder: String) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        var config = try JSONSerialization.jsonObject(with: JSONEncoder().encode(self.config)) as! [String: Any]
+        var config = try JSONSerialization.jsonObject(with: JSONEncoder().encode(self)) as! [String: Any]
         config["model_type"] = "gpt2"
         config["activation_function"] = "gelu_new"
         let data = try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys, .prettyPrinted])
         try data.write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent("config.json")), options: .atomic)
-        try SafeTensors.write(parameters, metadata: ["format": "pt"], to: (folder as NSString).appendingPathComponent("model.safetensors"))
     }
 }

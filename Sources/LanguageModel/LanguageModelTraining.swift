@@ -1,6 +1,8 @@
 import Foundation
+import Support
 import Tensors
 import Tokenization
+import Training
 
 /// Plain language-model training on a list of documents (an item catalogue, a text file's lines):
 /// documents are tokenized, joined with end-of-text tokens into one stream, and random windows of
@@ -29,17 +31,6 @@ public struct LanguageModelTraining {
         public init() {}
     }
 
-    /// What a checkpoint folder's `training.json` holds beside the trainer state.
-    struct CheckpointRecord: Codable {
-        var options: Options
-        var streamTokens: Int
-        var step: Int
-        var randomState: UInt64
-        var curve: [Point]
-        /// What the processes that trained up to this checkpoint spent (absent in older checkpoints).
-        var cost: TrainingCost?
-    }
-
     /// One point of the training curve.
     public struct Point: Sendable, Codable, Equatable {
         public var step: Int
@@ -56,6 +47,12 @@ public struct LanguageModelTraining {
         }
     }
 
+    /// Where and how often the training state is saved, and whether to continue from it.
+    public typealias Checkpointing = Training.Checkpointing
+
+    /// The checkpoint record of this run's kind.
+    public typealias Checkpoint = TrainingCheckpoint<Point>
+
     public let options: Options
 
     public init(options: Options) { self.options = options }
@@ -68,7 +65,6 @@ public struct LanguageModelTraining {
         model: GPT2Model, tokenizer: BPETokenizer, documents: [String], checkpointing: Checkpointing? = nil,
         progress: (Point) throws -> Void = { _ in }
     ) throws -> (model: GPT2Model, curve: [Point], priorCost: TrainingCost) {
-        let started = checkpointing?.started ?? .now()
         precondition(options.context <= model.config.maxPositions && options.accumulationSteps >= 1)
         let endOfText = tokenizer.id(ofSpecial: "<|endoftext|>")
         var stream: [Int32] = []
@@ -80,77 +76,50 @@ public struct LanguageModelTraining {
         guard stream.count > window else {
             throw ModelError.malformed(path: "training data", detail: "\(stream.count) tokens is shorter than one window of \(window)")
         }
-        var trainer = GPT2Trainer(model: model)
-        var random = SeededGenerator(seed: options.seed ^ 0x5DEECE66D)
-        var curve: [Point] = []
-        var priorCost = TrainingCost.zero
-        if let checkpointing, let record = try checkpointing.recordToResume(CheckpointRecord.self) {
-            guard record.options == options, record.streamTokens == stream.count else {
-                throw ModelError.malformed(
-                    path: checkpointing.folder,
-                    detail: "the checkpoint was made with other training options or data; start afresh without --resume or use the same settings")
-            }
-            trainer = try GPT2Trainer(stateFolder: checkpointing.folder)
-            guard trainer.config == model.config, trainer.step == record.step else {
-                throw ModelError.malformed(path: checkpointing.folder, detail: "the checkpoint's model does not match this run's")
-            }
-            random = SeededGenerator(seed: record.randomState)
-            curve = record.curve
-            priorCost = record.cost ?? .zero
-        }
-        let schedule = WarmupCosineSchedule(
-            peak: options.learningRate, warmupSteps: options.warmupSteps, totalSteps: options.steps, minimumFraction: 0.1)
+        let trainer = GPT2Trainer(model: model)
+        var random = SeededRandom(seed: options.seed ^ 0x5DEECE66D)
         let tape = Tape()
         let mask = [[Float]](repeating: [Float](repeating: 1, count: options.context), count: options.batch)
-        let first = trainer.step + 1
-        guard first <= options.steps else { return (try trainer.model(), curve, priorCost) }
-        for step in first...options.steps {
-            let start = DispatchTime.now().uptimeNanoseconds
-            trainer.zeroGradients()
-            var loss: Float = 0
-            for _ in 0..<options.accumulationSteps {
+        let (batch, context, k) = (options.batch, options.context, options.accumulationSteps)
+        var setup = Checkpoint.setup(of: options)
+        setup["stream_tokens"] = String(stream.count)
+        setup["config"] = Checkpoint.setup(of: ["config": model.config])["config"]
+        let task = TrainingLoop<Point>.Task(
+            model: "gpt2-language-model", setup: setup,
+            microBatch: { _, _, tally in
                 var inputs: [[Int32]] = []
                 var targets: [[Int32]] = []
-                for _ in 0..<options.batch {
+                for _ in 0..<batch {
                     let offset = Int(random.next() % UInt64(stream.count - window + 1))
-                    inputs.append(Array(stream[offset..<(offset + options.context)]))
+                    inputs.append(Array(stream[offset..<(offset + context)]))
                     targets.append(Array(stream[(offset + 1)..<(offset + window)]))
                 }
-                let part = trainer.languageModelLoss(
-                    tape, tokens: inputs, targets: targets, lossMask: mask, lossWeight: 1 / Float(options.accumulationSteps))
-                guard part.isFinite else {
-                    tape.reset()
-                    throw ModelError.malformed(
-                        path: "training",
-                        detail: "loss became \(part) at step \(step)\(checkpointing.map { "; the last good checkpoint is in \($0.folder)" } ?? ""); lower the learning rate or raise clipping")
-                }
+                let part = trainer.languageModelLoss(tape, tokens: inputs, targets: targets, lossMask: mask, lossWeight: 1 / Float(k))
                 tape.backward()
-                loss += part / Float(options.accumulationSteps)
-            }
-            let norm = trainer.clipGradients(maxNorm: options.clipNorm)
-            let lr = schedule.rate(step: step)
-            trainer.update(lr: lr)
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            let point = Point(
-                step: step, loss: loss, learningRate: lr, gradientNorm: norm,
-                tokensPerSecond: Double(options.batch * options.accumulationSteps * options.context) / seconds)
-            curve.append(point)
-            if let checkpointing, checkpointing.isDue(step, of: options.steps) {
-                let record = CheckpointRecord(
-                    options: options, streamTokens: stream.count, step: step, randomState: random.state, curve: curve,
-                    cost: priorCost + started.elapsed())
-                try checkpointing.save(record) { staging in
-                    try trainer.saveState(to: staging)
-                    try tokenizer.save(to: staging)
-                }
-            }
-            try progress(point)
-        }
-        return (try trainer.model(), curve, priorCost)
+                tally.loss += part / Float(k)
+            },
+            point: { step in
+                Point(
+                    step: step.step, loss: step.tally.loss, learningRate: step.learningRate, gradientNorm: step.gradientNorm ?? 0,
+                    tokensPerSecond: Double(batch * k * context) / step.seconds)
+            },
+            randomStates: { [random.state] },
+            restoreRandomStates: { random = SeededRandom(seed: $0[0]) },
+            files: { folder in
+                try model.config.save(to: folder)
+                try tokenizer.save(to: folder)
+            })
+        let loop = TrainingLoop<Point>(options: .init(
+            steps: options.steps, accumulationSteps: k,
+            schedule: .warmupCosine(WarmupCosineSchedule(
+                peak: options.learningRate, warmupSteps: options.warmupSteps, totalSteps: options.steps, minimumFraction: 0.1)),
+            clipNorm: options.clipNorm, optimizer: trainer.optimizer))
+        let outcome = try loop.run(trainer.parameterSet, task: task, checkpointing: checkpointing, progress: progress)
+        return (try trainer.model(), outcome.curve, outcome.priorCost)
     }
 
     /// The record of a checkpoint folder, nil when there is none yet.
-    static func readCheckpoint(_ folder: String) throws -> CheckpointRecord? {
-        try Checkpointing.readRecord(CheckpointRecord.self, in: folder)
+    public static func readCheckpoint(_ folder: String) throws -> Checkpoint? {
+        try Checkpointing.readRecord(Point.self, in: folder)
     }
 }

@@ -1,3 +1,5 @@
+import Support
+
 /// Word banks of the synthetic category: topics with their nouns and modifiers, product-line words,
 /// variants, and the phrases reviews are made of.
 enum SyntheticVocabulary {

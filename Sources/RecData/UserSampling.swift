@@ -1,3 +1,5 @@
+import Support
+
 /// Keeps a random fraction of a category's users, as the paper does for Office (50%) and Pet (20%).
 ///
 /// Users are put in lexicographic order of their identifiers, shuffled with `SeededRandom(seed)`, and

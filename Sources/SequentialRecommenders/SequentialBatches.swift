@@ -1,3 +1,4 @@
+import Support
 import Tensors
 
 /// Model inputs built from item sequences. Items are dataset indices (0-based); the model's ids
@@ -24,7 +25,7 @@ enum SequentialBatches {
     /// SASRec: every position predicts the next item of the last `maxLength + 1` items. With
     /// `sampleNegatives`, each position also gets an item the user never bought in training.
     static func nextItem(
-        sequences: [[Int32]], config: SequentialModelConfig, sampleNegatives: Bool, random: inout SeededGenerator
+        sequences: [[Int32]], config: SequentialModelConfig, sampleNegatives: Bool, random: inout SeededRandom
     ) -> TrainingBatch {
         let windows = sequences.map { Array($0.suffix(config.maxLength + 1)).map { $0 + 1 } }
         let inputs = windows.map { Array($0.dropLast()) }
@@ -48,7 +49,7 @@ enum SequentialBatches {
     /// BERT4Rec: the last `maxLength` items with each position replaced by the mask token with
     /// probability `maskProbability` (at least one per sequence: the last when the draw masked none);
     /// the masked positions predict the items they hid.
-    static func cloze(sequences: [[Int32]], config: SequentialModelConfig, random: inout SeededGenerator) -> TrainingBatch {
+    static func cloze(sequences: [[Int32]], config: SequentialModelConfig, random: inout SeededRandom) -> TrainingBatch {
         let windows = sequences.map { Array($0.suffix(config.maxLength)).map { $0 + 1 } }
         var masked: [[Int32]] = []
         var positions: [[Int]] = []

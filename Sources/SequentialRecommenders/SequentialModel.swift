@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Tensors
 
 /// The transformer encoder shared by SASRec and BERT4Rec, laid out as RecBole implements both:
@@ -8,10 +9,15 @@ import Tensors
 /// scores are dot products with the (tied) item embeddings; BERT4Rec's is bidirectional with a head
 /// (dense → GELU → layer norm) and an output bias before the tied embeddings.
 ///
-/// Weights live in one safetensors file under the names of `shapes(_:)`, next to `config.json`.
+/// Weights live in one `ParameterSet` (names sorted: the optimiser's and the file's order) and in
+/// one safetensors file under the names of `shapes(_:)`, next to `config.json`.
 public final class SequentialModel {
     public let config: SequentialModelConfig
-    /// Parameters by name.
+    /// Weights, gradients and Adam moments of every tensor.
+    public let parameterSet: ParameterSet
+    /// Typed views of `parameterSet` for the forward pass.
+    let weights: SequentialWeights
+    /// Parameters by name (views of `parameterSet`, for tests and cold code).
     public let parameters: [String: Variable]
     /// Names in sorted order (the optimiser's and the file's order).
     public let names: [String]
@@ -19,24 +25,28 @@ public final class SequentialModel {
     public init(config: SequentialModelConfig, parameters: [String: [Float]]) throws {
         try config.validate()
         let shapes = Self.shapes(config)
-        var variables: [String: Variable] = [:]
-        for (name, shape) in shapes {
+        var initial: [ParameterSet.Initial] = []
+        for name in shapes.keys.sorted() {
+            let shape = shapes[name]!
             guard let values = parameters[name] else { throw SequentialModelError.malformed(path: "", detail: "tensor '\(name)' missing") }
             guard values.count == shape.reduce(1, *) else {
                 throw SequentialModelError.malformed(path: "", detail: "tensor '\(name)' has \(values.count) values, expected shape \(shape)")
             }
-            variables[name] = Variable(shape: shape, value: values)
+            // Adam without weight decay, as RecBole trains both models.
+            initial.append(ParameterSet.Initial(name: name, shape: shape, values: values, decays: false))
         }
         self.config = config
-        self.parameters = variables
-        names = shapes.keys.sorted()
+        parameterSet = ParameterSet(initial)
+        weights = SequentialWeights(parameterSet, config: config)
+        names = parameterSet.tensors.map(\.name)
+        self.parameters = Dictionary(uniqueKeysWithValues: zip(names, parameterSet.variables))
     }
 
     /// RecBole's initialisation: weights and embeddings ~ N(0, 0.02), biases 0, layer-norm gains 1.
     /// Deterministic for a seed.
     public static func initialized(config: SequentialModelConfig, seed: UInt64) throws -> SequentialModel {
         try config.validate()
-        var random = SeededGenerator(seed: seed)
+        var random = SeededRandom(seed: seed)
         var parameters: [String: [Float]] = [:]
         for (name, shape) in shapes(config).sorted(by: { $0.key < $1.key }) {
             let count = shape.reduce(1, *)
@@ -108,21 +118,17 @@ public final class SequentialModel {
 
     /// Writes `config.json` and `model.safetensors` into `folder` (each through a temporary file).
     public func save(to folder: String) throws {
+        try saveConfig(to: folder)
+        try SafeTensors.write(
+            parameterSet.weightTensors(), metadata: ["format": "pt"], to: (folder as NSString).appendingPathComponent("model.safetensors"))
+    }
+
+    /// Writes `config.json` into `folder` (through a temporary file), creating the folder if needed.
+    public func saveConfig(to folder: String) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         try encoder.encode(config).write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent("config.json")), options: .atomic)
-        try SafeTensors.write(
-            parameters.mapValues { SafeTensors.Tensor(shape: $0.shape, values: $0.value) }, metadata: ["format": "pt"],
-            to: (folder as NSString).appendingPathComponent("model.safetensors"))
-    }
-
-    /// A copy of every parameter's values (to keep the best epoch's weights).
-    public func snapshot() -> [String: [Float]] { parameters.mapValues(\.value) }
-
-    /// Sets every parameter's values from a `snapshot()`.
-    public func restore(_ snapshot: [String: [Float]]) {
-        for (name, values) in snapshot { parameters[name]!.value = values }
     }
 
     // MARK: Forward pass
@@ -130,8 +136,8 @@ public final class SequentialModel {
     /// Records the encoder over `sequences` (model ids, no padding) on `tape`; returns the hidden
     /// states of every token packed end to end (Σ lengths, C), sequence by sequence. `dropout` draws
     /// one mask seed per dropout site (training); nil is inference.
-    public func encode(_ tape: Tape, sequences: [[Int32]], dropout: inout SeededGenerator?) -> Variable {
-        let p = parameters
+    public func encode(_ tape: Tape, sequences: [[Int32]], dropout: inout SeededRandom?) -> Variable {
+        let w = weights
         let causal = config.architecture == .sasrec
         let offsets = SequentialBatches.offsets(sequences)
         func drop(_ x: Variable, _ probability: Float) -> Variable {
@@ -140,20 +146,19 @@ public final class SequentialModel {
         }
         var x = Ops.embedding(
             tape, tokens: sequences.flatMap { $0 }, positions: sequences.flatMap { $0.indices.map(Int32.init) },
-            wte: p["item_embedding.weight"]!, wpe: p["position_embedding.weight"]!)
-        x = drop(Ops.layerNorm(tape, x, weight: p["input_ln.weight"]!, bias: p["input_ln.bias"]!), config.hiddenDropout)
-        for i in 0..<config.layers {
-            let l = "layers.\(i)."
-            let qkv = Ops.linear(tape, x, weight: p[l + "attention.qkv.weight"]!, bias: p[l + "attention.qkv.bias"]!)
+            wte: w.itemEmbedding, wpe: w.positionEmbedding)
+        x = drop(Ops.layerNorm(tape, x, weight: w.inputNormWeight, bias: w.inputNormBias), config.hiddenDropout)
+        for l in w.layers {
+            let qkv = Ops.linear(tape, x, weight: l.qkvWeight, bias: l.qkvBias)
             let attentionMask: DropoutMask? =
                 dropout != nil && config.attentionDropout > 0 ? DropoutMask(probability: config.attentionDropout, seed: dropout!.next()) : nil
             let attended = Ops.packedAttention(tape, qkv, offsets: offsets, causal: causal, heads: config.heads, dropout: attentionMask)
             let projected = drop(
-                Ops.linear(tape, attended, weight: p[l + "attention.out.weight"]!, bias: p[l + "attention.out.bias"]!), config.hiddenDropout)
-            x = Ops.layerNorm(tape, Ops.add(tape, x, projected), weight: p[l + "attention.ln.weight"]!, bias: p[l + "attention.ln.bias"]!)
-            let up = Ops.gelu(tape, Ops.linear(tape, x, weight: p[l + "ffn.up.weight"]!, bias: p[l + "ffn.up.bias"]!))
-            let down = drop(Ops.linear(tape, up, weight: p[l + "ffn.down.weight"]!, bias: p[l + "ffn.down.bias"]!), config.hiddenDropout)
-            x = Ops.layerNorm(tape, Ops.add(tape, x, down), weight: p[l + "ffn.ln.weight"]!, bias: p[l + "ffn.ln.bias"]!)
+                Ops.linear(tape, attended, weight: l.outWeight, bias: l.outBias), config.hiddenDropout)
+            x = Ops.layerNorm(tape, Ops.add(tape, x, projected), weight: l.attentionNormWeight, bias: l.attentionNormBias)
+            let up = Ops.gelu(tape, Ops.linear(tape, x, weight: l.upWeight, bias: l.upBias))
+            let down = drop(Ops.linear(tape, up, weight: l.downWeight, bias: l.downBias), config.hiddenDropout)
+            x = Ops.layerNorm(tape, Ops.add(tape, x, down), weight: l.ffnNormWeight, bias: l.ffnNormBias)
         }
         return x
     }
@@ -161,14 +166,9 @@ public final class SequentialModel {
     /// Logits over the whole vocabulary (R, V) for hidden rows (R, C): SASRec's dot products with
     /// the item embeddings, or BERT4Rec's head then the tied embeddings plus the output bias.
     public func logits(_ tape: Tape, hidden: Variable) -> Variable {
-        let p = parameters
-        switch config.architecture {
-        case .sasrec:
-            return Ops.tiedLogits(tape, hidden, wte: p["item_embedding.weight"]!)
-        case .bert4rec:
-            let dense = Ops.gelu(tape, Ops.linear(tape, hidden, weight: p["head.dense.weight"]!, bias: p["head.dense.bias"]!))
-            let normed = Ops.layerNorm(tape, dense, weight: p["head.ln.weight"]!, bias: p["head.ln.bias"]!)
-            return Ops.addRowBias(tape, Ops.tiedLogits(tape, normed, wte: p["item_embedding.weight"]!), bias: p["head.output.bias"]!)
-        }
+        guard let head = weights.head else { return Ops.tiedLogits(tape, hidden, wte: weights.itemEmbedding) }
+        let dense = Ops.gelu(tape, Ops.linear(tape, hidden, weight: head.denseWeight, bias: head.denseBias))
+        let normed = Ops.layerNorm(tape, dense, weight: head.normWeight, bias: head.normBias)
+        return Ops.addRowBias(tape, Ops.tiedLogits(tape, normed, wte: weights.itemEmbedding), bias: head.outputBias)
     }
 }

@@ -15,10 +15,12 @@ public struct SequentialRunSettings: Codable, Sendable, Equatable {
         public var cpuSeconds: Double
         public var wallSeconds: Double
         public var trainingUsers: Int
+        /// True for a run continued from a checkpoint (its times include the earlier processes').
+        public var resumed: Bool?
 
         public init(
             maxEpochs: Int, patience: Int, batch: Int, lr: Float, seed: UInt64, validationUsers: Int?, epochsRun: Int, bestEpoch: Int,
-            bestValidNDCG10: Double, cpuSeconds: Double, wallSeconds: Double, trainingUsers: Int
+            bestValidNDCG10: Double, cpuSeconds: Double, wallSeconds: Double, trainingUsers: Int, resumed: Bool? = nil
         ) {
             self.maxEpochs = maxEpochs
             self.patience = patience
@@ -32,10 +34,11 @@ public struct SequentialRunSettings: Codable, Sendable, Equatable {
             self.cpuSeconds = cpuSeconds
             self.wallSeconds = wallSeconds
             self.trainingUsers = trainingUsers
+            self.resumed = resumed
         }
 
         enum CodingKeys: String, CodingKey {
-            case patience, batch, lr, seed
+            case patience, batch, lr, seed, resumed
             case maxEpochs = "max_epochs"
             case validationUsers = "validation_users"
             case epochsRun = "epochs_run"

@@ -1,6 +1,7 @@
 import Evaluation
 import Foundation
 import RecData
+import Support
 import Tensors
 
 extension SequentialModel {
@@ -15,7 +16,7 @@ extension SequentialModel {
             let sequences = queries.map(\.tokens)
             let offsets = SequentialBatches.offsets(sequences)
             let tape = Tape()
-            var noDropout: SeededGenerator? = nil
+            var noDropout: SeededRandom? = nil
             let hidden = encode(tape, sequences: sequences, dropout: &noDropout)
             let rows = queries.enumerated().map { Int32(offsets[$0.offset] + $0.element.position) }
             let logits = self.logits(tape, hidden: Ops.gatherRows(tape, hidden, rows: rows))

@@ -1,12 +1,14 @@
 import Evaluation
 import Foundation
 import RecData
+import Support
 import Tensors
+import Training
 
 /// How to train: Adam (no weight decay) at a fixed rate, shuffled mini-batches of users, validation
 /// NDCG@10 (pessimistic tie-aware rank of each user's second-to-last purchase) after every epoch,
 /// and early stopping when it has not improved for `patience` epochs; the best epoch's weights win.
-public struct SequentialTrainingOptions: Sendable, Equatable {
+public struct SequentialTrainingOptions: Sendable, Equatable, Codable {
     public var maxEpochs = 200
     public var patience = 10
     public var batchSize = 128
@@ -42,19 +44,28 @@ public struct SequentialEpochRecord: Codable, Sendable, Equatable {
 }
 
 /// Trains a `SequentialModel` on the training part of a leave-one-out split: each user's purchases
-/// except the last two (the validation and test targets).
+/// except the last two (the validation and test targets), through the shared `TrainingLoop`: one
+/// optimiser step a mini-batch, a validation after each epoch's last batch.
 public final class SequentialTrainer {
     public let model: SequentialModel
     public let options: SequentialTrainingOptions
     let trainingSequences: [[Int32]]
     let validationCases: [EvaluationCase]
     let dataset: SequenceDataset
-    var m: [String: [Float]] = [:]
-    var v: [String: [Float]] = [:]
-    var step = 0
     let optimizer = AdamW(weightDecay: 0)
-    var batchRandom: SeededGenerator
-    var dropoutRandom: SeededGenerator?
+    /// Optimiser steps made by `trainEpoch()`.
+    var step = 0
+    var batchRandom: SeededRandom
+    var dropoutRandom: SeededRandom?
+    /// This epoch's order of the training users.
+    var order: [Int]
+    let tape = Tape()
+    /// What the processes before this one spent up to the checkpoint `train` resumed from (zero for
+    /// a fresh run): add this process's time for the whole run's.
+    public private(set) var priorCost = TrainingCost.zero
+
+    /// The checkpoint record of this run's kind.
+    public typealias Checkpoint = TrainingCheckpoint<SequentialEpochRecord>
 
     public init(model: SequentialModel, dataset: SequenceDataset, options: SequentialTrainingOptions) throws {
         guard model.config.itemCount == dataset.itemIDs.count else {
@@ -70,45 +81,57 @@ public final class SequentialTrainer {
         guard !trainingSequences.isEmpty, !validationCases.isEmpty else {
             throw SequentialModelError.notEnoughData(detail: "dataset '\(dataset.name)' has no user to train or validate on")
         }
-        for name in model.names {
-            m[name] = [Float](repeating: 0, count: model.parameters[name]!.count)
-            v[name] = m[name]
-        }
+        order = Array(trainingSequences.indices)
         // Streams of their own, apart from the initialisation drawn with the same seed.
-        batchRandom = SeededGenerator(seed: options.seed ^ 0xBA7C_4BA7_C4BA_7C4B)
-        dropoutRandom = SeededGenerator(seed: options.seed ^ 0xD80F_0D80_F0D8_0F0D)
+        batchRandom = SeededRandom(seed: options.seed ^ 0xBA7C_4BA7_C4BA_7C4B)
+        dropoutRandom = SeededRandom(seed: options.seed ^ 0xD80F_0D80_F0D8_0F0D)
     }
 
     /// Users whose training sequences each epoch passes over.
     public var trainingUsers: Int { trainingSequences.count }
 
-    /// One pass over the training users in a fresh random order; returns the mean batch loss.
-    public func trainEpoch() -> Double {
-        var order = Array(trainingSequences.indices)
+    /// Mini-batches (optimiser steps) in an epoch.
+    public var batchesPerEpoch: Int { (trainingSequences.count + options.batchSize - 1) / options.batchSize }
+
+    /// A fresh random order of the training users (at the start of each epoch).
+    func shuffle() {
+        order = Array(trainingSequences.indices)
         for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(batchRandom.next() % UInt64(i + 1))) }
-        var total = 0.0, batches = 0
-        for start in stride(from: 0, to: order.count, by: options.batchSize) {
-            let sequences = order[start..<min(start + options.batchSize, order.count)].map { trainingSequences[$0] }
-            total += Double(trainStep(sequences: sequences))
-            batches += 1
-        }
-        return total / Double(max(batches, 1))
     }
 
-    /// One Adam update on `sequences`; returns the loss.
-    func trainStep(sequences: [[Int32]]) -> Float {
+    /// The users of batch `index` of this epoch's order.
+    func batch(_ index: Int) -> [[Int32]] {
+        let start = index * options.batchSize
+        return order[start..<min(start + options.batchSize, order.count)].map { trainingSequences[$0] }
+    }
+
+    /// One pass over the training users in a fresh random order outside the training loop (no
+    /// validation, no checkpoints: for benchmarks and tests); returns the mean batch loss.
+    public func trainEpoch() -> Double {
+        shuffle()
+        var total = 0.0
+        for index in 0..<batchesPerEpoch {
+            model.parameterSet.zeroGradients()
+            total += Double(forwardBackward(sequences: batch(index)))
+            step += 1
+            optimizer.update(model.parameterSet, step: step, lr: options.learningRate)
+        }
+        return total / Double(max(batchesPerEpoch, 1))
+    }
+
+    /// Records the loss of `sequences` and runs its backward pass into the gradients; returns the loss.
+    func forwardBackward(sequences: [[Int32]]) -> Float {
         let config = model.config
         let batch: SequentialBatches.TrainingBatch
         switch config.architecture {
         case .sasrec: batch = SequentialBatches.nextItem(sequences: sequences, config: config, sampleNegatives: config.loss == .bce, random: &batchRandom)
         case .bert4rec: batch = SequentialBatches.cloze(sequences: sequences, config: config, random: &batchRandom)
         }
-        let tape = Tape()
         let hidden = model.encode(tape, sequences: batch.sequences, dropout: &dropoutRandom)
         let rows = Ops.gatherRows(tape, hidden, rows: batch.rows)
         let loss: Float
         if config.loss == .bce && config.architecture == .sasrec {
-            let table = model.parameters["item_embedding.weight"]!
+            let table = model.weights.itemEmbedding
             let positive = Ops.pairDot(tape, rows, table: table, ids: batch.targets)
             let negative = Ops.pairDot(tape, rows, table: table, ids: batch.negatives)
             let n = batch.targets.count
@@ -122,14 +145,6 @@ public final class SequentialTrainer {
             loss = Ops.crossEntropy(tape, logits: logits, targets: batch.targets, mask: [Float](repeating: 1, count: batch.targets.count))
         }
         tape.backward()
-        step += 1
-        for name in model.names {
-            let p = model.parameters[name]!
-            optimizer.update(
-                parameters: &p.value, gradients: p.gradient, m: &m[name]!, v: &v[name]!, count: p.count, step: step, lr: options.learningRate,
-                decay: false)
-            p.gradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-        }
         return loss
     }
 
@@ -140,31 +155,63 @@ public final class SequentialTrainer {
     }
 
     /// Trains until `maxEpochs` or until validation NDCG@10 has not improved for `patience` epochs,
-    /// then restores the best epoch's weights (the initial ones if no epoch had a finite loss).
-    /// `progress` sees every epoch's record as it ends.
+    /// then restores the best epoch's weights (the initial ones if no epoch had a finite loss; an
+    /// epoch whose loss is not finite ends training). `progress` sees every epoch's record as it ends.
+    /// With `checkpointing` (its `every` counted in epochs), the state after every that many epochs
+    /// and after the last one is saved; resuming from it gives exactly the uninterrupted run's
+    /// weights and records.
     @discardableResult
-    public func train(progress: (SequentialEpochRecord) -> Void = { _ in }) -> [SequentialEpochRecord] {
-        var records: [SequentialEpochRecord] = []
-        var best = -1.0, bestWeights = model.snapshot(), sinceBest = 0
-        for epoch in 1...max(1, options.maxEpochs) {
-            let started = Date()
-            let loss = trainEpoch()
-            let ndcg = validationNDCG()
-            // A non-finite loss never makes an epoch best: its weights are not kept.
-            let improved = loss.isFinite && ndcg > best
-            if improved {
-                best = ndcg
-                bestWeights = model.snapshot()
-                sinceBest = 0
-            } else {
-                sinceBest += 1
-            }
-            let record = SequentialEpochRecord(epoch: epoch, loss: loss, validNDCG10: ndcg, seconds: Date().timeIntervalSince(started), best: improved)
-            records.append(record)
-            progress(record)
-            if !loss.isFinite || sinceBest >= options.patience { break }
-        }
-        model.restore(bestWeights)
-        return records
+    public func train(checkpointing: Checkpointing? = nil, progress: (SequentialEpochRecord) throws -> Void = { _ in }) throws -> [SequentialEpochRecord] {
+        let perEpoch = batchesPerEpoch
+        let set = model.parameterSet
+        let initial = FloatStorage(capacity: set.capacity)
+        set.copyWeights(into: initial)
+        var setup = Checkpoint.setup(of: options)
+        setup["config"] = Checkpoint.setup(of: ["config": model.config])["config"]
+        setup["dataset"] = dataset.name
+        setup["training_users"] = String(trainingSequences.count)
+        var epochLoss = 0.0, epochBatches = 0
+        var epochStarted = Date()
+        let task = TrainingLoop<SequentialEpochRecord>.Task(
+            model: model.config.architecture.rawValue, setup: setup,
+            microBatch: { [self] step, _, tally in
+                let index = (step - 1) % perEpoch
+                if index == 0 {
+                    epochStarted = Date()
+                    shuffle()
+                }
+                tally.loss += forwardBackward(sequences: batch(index))
+                tally.count += min(options.batchSize, order.count - index * options.batchSize)
+            },
+            validate: { [self] _ in
+                let ndcg = validationNDCG()
+                return .init(criterion: -ndcg, values: [ndcg])
+            },
+            point: { step in
+                epochLoss += Double(step.tally.loss)
+                epochBatches += 1
+                guard let validation = step.validation else { return nil }
+                let record = SequentialEpochRecord(
+                    epoch: step.step / perEpoch, loss: epochLoss / Double(max(epochBatches, 1)), validNDCG10: validation.values[0],
+                    seconds: Date().timeIntervalSince(epochStarted), best: step.improved)
+                epochLoss = 0
+                epochBatches = 0
+                return record
+            },
+            randomStates: { [self] in [batchRandom.state, dropoutRandom?.state ?? 0] },
+            restoreRandomStates: { [self] states in
+                batchRandom = SeededRandom(seed: states[0])
+                if dropoutRandom != nil { dropoutRandom = SeededRandom(seed: states[1]) }
+            },
+            files: { [self] folder in try model.saveConfig(to: folder) })
+        let loop = TrainingLoop<SequentialEpochRecord>(options: .init(
+            steps: max(1, options.maxEpochs) * perEpoch, schedule: .constant(options.learningRate), optimizer: optimizer,
+            validateEvery: perEpoch, patience: options.patience, nonFiniteLoss: .stopAtValidation))
+        var epochs = checkpointing
+        epochs?.every = max(1, checkpointing?.every ?? 1) * perEpoch
+        let outcome = try loop.run(set, task: task, checkpointing: epochs, progress: progress)
+        priorCost = outcome.priorCost
+        set.restoreWeights(from: outcome.bestWeights ?? initial)
+        return outcome.curve
     }
 }

@@ -8,53 +8,45 @@ import Foundation
 ///
 /// Batches whose lengths vary from step to step (padded to each batch's longest sequence) ask for
 /// slightly different sizes every time, so buffers are kept by capacity class — sizes k·2^e with
-/// k in 8…15, at most 12.5% above what is asked — and handed out trimmed to the size asked.
+/// k in 8…15, at most 12.5% above what is asked — and handed out whole (the caller uses a prefix).
 public final class BufferPool: @unchecked Sendable {
     /// The pool the engine's operations use.
     public static let shared = BufferPool()
 
-    private var free: [Int: [[Float]]] = [:]
+    private var free: [Int: [FloatStorage]] = [:]
     private let lock = NSLock()
     /// Buffers handed out that had to be newly allocated (for tests and statistics).
     public private(set) var allocations = 0
 
     public init() {}
 
-    /// A buffer of `count` zeros.
-    public func zeros(_ count: Int) -> [Float] {
-        var buffer = take(count)
-        buffer.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-        return buffer
+    /// Storage for at least `count` floats whose first `count` are zeros.
+    public func zeros(_ count: Int) -> FloatStorage {
+        let storage = take(count)
+        storage.base.update(repeating: 0, count: count)
+        return storage
     }
 
-    /// A buffer of `count` floats with unspecified contents, for outputs the caller overwrites whole.
-    public func take(_ count: Int) -> [Float] {
+    /// Storage for at least `count` floats with unspecified contents, for outputs the caller
+    /// overwrites whole.
+    public func take(_ count: Int) -> FloatStorage {
         let size = Self.classAtLeast(count)
         lock.lock()
-        if var stack = free[size], var buffer = stack.popLast() {
-            free[size] = stack
+        if let storage = free[size]?.popLast() {
             lock.unlock()
-            // Within the buffer's capacity: no reallocation either way.
-            if buffer.count > count {
-                buffer.removeLast(buffer.count - count)
-            } else if buffer.count < count {
-                buffer.append(contentsOf: repeatElement(0, count: count - buffer.count))
-            }
-            return buffer
+            return storage
         }
         allocations += 1
         lock.unlock()
-        var buffer = [Float](repeating: 0, count: size)
-        buffer.removeLast(size - count)
-        return buffer
+        return FloatStorage(capacity: size)
     }
 
-    /// Returns a buffer for reuse.
-    public func give(_ buffer: [Float]) {
-        guard buffer.capacity >= 8 else { return }
-        let size = Self.classAtMost(buffer.capacity)
+    /// Returns storage for reuse.
+    public func give(_ storage: FloatStorage) {
+        guard storage.capacity >= 8 else { return }
+        let size = Self.classAtMost(storage.capacity)
         lock.lock()
-        free[size, default: []].append(buffer)
+        free[size, default: []].append(storage)
         lock.unlock()
     }
 
@@ -81,9 +73,13 @@ public final class BufferPool: @unchecked Sendable {
 /// A scratch buffer from `BufferPool.shared` that goes back to it when released (e.g. saved attention
 /// weights captured by a backward closure).
 public final class PooledBuffer {
-    public var values: [Float]
+    private let storage: FloatStorage
+    public let values: FloatBuffer
 
-    public init(count: Int) { values = BufferPool.shared.take(count) }
+    public init(count: Int) {
+        storage = BufferPool.shared.take(count)
+        values = storage.buffer(count: count)
+    }
 
-    deinit { BufferPool.shared.give(values) }
+    deinit { BufferPool.shared.give(storage) }
 }

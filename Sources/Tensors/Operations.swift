@@ -5,9 +5,9 @@ public enum Ops {
     public static func embedding(_ tape: Tape, tokens: [Int32], positions: [Int32], wte: Variable, wpe: Variable) -> Variable {
         let c = wte.shape[1], n = tokens.count
         let out = Variable(zeros: [n, c])
-        Embedding.forward(out: &out.value, tokens: tokens, positions: positions, wte: wte.value, wpe: wpe.value, rows: n, channels: c)
+        Embedding.forward(out: out.value.base, tokens: tokens, positions: positions, wte: wte.value.base, wpe: wpe.value.base, rows: n, channels: c)
         tape.record {
-            Embedding.backward(dwte: &wte.gradient, dwpe: &wpe.gradient, dout: out.gradient, tokens: tokens, positions: positions, rows: n, channels: c)
+            Embedding.backward(dwte: wte.gradient.base, dwpe: wpe.gradient.base, dout: out.gradient.base, tokens: tokens, positions: positions, rows: n, channels: c)
         }
         return out
     }
@@ -16,11 +16,11 @@ public enum Ops {
         let c = x.shape.last!, n = x.count / c
         let out = Variable(zeros: x.shape)
         let mean = PooledBuffer(count: n), rstd = PooledBuffer(count: n)
-        LayerNorm.forward(out: &out.value, mean: &mean.values, rstd: &rstd.values, inp: x.value, weight: weight.value, bias: bias.value, rows: n, channels: c)
+        LayerNorm.forward(out: out.value.base, mean: mean.values.base, rstd: rstd.values.base, inp: x.value.base, weight: weight.value.base, bias: bias.value.base, rows: n, channels: c)
         tape.record {
             LayerNorm.backward(
-                dinp: &x.gradient, dweight: &weight.gradient, dbias: &bias.gradient, dout: out.gradient, inp: x.value, weight: weight.value,
-                mean: mean.values, rstd: rstd.values, rows: n, channels: c)
+                dinp: x.gradient.base, dweight: weight.gradient.base, dbias: bias.gradient.base, dout: out.gradient.base, inp: x.value.base, weight: weight.value.base,
+                mean: mean.values.base, rstd: rstd.values.base, rows: n, channels: c)
         }
         return out
     }
@@ -29,12 +29,12 @@ public enum Ops {
     public static func linear(_ tape: Tape, _ x: Variable, weight: Variable, bias: Variable?) -> Variable {
         let c = weight.shape[0], oc = weight.shape[1], n = x.count / c
         let out = Variable(zeros: Array(x.shape.dropLast()) + [oc])
-        Linear.forward(out: &out.value, inp: x.value, weight: weight.value, bias: bias?.value, rows: n, inFeatures: c, outFeatures: oc)
+        Linear.forward(out: out.value.base, inp: x.value.base, weight: weight.value.base, bias: bias?.value.base, rows: n, inFeatures: c, outFeatures: oc)
         tape.record {
             if let bias {
-                Linear.backward(dinp: &x.gradient, dweight: &weight.gradient, dbias: &bias.gradient, dout: out.gradient, inp: x.value, weight: weight.value, rows: n, inFeatures: c, outFeatures: oc)
+                Linear.backward(dinp: x.gradient.base, dweight: weight.gradient.base, dbias: bias.gradient.base, dout: out.gradient.base, inp: x.value.base, weight: weight.value.base, rows: n, inFeatures: c, outFeatures: oc)
             } else {
-                Linear.backward(dinp: &x.gradient, dweight: &weight.gradient, dbias: nil, dout: out.gradient, inp: x.value, weight: weight.value, rows: n, inFeatures: c, outFeatures: oc)
+                Linear.backward(dinp: x.gradient.base, dweight: weight.gradient.base, dbias: nil, dout: out.gradient.base, inp: x.value.base, weight: weight.value.base, rows: n, inFeatures: c, outFeatures: oc)
             }
         }
         return out
@@ -42,8 +42,8 @@ public enum Ops {
 
     public static func gelu(_ tape: Tape, _ x: Variable) -> Variable {
         let out = Variable(zeros: x.shape)
-        GELU.forward(out: &out.value, inp: x.value, count: x.count)
-        tape.record { GELU.backward(dinp: &x.gradient, inp: x.value, dout: out.gradient, count: x.count) }
+        GELU.forward(out: out.value.base, inp: x.value.base, count: x.count)
+        tape.record { GELU.backward(dinp: x.gradient.base, inp: x.value.base, dout: out.gradient.base, count: x.count) }
         return out
     }
 
@@ -75,12 +75,12 @@ public enum Ops {
         let out = Variable(zeros: [b, t, c])
         let att = PooledBuffer(count: b * heads * t * t)
         if let keyMask {
-            Attention.forward(out: &out.value, att: &att.values, qkv: qkv.value, keyMask: keyMask, causal: causal, batch: b, length: t, channels: c, heads: heads)
+            Attention.forward(out: out.value.base, att: att.values.base, qkv: qkv.value.base, keyMask: keyMask, causal: causal, batch: b, length: t, channels: c, heads: heads)
         } else {
-            Attention.forward(out: &out.value, att: &att.values, qkv: qkv.value, keyMask: nil, causal: causal, batch: b, length: t, channels: c, heads: heads)
+            Attention.forward(out: out.value.base, att: att.values.base, qkv: qkv.value.base, keyMask: nil, causal: causal, batch: b, length: t, channels: c, heads: heads)
         }
         tape.record {
-            Attention.backward(dqkv: &qkv.gradient, dout: out.gradient, qkv: qkv.value, att: att.values, batch: b, length: t, channels: c, heads: heads)
+            Attention.backward(dqkv: qkv.gradient.base, dout: out.gradient.base, qkv: qkv.value.base, att: att.values.base, batch: b, length: t, channels: c, heads: heads)
         }
         return out
     }
@@ -98,19 +98,19 @@ public enum Ops {
         let dropped = dropout.map { _ in PooledBuffer(count: weights) }
         if let dropped {
             PackedAttention.forward(
-                out: &out.value, att: &att.values, qkv: qkv.value, offsets: offsets, causal: causal, channels: c, heads: heads, dropout: dropout,
-                dropped: &dropped.values)
+                out: out.value.base, att: att.values.base, qkv: qkv.value.base, offsets: offsets, causal: causal, channels: c, heads: heads, dropout: dropout,
+                dropped: dropped.values.base)
         } else {
-            PackedAttention.forward(out: &out.value, att: &att.values, qkv: qkv.value, offsets: offsets, causal: causal, channels: c, heads: heads)
+            PackedAttention.forward(out: out.value.base, att: att.values.base, qkv: qkv.value.base, offsets: offsets, causal: causal, channels: c, heads: heads)
         }
         tape.record {
             if let dropped {
                 PackedAttention.backward(
-                    dqkv: &qkv.gradient, dout: out.gradient, qkv: qkv.value, att: att.values, offsets: offsets, channels: c, heads: heads,
-                    dropout: dropout, dropped: dropped.values)
+                    dqkv: qkv.gradient.base, dout: out.gradient.base, qkv: qkv.value.base, att: att.values.base, offsets: offsets, channels: c, heads: heads,
+                    dropout: dropout, dropped: dropped.values.base)
             } else {
                 PackedAttention.backward(
-                    dqkv: &qkv.gradient, dout: out.gradient, qkv: qkv.value, att: att.values, offsets: offsets, channels: c, heads: heads)
+                    dqkv: qkv.gradient.base, dout: out.gradient.base, qkv: qkv.value.base, att: att.values.base, offsets: offsets, channels: c, heads: heads)
             }
         }
         return out
@@ -119,8 +119,8 @@ public enum Ops {
     /// Inverted dropout with `mask` (training only; at inference skip the call).
     public static func dropout(_ tape: Tape, _ x: Variable, mask: DropoutMask) -> Variable {
         let out = Variable(zeros: x.shape)
-        Dropout.forward(out: &out.value, inp: x.value, mask: mask, count: x.count)
-        tape.record { Dropout.backward(dinp: &x.gradient, dout: out.gradient, mask: mask, count: x.count) }
+        Dropout.forward(out: out.value.base, inp: x.value.base, mask: mask, count: x.count)
+        tape.record { Dropout.backward(dinp: x.gradient.base, dout: out.gradient.base, mask: mask, count: x.count) }
         return out
     }
 
@@ -128,8 +128,8 @@ public enum Ops {
     public static func gatherRows(_ tape: Tape, _ x: Variable, rows: [Int32]) -> Variable {
         let c = x.shape.last!
         let out = Variable(zeros: [rows.count, c])
-        RowOps.gather(out: &out.value, inp: x.value, rows: rows, count: rows.count, channels: c)
-        tape.record { RowOps.gatherBackward(dinp: &x.gradient, dout: out.gradient, rows: rows, count: rows.count, channels: c) }
+        RowOps.gather(out: out.value.base, inp: x.value.base, rows: rows, count: rows.count, channels: c)
+        tape.record { RowOps.gatherBackward(dinp: x.gradient.base, dout: out.gradient.base, rows: rows, count: rows.count, channels: c) }
         return out
     }
 
@@ -137,8 +137,8 @@ public enum Ops {
     public static func addRowBias(_ tape: Tape, _ x: Variable, bias: Variable) -> Variable {
         let v = bias.count, n = x.count / v
         let out = Variable(zeros: x.shape)
-        RowOps.rowBias(out: &out.value, inp: x.value, bias: bias.value, rows: n, width: v)
-        tape.record { RowOps.rowBiasBackward(dinp: &x.gradient, dbias: &bias.gradient, dout: out.gradient, rows: n, width: v) }
+        RowOps.rowBias(out: out.value.base, inp: x.value.base, bias: bias.value.base, rows: n, width: v)
+        tape.record { RowOps.rowBiasBackward(dinp: x.gradient.base, dbias: bias.gradient.base, dout: out.gradient.base, rows: n, width: v) }
         return out
     }
 
@@ -146,10 +146,10 @@ public enum Ops {
     public static func pairDot(_ tape: Tape, _ x: Variable, table: Variable, ids: [Int32]) -> Variable {
         let c = x.shape.last!, n = x.count / c
         let out = Variable(zeros: [n])
-        RowOps.pairDot(out: &out.value, inp: x.value, table: table.value, ids: ids, rows: n, channels: c)
+        RowOps.pairDot(out: out.value.base, inp: x.value.base, table: table.value.base, ids: ids, rows: n, channels: c)
         tape.record {
             RowOps.pairDotBackward(
-                dinp: &x.gradient, dtable: &table.gradient, dout: out.gradient, inp: x.value, table: table.value, ids: ids, rows: n, channels: c)
+                dinp: x.gradient.base, dtable: table.gradient.base, dout: out.gradient.base, inp: x.value.base, table: table.value.base, ids: ids, rows: n, channels: c)
         }
         return out
     }
@@ -158,17 +158,17 @@ public enum Ops {
     /// pass with d(loss) = `weight` (a sink, like `crossEntropy`).
     public static func binaryCrossEntropy(_ tape: Tape, logits: Variable, labels: [Float], mask: [Float], weight: Float = 1) -> Float {
         BinaryCrossEntropy.forwardBackward(
-            logits: logits.value, labels: labels, mask: mask, dlogits: &logits.gradient, count: logits.count, gradientScale: weight)
+            logits: logits.value.base, labels: labels, mask: mask, dlogits: logits.gradient.base, count: logits.count, gradientScale: weight)
     }
 
     /// `x · wteᵀ`: logits (N, V) from hidden states (N, C) and the tied embeddings (V, C).
     public static func tiedLogits(_ tape: Tape, _ x: Variable, wte: Variable) -> Variable {
         let v = wte.shape[0], c = wte.shape[1], n = x.count / c
         let out = Variable(zeros: [n, v])
-        Matmul.gemm(x.value, transposeA: false, wte.value, transposeB: true, &out.value, m: n, n: v, k: c)
+        Matmul.gemm(x.value.base, transposeA: false, wte.value.base, transposeB: true, out.value.base, m: n, n: v, k: c)
         tape.record {
-            Matmul.gemm(out.gradient, transposeA: false, wte.value, transposeB: false, &x.gradient, m: n, n: c, k: v, beta: 1)
-            Matmul.gemm(out.gradient, transposeA: true, x.value, transposeB: false, &wte.gradient, m: v, n: c, k: n, beta: 1)
+            Matmul.gemm(out.gradient.base, transposeA: false, wte.value.base, transposeB: false, x.gradient.base, m: n, n: c, k: v, beta: 1)
+            Matmul.gemm(out.gradient.base, transposeA: true, x.value.base, transposeB: false, wte.gradient.base, m: v, n: c, k: n, beta: 1)
         }
         return out
     }
@@ -179,7 +179,7 @@ public enum Ops {
     public static func crossEntropy(_ tape: Tape, logits: Variable, targets: [Int32], mask: [Float], weight: Float = 1) -> Float {
         let v = logits.shape.last!, n = logits.count / v
         let loss = CrossEntropy.forwardBackward(
-            logits: logits.value, targets: targets, mask: mask, dlogits: &logits.gradient, rows: n, vocabulary: v, gradientScale: weight)
+            logits: logits.value.base, targets: targets, mask: mask, dlogits: logits.gradient.base, rows: n, vocabulary: v, gradientScale: weight)
         return loss
     }
 
@@ -188,9 +188,9 @@ public enum Ops {
     public static func segmentMeanPool(_ tape: Tape, _ x: Variable, mask: [Float], batch b: Int, length t: Int) -> Variable {
         let c = x.shape.last!
         let out = Variable(zeros: [b, c])
-        SegmentMeanPool.forward(out: &out.value, inp: x.value, mask: mask, batch: b, length: t, channels: c)
+        SegmentMeanPool.forward(out: out.value.base, inp: x.value.base, mask: mask, batch: b, length: t, channels: c)
         tape.record {
-            SegmentMeanPool.backward(dinp: &x.gradient, dout: out.gradient, mask: mask, batch: b, length: t, channels: c)
+            SegmentMeanPool.backward(dinp: x.gradient.base, dout: out.gradient.base, mask: mask, batch: b, length: t, channels: c)
         }
         return out
     }
@@ -200,9 +200,9 @@ public enum Ops {
         let c = x.shape.last!, n = x.count / c
         let out = Variable(zeros: x.shape)
         let norm = PooledBuffer(count: n)
-        L2Normalize.forward(out: &out.value, norm: &norm.values, inp: x.value, rows: n, channels: c)
+        L2Normalize.forward(out: out.value.base, norm: norm.values.base, inp: x.value.base, rows: n, channels: c)
         tape.record {
-            L2Normalize.backward(dinp: &x.gradient, dout: out.gradient, out: out.value, norm: norm.values, rows: n, channels: c)
+            L2Normalize.backward(dinp: x.gradient.base, dout: out.gradient.base, out: out.value.base, norm: norm.values.base, rows: n, channels: c)
         }
         return out
     }
@@ -212,6 +212,6 @@ public enum Ops {
     public static func infoNCE(_ tape: Tape, _ a: Variable, _ b: Variable, temperature: Float, weight: Float = 1) -> Float {
         let c = a.shape.last!, n = a.count / c
         return InfoNCE.forwardBackward(
-            a: a.value, b: b.value, da: &a.gradient, db: &b.gradient, rows: n, channels: c, temperature: temperature, scale: weight)
+            a: a.value.base, b: b.value.base, da: a.gradient.base, db: b.gradient.base, rows: n, channels: c, temperature: temperature, scale: weight)
     }
 }

@@ -1,33 +1,55 @@
 /// A value in the computation graph: a row-major Float32 buffer, its shape, and (for values the loss
-/// depends on) a gradient buffer of the same size.
+/// depends on) a gradient buffer of the same size. The buffers are views of memory the variable
+/// keeps alive: pooled activation storage, storage of its own, or a `ParameterSet`'s flat buffers.
 public final class Variable {
     public let shape: [Int]
-    public var value: [Float]
-    public var gradient: [Float]
+    public let value: FloatBuffer
+    public let gradient: FloatBuffer
+    /// What the buffers live in.
+    private let valueStorage: FloatStorage
+    private let gradientStorage: FloatStorage
+    /// Whether the storage goes back to the pool (outputs of operations; not parameters).
+    private let pooled: Bool
 
+    /// A variable holding a copy of `value`, with a zero gradient.
     public init(shape: [Int], value: [Float]) {
         precondition(value.count == shape.reduce(1, *), "shape \(shape) does not match \(value.count) values")
         self.shape = shape
-        self.value = value
-        gradient = [Float](repeating: 0, count: value.count)
+        valueStorage = FloatStorage(capacity: value.count)
+        gradientStorage = FloatStorage(capacity: value.count)
+        self.value = valueStorage.buffer(count: value.count)
+        gradient = gradientStorage.buffer(count: value.count)
+        self.value.assign(value)
+        pooled = false
     }
 
     /// Zeros of `shape`, drawn with their gradient from `BufferPool.shared` and returned to it on release.
     public init(zeros shape: [Int]) {
         let count = shape.reduce(1, *)
         self.shape = shape
-        value = BufferPool.shared.zeros(count)
-        gradient = BufferPool.shared.zeros(count)
+        valueStorage = BufferPool.shared.zeros(count)
+        gradientStorage = BufferPool.shared.zeros(count)
+        value = valueStorage.buffer(count: count)
+        gradient = gradientStorage.buffer(count: count)
         pooled = true
     }
 
-    /// Whether the buffers go back to the pool (outputs of operations; not parameters).
-    private var pooled = false
+    /// A view of `count(shape)` values at `offset` of `values` and of the gradient at the same offset
+    /// of `gradients` (a tensor of a parameter set).
+    init(shape: [Int], values: FloatStorage, gradients: FloatStorage, offset: Int) {
+        let count = shape.reduce(1, *)
+        self.shape = shape
+        valueStorage = values
+        gradientStorage = gradients
+        value = values.buffer(count: count, offset: offset)
+        gradient = gradients.buffer(count: count, offset: offset)
+        pooled = false
+    }
 
     deinit {
         if pooled {
-            BufferPool.shared.give(value)
-            BufferPool.shared.give(gradient)
+            BufferPool.shared.give(valueStorage)
+            BufferPool.shared.give(gradientStorage)
         }
     }
 

@@ -1,10 +1,11 @@
 import Foundation
-import LanguageModel
+import Support
+import Training
 
 /// CPU time (user + system, all threads) this process has used, in seconds: recorded beside wall
 /// time in training settings and metrics, since on a shared 2-core machine wall time varies with load.
 enum CPUTime {
-    static func now() -> Double { TrainingCost.processCPUSeconds() }
+    static func now() -> Double { Platform.processCPUSeconds() }
 }
 
 extension TrainingCost {

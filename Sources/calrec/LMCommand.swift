@@ -3,7 +3,9 @@ import Foundation
 import LanguageModel
 import RecData
 import Reporting
+import Support
 import Tokenization
+import Training
 
 /// `calrec lm …`: the language-model engine on its own.
 struct LMCommand: ParsableCommand {
@@ -80,7 +82,8 @@ struct LMTrainCommand: ParsableCommand {
             // Before --resume looks for the checkpoint: one a killed writer had moved aside comes back.
             AtomicWrite.removeDebris(of: checkpointFolder)
             let tokenizer: BPETokenizer
-            if resume, FileManager.default.fileExists(atPath: (checkpointFolder as NSString).appendingPathComponent("training.json")) {
+            // A checkpoint of another format is refused before its files are read.
+            if resume, try LanguageModelTraining.readCheckpoint(checkpointFolder) != nil {
                 log("resuming from \(checkpointFolder)")
                 tokenizer = try ModelFolder(path: checkpointFolder).tokenizer
             } else {

@@ -3,6 +3,8 @@ import Evaluation
 import Foundation
 import RecData
 import SequentialRecommenders
+import Support
+import Training
 
 /// The options of `calrec baseline sasrec|bert4rec`: the model's hyper-parameters (the papers'
 /// defaults), the training loop's, and an optional saved model to evaluate instead of training.
@@ -55,7 +57,16 @@ struct SequentialModelOptions: ParsableArguments {
     @Option(help: "sasrec/bert4rec: evaluate this saved model folder (config.json + model.safetensors) instead of training (model and training options are then ignored).")
     var load: String?
 
+    @Option(
+        name: .customLong("checkpoint-every"),
+        help: "sasrec/bert4rec: save the training state to <out>/model.checkpoint every this many epochs (0: never, unless --resume).")
+    var checkpointEvery = 0
+
+    @Flag(help: "sasrec/bert4rec: continue from <out>/model.checkpoint (same data and options) to the result of an uninterrupted run.")
+    var resume = false
+
     func validate() throws {
+        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
         guard (maxEpochs ?? 1) >= 1, patience >= 1, batch >= 1, lr > 0 else {
             throw ValidationError("--max-epochs, --patience, --batch and --lr must be positive")
         }
@@ -101,9 +112,18 @@ struct SequentialModelOptions: ParsableArguments {
         let model = try SequentialModel.initialized(config: config, seed: seed)
         let maxEpochs = epochs(budget)
         let trainer = try SequentialTrainer(model: model, dataset: dataset, options: training(budget))
-        let startedCPU = CPUTime.now(), started = Date()
+        let started = TrainingCost.Mark.now()
         let progress = ProgressDisplay(total: maxEpochs, label: "\(architecture.rawValue) \(dataset.name)")
-        let records = trainer.train { record in
+        let modelFolder = (folder as NSString).appendingPathComponent("model")
+        let checkpointFolder = modelFolder + ".checkpoint"
+        // Before --resume looks for the checkpoint: one a killed writer had moved aside comes back.
+        AtomicWrite.removeDebris(of: checkpointFolder)
+        let checkpointing = checkpointEvery > 0 || resume
+            ? Checkpointing(
+                folder: checkpointFolder, every: checkpointEvery > 0 ? checkpointEvery : maxEpochs, resume: resume, started: started,
+                notice: { log($0) })
+            : nil
+        let records = try trainer.train(checkpointing: checkpointing) { record in
             progress.update(
                 record.epoch, detail: String(format: "loss %.4f  valid NDCG@10 %.4f%@", record.loss, record.validNDCG10, record.best ? " (best)" : ""))
         }
@@ -112,14 +132,15 @@ struct SequentialModelOptions: ParsableArguments {
                 "\(architecture.rawValue) on '\(dataset.name)': the training loss was not finite from the first epoch (\(records.first?.loss ?? .nan)); try a lower --lr")
         }
         log("\(architecture.rawValue): stopped after \(records.count) epochs; best epoch \(best.epoch), valid NDCG@10 \(String(format: "%.4f", best.validNDCG10))")
-        let modelFolder = (folder as NSString).appendingPathComponent("model")
         try model.save(to: modelFolder)
         try AtomicWrite.write(Data(try JSONLinesText.render(records).utf8), to: (modelFolder as NSString).appendingPathComponent("train.jsonl"))
-        let trainingCPUSeconds = CPUTime.now() - startedCPU
+        // Every process of a resumed run counts, up to the checkpoint it resumed from.
+        let cost = trainer.priorCost + started.elapsed()
+        let trainingCPUSeconds = cost.cpuSeconds
         let training = SequentialRunSettings.Training(
             maxEpochs: maxEpochs, patience: patience, batch: batch, lr: lr, seed: seed, validationUsers: validationUsers,
             epochsRun: records.count, bestEpoch: best.epoch, bestValidNDCG10: best.validNDCG10, cpuSeconds: trainingCPUSeconds,
-            wallSeconds: Date().timeIntervalSince(started), trainingUsers: trainer.trainingUsers)
+            wallSeconds: cost.wallSeconds, trainingUsers: trainer.trainingUsers, resumed: resume ? true : nil)
         return (model, SequentialRunSettings(config: config, training: training, loadedFrom: nil), trainingCPUSeconds)
     }
 }

@@ -4,7 +4,9 @@ import Foundation
 import LanguageModel
 import RecData
 import Reporting
+import Support
 import Tokenization
+import Training
 
 /// Where `calrec train` reads its datasets: any number of RecBole folders and Amazon 2018 categories.
 struct TrainingDataOptions: ParsableArguments {
@@ -128,7 +130,8 @@ struct TrainCommand: ParsableCommand {
         let documents = datasets.flatMap { $0.items.map(format.body) }
         guard !documents.isEmpty else { throw ValidationError("the datasets have no items") }
         let tokenizer: BPETokenizer
-        if resume, FileManager.default.fileExists(atPath: (checkpointFolder as NSString).appendingPathComponent("training.json")) {
+        // A checkpoint of another format is refused before its files are read.
+        if resume, try LanguageModelTraining.readCheckpoint(checkpointFolder) != nil {
             tokenizer = try ModelFolder(path: checkpointFolder).tokenizer
         } else {
             log("stage 0: training a \(vocab)-token tokenizer on \(documents.count) item texts")

@@ -62,13 +62,13 @@ final class FineTuningTests: XCTestCase {
         XCTAssertThrowsError(try CALRecTraining(options: options).train(model: model, datasets: data, checkpointing: checkpointing) {
             if $0.step == 8 { throw Killed() }  // the checkpoint holds step 5 and the best model of step 4
         })
-        let killed = try XCTUnwrap(try CALRecTraining.Checkpointing.readRecord(CALRecTraining.Record.self, in: folder)?.cost)
+        let killed = try XCTUnwrap(try CALRecTraining.Checkpointing.readRecord(CALRecTraining.Point.self, in: folder)?.cost)
         XCTAssertGreaterThan(killed.cpuSeconds, 0)
         let resumed = try CALRecTraining(options: options).train(model: model, datasets: data, checkpointing: checkpointing)
         // The killed process's time up to step 5 is carried over, and the last checkpoint adds this one's.
         XCTAssertEqual(resumed.priorCost, killed)
         XCTAssertEqual(straight.priorCost, .zero)
-        let final = try XCTUnwrap(try CALRecTraining.Checkpointing.readRecord(CALRecTraining.Record.self, in: folder)?.cost)
+        let final = try XCTUnwrap(try CALRecTraining.Checkpointing.readRecord(CALRecTraining.Point.self, in: folder)?.cost)
         XCTAssertGreaterThan(final.cpuSeconds, killed.cpuSeconds)
         XCTAssertGreaterThan(final.wallSeconds, killed.wallSeconds)
         XCTAssertEqual(resumed.curve, straight.curve.map { point in

@@ -22,8 +22,8 @@ final class ObjectiveTests: XCTestCase {
 
         let c = trainer.config.channels
         let scratch = Tape()
-        let joint = trainer.hidden(scratch, tokens: batch.joint).value
-        let alone = trainer.hidden(scratch, tokens: batch.targetOnly).value
+        let joint = trainer.hidden(scratch, tokens: batch.joint).value.array
+        let alone = trainer.hidden(scratch, tokens: batch.targetOnly).value.array
         scratch.reset()
         func mean(_ h: [Float], row: Int, length: Int, _ range: Range<Int>) -> [Double] {
             var v = [Double](repeating: 0, count: c)

@@ -1,6 +1,7 @@
 import Foundation
 import RecData
 import Retrieval
+import Support
 import Tensors
 import XCTest
 @testable import CALRec
@@ -45,7 +46,7 @@ final class PromptTests: XCTestCase {
         // Training part: the first 7 purchases (items 0…6); validation target 7.
         XCTAssertEqual(sequences.sequences, [[0, 1, 2, 3, 4, 5, 6]])
         XCTAssertEqual(sequences.validation, [SequenceExample(history: [0, 1, 2, 3, 4, 5, 6], target: 7)])
-        var random = SeededGenerator(seed: 1)
+        var random = SeededRandom(seed: 1)
         var targets: [Int32: Int] = [:]
         for _ in 0..<5_000 {
             let example = sequences.draw(0, random: &random)
@@ -66,7 +67,7 @@ final class PromptTests: XCTestCase {
         let mixture = CategoryMixture(sizes: sizes, exponent: 0.3)
         let raw = sizes.map { pow(Double($0), 0.3) }
         let expected = raw.map { $0 / raw.reduce(0, +) }  // 0.5707, 0.2860, 0.1433 (computed independently in Python)
-        var random = SeededGenerator(seed: 9)
+        var random = SeededRandom(seed: 9)
         var counts = [0, 0, 0]
         let draws = 100_000
         for _ in 0..<draws { counts[mixture.draw(random: &random)] += 1 }

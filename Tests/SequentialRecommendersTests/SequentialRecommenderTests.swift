@@ -1,6 +1,7 @@
 import Evaluation
 import Foundation
 import RecData
+import Support
 import Tensors
 import XCTest
 @testable import SequentialRecommenders
@@ -74,7 +75,7 @@ final class SequentialRecommenderTests: XCTestCase {
 
     /// Hidden states of `sequence` (model ids), one row of C per position.
     func hidden(_ model: SequentialModel, _ sequence: [Int32]) -> [[Float]] {
-        var none: SeededGenerator? = nil
+        var none: SeededRandom? = nil
         let out = model.encode(Tape(), sequences: [sequence], dropout: &none)
         let c = model.config.hidden
         return (0..<sequence.count).map { Array(out.value[($0 * c)..<($0 * c + c)]) }
@@ -128,7 +129,7 @@ final class SequentialRecommenderTests: XCTestCase {
         // A learning rate of 0 never improves on the first epoch: stop after 1 + patience epochs.
         let trainer = try SequentialTrainer(
             model: model, dataset: cycle, options: SequentialTrainingOptions(maxEpochs: 50, patience: 3, batchSize: 4, learningRate: 0, seed: 2))
-        let records = trainer.train()
+        let records = try trainer.train()
         XCTAssertEqual(records.count, 4)
         XCTAssertEqual(records.map(\.best), [true, false, false, false])
     }
@@ -138,7 +139,7 @@ final class SequentialRecommenderTests: XCTestCase {
         model.parameters["layers.0.ffn.down.bias"]!.value[0] = .nan
         let trainer = try SequentialTrainer(
             model: model, dataset: cycle, options: SequentialTrainingOptions(maxEpochs: 50, patience: 10, batchSize: 4, seed: 2))
-        let records = trainer.train()
+        let records = try trainer.train()
         XCTAssertEqual(records.count, 1)
         XCTAssertTrue(records[0].loss.isNaN)
         XCTAssertFalse(records[0].best)
@@ -148,7 +149,7 @@ final class SequentialRecommenderTests: XCTestCase {
         let model = try SequentialModel.initialized(config: SequentialModelConfig.defaults(for: .sasrec, itemCount: 10), seed: 2)
         let trainer = try SequentialTrainer(
             model: model, dataset: cycle, options: SequentialTrainingOptions(maxEpochs: 200, patience: 2, batchSize: 4, learningRate: 3e-2, seed: 2))
-        let records = trainer.train()
+        let records = try trainer.train()
         // Stopped by patience, so the last epochs were not the best: their weights must be gone.
         XCTAssertLessThan(records.count, 200)
         XCTAssertFalse(records.last!.best)
@@ -160,7 +161,7 @@ final class SequentialRecommenderTests: XCTestCase {
     func testClozeBatchesMaskAboutTheConfiguredShareAndAtLeastOneItemPerSequence() {
         var config = tinyConfig(.bert4rec)
         config.maxLength = 50
-        var random = SeededGenerator(seed: 5)
+        var random = SeededRandom(seed: 5)
         let sequences = (0..<400).map { u in (0..<(1 + u % 40)).map { Int32(($0 + u) % 10) } }
         let batch = SequentialBatches.cloze(sequences: sequences, config: config, random: &random)
         let tokens = batch.sequences.flatMap { $0 }
@@ -180,7 +181,7 @@ final class SequentialRecommenderTests: XCTestCase {
     func testNextItemBatchesTargetTheFollowingItemWithinTheLastWindow() {
         var config = tinyConfig(.sasrec)
         config.maxLength = 3
-        var random = SeededGenerator(seed: 1)
+        var random = SeededRandom(seed: 1)
         let batch = SequentialBatches.nextItem(sequences: [[0, 1, 2, 3, 4], [5, 6]], config: config, sampleNegatives: true, random: &random)
         // Window of the last 4 items (ids shifted by 1): 2 3 4 5 → inputs 2 3 4, targets 3 4 5; then 6 → 7.
         XCTAssertEqual(batch.sequences, [[2, 3, 4], [6]])

@@ -35,15 +35,37 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(s.rate(step: 500), 0.1, accuracy: 1e-6)
     }
 
-    func testGlobalNormClipping() {
-        let a = Variable(shape: [2], value: [0, 0])
-        let b = Variable(shape: [1], value: [0])
-        a.gradient = [3, 0]
-        b.gradient = [4]
-        XCTAssertEqual(GradientClipping.clip([a, b], maxNorm: 1), 5)
-        XCTAssertEqual(a.gradient, [0.6, 0])
+    func testGlobalNormClippingScalesTheTrainableGradientsOfTheSetTogether() {
+        let set = ParameterSet([
+            .init(name: "a", shape: [2], values: [0, 0], decays: true), .init(name: "b", shape: [1], values: [0], decays: false),
+            .init(name: "frozen", shape: [1], values: [0], decays: true, trainable: false),
+        ])
+        let (a, b, frozen) = (set.variable(named: "a")!, set.variable(named: "b")!, set.variable(named: "frozen")!)
+        a.gradient.assign([3, 0])
+        b.gradient.assign([4])
+        frozen.gradient.assign([100])
+        XCTAssertEqual(GradientClipping.clip(set, maxNorm: 1), 5, "√(3² + 4²); the frozen tensor does not count")
+        XCTAssertEqual(a.gradient.array, [0.6, 0])
         XCTAssertEqual(b.gradient[0], 0.8, accuracy: 1e-7)
-        XCTAssertEqual(GradientClipping.clip([a], maxNorm: 1), 0.6, accuracy: 1e-7)
-        XCTAssertEqual(a.gradient, [0.6, 0], "below the limit nothing changes")
+        XCTAssertEqual(frozen.gradient[0], 100)
+        XCTAssertEqual(GradientClipping.clip(set, maxNorm: 2), 1, accuracy: 1e-6)
+        XCTAssertEqual(a.gradient.array, [0.6, 0], "below the limit nothing changes")
+    }
+
+    func testTensorsOfASetAreAlignedSlicesOfOneBufferPerRole() {
+        let set = ParameterSet([
+            .init(name: "x", shape: [3], values: [1, 2, 3], decays: false), .init(name: "y", shape: [2, 2], values: [4, 5, 6, 7], decays: true),
+        ])
+        XCTAssertEqual(set.tensors.map(\.offset), [0, 16], "each tensor starts on a 64-byte boundary")
+        XCTAssertEqual(set.capacity, 32)
+        XCTAssertEqual(Array(set.weights.buffer(count: 20)), [1, 2, 3] + [Float](repeating: 0, count: 13) + [4, 5, 6, 7])
+        let y = set.variable(named: "y")!
+        XCTAssertEqual(y.value.base, set.weights.base + 16)
+        XCTAssertEqual(y.gradient.base, set.gradients.base + 16)
+        XCTAssertEqual(set.weightTensors()["y"], SafeTensors.Tensor(shape: [2, 2], values: [4, 5, 6, 7]))
+        XCTAssertEqual(set.momentTensors().keys.sorted(), ["m.x", "m.y", "v.x", "v.y"])
+        XCTAssertThrowsError(try set.loadWeights(["x": .init(shape: [3], values: [0, 0, 0])])) { error in
+            XCTAssertEqual(error as? ParameterSetError, .missing(name: "y"))
+        }
     }
 }

@@ -39,6 +39,18 @@ public struct AdamW: Sendable, Equatable {
     }
 }
 
+extension AdamW {
+    /// One update of every trainable tensor of `set` from its gradients, tensor by tensor in the
+    /// set's order, each with its own weight-decay group; frozen tensors are left as they are.
+    public func update(_ set: ParameterSet, step: Int, lr: Float) {
+        let (p, g, m, v) = (set.weights.base, set.gradients.base, set.firstMoments.base, set.secondMoments.base)
+        for tensor in set.tensors where tensor.trainable {
+            let o = tensor.offset
+            update(parameters: p + o, gradients: g + o, m: m + o, v: v + o, count: tensor.count, step: step, lr: lr, decay: tensor.decays)
+        }
+    }
+}
+
 /// Linear warmup to the peak rate, then cosine decay to `minimumFraction` of it.
 public struct WarmupCosineSchedule: Sendable, Equatable {
     public var peak: Float
@@ -65,14 +77,23 @@ public struct WarmupCosineSchedule: Sendable, Equatable {
 /// Global-norm gradient clipping: scales every gradient by `maxNorm / norm` when the L2 norm of all
 /// of them together exceeds `maxNorm`; returns the norm before clipping.
 public enum GradientClipping {
+    /// Global-norm clipping of the trainable tensors of `set` together, summed tensor by tensor in
+    /// the set's order; returns the norm before clipping.
     @discardableResult
-    public static func clip(_ variables: [Variable], maxNorm: Float) -> Float {
+    public static func clip(_ set: ParameterSet, maxNorm: Float) -> Float {
+        let gradients = set.gradients.base
         var sum: Double = 0
-        for variable in variables { for g in variable.gradient { sum += Double(g) * Double(g) } }
+        for tensor in set.tensors where tensor.trainable {
+            let g = gradients + tensor.offset
+            for i in 0..<tensor.count { sum += Double(g[i]) * Double(g[i]) }
+        }
         let norm = Float(sum.squareRoot())
         if norm > maxNorm && norm > 0 {
             let scale = maxNorm / norm
-            for variable in variables { for i in 0..<variable.count { variable.gradient[i] *= scale } }
+            for tensor in set.tensors where tensor.trainable {
+                let g = gradients + tensor.offset
+                for i in 0..<tensor.count { g[i] *= scale }
+            }
         }
         return norm
     }
