@@ -22,10 +22,7 @@ public struct GPT2Weights {
 
     /// The views of `set`, which must hold every tensor of a GPT-2 with `config`.
     public init(_ set: ParameterSet, config: GPT2Config) {
-        func v(_ name: String) -> Variable {
-            guard let variable = set.variable(named: name) else { preconditionFailure("the parameter set has no '\(name)'") }
-            return variable
-        }
+        let v = set.required
         tokenEmbedding = v("wte.weight")
         positionEmbedding = v("wpe.weight")
         finalNormWeight = v("ln_f.weight")

@@ -26,10 +26,7 @@ struct SequentialWeights {
     let head: Head?
 
     init(_ set: ParameterSet, config: SequentialModelConfig) {
-        func v(_ name: String) -> Variable {
-            guard let variable = set.variable(named: name) else { preconditionFailure("the parameter set has no '\(name)'") }
-            return variable
-        }
+        let v = set.required
         itemEmbedding = v("item_embedding.weight")
         positionEmbedding = v("position_embedding.weight")
         inputNormWeight = v("input_ln.weight")

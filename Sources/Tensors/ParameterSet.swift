@@ -80,6 +80,13 @@ public final class ParameterSet {
     /// The tensor called `name` as a variable (to build a model's typed views once).
     public func variable(named name: String) -> Variable? { indexByName[name].map { variables[$0] } }
 
+    /// The tensor named `name`, which a model's typed view requires (a missing one is a programming
+    /// error: the set was built from the same configuration).
+    public func required(_ name: String) -> Variable {
+        guard let variable = variable(named: name) else { preconditionFailure("the parameter set has no '\(name)'") }
+        return variable
+    }
+
     /// Freezes (`false`) or unfreezes every tensor whose name `matching` accepts.
     public func setTrainable(_ trainable: Bool, matching: (String) -> Bool) {
         for i in tensors.indices where matching(tensors[i].name) { tensors[i].trainable = trainable }
