@@ -1,5 +1,6 @@
 import Foundation
 import RecData
+import Support
 
 /// `metrics.json`: one method's tie-aware metrics on one dataset and split, with the settings that
 /// produced them (`Settings`, a type owned by the method's module) and what they cost.
@@ -106,7 +107,7 @@ public struct MetricsFile<Settings: Codable & Sendable>: Codable, Sendable {
         do {
             return try JSONDecoder().decode(MetricsFile.self, from: data)
         } catch let error as DecodingError {
-            throw RecDataError.malformedLine(file: path, line: 1, detail: "not a metrics.json file: \(MetricsFileDecoding.describe(error))")
+            throw RecDataError.malformedLine(file: path, line: 1, detail: "not a metrics.json file: \(DecodingErrorText.describe(error))")
         } catch {
             throw RecDataError.malformedLine(file: path, line: 1, detail: "not a metrics.json file")
         }
@@ -167,24 +168,4 @@ struct AnyKey: CodingKey {
     var intValue: Int? { nil }
     init(stringValue: String) { self.stringValue = stringValue }
     init?(intValue: Int) { nil }
-}
-
-/// One line for a `DecodingError`: which field, and what was wrong with it.
-public enum MetricsFileDecoding {
-    public static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-        }
-        switch error {
-        case .keyNotFound(let key, let context):
-            let parent = path(context)
-            return "field '\(parent.isEmpty ? key.stringValue : parent + "." + key.stringValue)' missing"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context):
-            return "field '\(path(context))' has the wrong type (\(context.debugDescription))"
-        case .dataCorrupted(let context):
-            return path(context).isEmpty ? context.debugDescription : "field '\(path(context))': \(context.debugDescription)"
-        @unknown default:
-            return String(describing: error)
-        }
-    }
 }

@@ -52,9 +52,7 @@ struct CompareCommand: ParsableCommand {
                         title: "\(metric): \(nameA) vs \(nameB)", groups: [nameA, nameB], series: ["optimistic", "pessimistic"],
                         values: [[means(a, false), means(a, true)], [means(b, false), means(b, true)]]))
             }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(record), as: UTF8.self))
+            try printJSONLine(record)
         }
     }
 }

@@ -1,3 +1,4 @@
+import CALRec
 import Evaluation
 import Foundation
 
@@ -19,40 +20,33 @@ struct ComputeCost {
         return ComputeSeconds(training: trainingSeconds, inference: inferenceSeconds, trainingStages: stages)
     }
 
-    /// The key of `calrec.json` that lists the training chain's CPU seconds, written at training time
-    /// (when the `init` paths are valid) so the cost does not depend on where `recommend` runs.
-    static let chainKey = "training_chain"
-
     /// The training CPU seconds of a model folder written by `calrec train` and of every folder it
     /// started from, oldest first, as its `calrec.json` recorded them at training time; nil (said on
     /// standard error) for a model trained elsewhere or before the chain was recorded.
     static func trainingChain(model: String) -> [(name: String, seconds: Double)]? {
-        let path = (model as NSString).appendingPathComponent("calrec.json")
-        guard let data = FileManager.default.contents(atPath: path),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let recorded = object[chainKey] as? [[String: Any]]
-        else {
-            log("training CPU time unknown: \(path) is missing or has no \(chainKey)")
+        let path = (model as NSString).appendingPathComponent(ModelSettingsFile.fileName)
+        let settings: ModelSettingsFile?
+        do {
+            settings = try ModelSettingsFile.read(folder: model)
+        } catch {
+            log("training CPU time unknown: \(describe(error))")
             return nil
         }
-        let chain = recorded.compactMap { entry in
-            (entry["stage"] as? String).flatMap { name in (entry["cpu_seconds"] as? NSNumber).map { (name, $0.doubleValue) } }
-        }
-        guard chain.count == recorded.count else {
-            log("training CPU time unknown: \(path) has a malformed \(chainKey)")
+        guard let chain = settings?.trainingChain else {
+            log("training CPU time unknown: \(path) is missing or has no training_chain")
             return nil
         }
-        return chain
+        return chain.map { ($0.stage, $0.cpuSeconds) }
     }
 
     /// `training_chain` for a model trained now: its starting model's chain, then this stage.
-    static func chainJSON(startingFrom initFolder: String?, stage: Int, seconds: Double) -> [[String: Any]]? {
+    static func chain(startingFrom initFolder: String?, stage: Int, seconds: Double) -> [ModelSettingsFile.ChainStage]? {
         var chain: [(name: String, seconds: Double)] = []
         if let initFolder {
             guard let before = trainingChain(model: initFolder) else { return nil }
             chain = before
         }
         chain.append(("stage \(stage)", seconds))
-        return chain.map { ["stage": $0.name, "cpu_seconds": $0.seconds] }
+        return chain.map { ModelSettingsFile.ChainStage(stage: $0.name, cpuSeconds: $0.seconds) }
     }
 }

@@ -32,8 +32,7 @@ struct LMScoreCommand: ParsableCommand {
             guard ids.count <= folder.model.config.maxPositions else {
                 throw ValidationError("the text has \(ids.count) tokens; the model reads at most \(folder.model.config.maxPositions)")
             }
-            let object: [String: Any] = ["tokens": ids.count, "logprob": folder.model.logProbability(of: ids)]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            try printJSONLine(ScoredText(tokens: ids.count, logprob: folder.model.logProbability(of: ids)))
         }
     }
 }
@@ -122,11 +121,8 @@ struct LMTrainCommand: ParsableCommand {
                 try tokenizer.save(to: staging)
                 try AtomicWrite.write(lines, to: (staging as NSString).appendingPathComponent("train.jsonl"))
                 // What training cost, every process of a resumed run included.
-                var cost = (priorCost + started.elapsed()).record(resumed: resume)
-                cost["steps"] = steps
-                try AtomicWrite.write(
-                    try JSONSerialization.data(withJSONObject: cost, options: [.sortedKeys, .prettyPrinted]),
-                    to: (staging as NSString).appendingPathComponent("cost.json"))
+                let cost = TrainingCostFile(steps: steps, cost: priorCost + started.elapsed(), resumed: resume)
+                try AtomicWrite.write(try encodedJSON(cost, pretty: true), to: (staging as NSString).appendingPathComponent("cost.json"))
             }
             if let collector = ResultCollector.current {
                 collector.add(LineChart(title: "Training loss", xLabel: "step", yLabel: "loss",
@@ -167,8 +163,7 @@ struct LMGenerateCommand: ParsableCommand {
             for result in results {
                 var text = folder.tokenizer.decode(result.tokens)
                 for s in stop where text.hasSuffix(s) { text.removeLast(s.count) }
-                let object: [String: Any] = ["text": text, "tokens": result.tokens.count, "logprob": result.logprob]
-                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+                try printJSONLine(GeneratedText(text: text, tokens: result.tokens.count, logprob: result.logprob))
             }
         }
     }

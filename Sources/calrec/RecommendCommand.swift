@@ -78,18 +78,7 @@ struct RecommendCommand: ParsableCommand {
 
     /// The prompt settings a model folder's `calrec.json` records (the paper's when absent).
     static func settings(_ folder: String) throws -> (template: PromptTemplate, maxInput: Int?, maxOutput: Int) {
-        let path = (folder as NSString).appendingPathComponent("calrec.json")
-        guard let data = FileManager.default.contents(atPath: path) else { return (.paper, nil, 64) }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw RecDataError.malformedLine(file: path, line: 1, detail: "not a JSON object")
-        }
-        var template = PromptTemplate.paper
-        if let t = object["template"] as? [String: String] {
-            guard let h = t["history_prefix"], let f = t["first_item_prefix"], let n = t["next_item_prefix"] else {
-                throw RecDataError.missingField(file: path, line: 1, field: "template.history_prefix / first_item_prefix / next_item_prefix")
-            }
-            template = PromptTemplate(historyPrefix: h, firstItemPrefix: f, nextItemPrefix: n)
-        }
-        return (template, object["max_input_tokens"] as? Int, object["max_output_tokens"] as? Int ?? 64)
+        guard let file = try ModelSettingsFile.read(folder: folder) else { return (.paper, nil, 64) }
+        return (file.template.promptTemplate, file.maxInputTokens, file.maxOutputTokens)
     }
 }

@@ -160,7 +160,7 @@ struct TrainCommand: ParsableCommand {
             try trained.save(to: staging)
             try tokenizer.save(to: staging)
             try AtomicWrite.write(lines, to: (staging as NSString).appendingPathComponent("train.jsonl"))
-            try writeSettings(to: staging, extra: ["stage": 0, "datasets": datasets.map(\.name)], cost: priorCost + started.elapsed())
+            try writeSettings(to: staging, fineTuning: nil, datasets: datasets.map(\.name), cost: priorCost + started.elapsed())
         }
         ResultCollector.current?.add(LineChart(
             title: "Stage 0 (our addition): language-model loss on item texts", xLabel: "step", yLabel: "loss",
@@ -207,13 +207,13 @@ struct TrainCommand: ParsableCommand {
             try result.model.save(to: staging)
             try start.tokenizer.save(to: staging)
             try AtomicWrite.write(lines, to: (staging as NSString).appendingPathComponent("train.jsonl"))
-            var extra: [String: Any] = [
-                "stage": stage, "datasets": datasets.map(\.name), "init": `init`!, "alpha": alpha, "beta": beta, "tau": tau,
-                "best_step": result.bestStep, "steps": steps,
-            ]
-            if let best = result.bestValidation { extra[select == "ndcg" ? "best_valid_ndcg10" : "best_valid_nig"] = Double(select == "ndcg" ? -best : best) }
-            extra["selection"] = select
-            try writeSettings(to: staging, extra: extra, cost: result.priorCost + started.elapsed(), template: template, maxInput: maxInput)
+            let best = result.bestValidation.map(Double.init)
+            let fineTuning = ModelSettingsFile.FineTuning(
+                initFolder: `init`!, alpha: alpha, beta: beta, tau: tau, steps: steps, bestStep: result.bestStep, selection: select,
+                bestValidNIG: select == "ndcg" ? nil : best, bestValidNDCG10: select == "ndcg" ? best.map { -$0 } : nil)
+            try writeSettings(
+                to: staging, fineTuning: fineTuning, datasets: datasets.map(\.name), cost: result.priorCost + started.elapsed(),
+                template: template, maxInput: maxInput)
         }
         if let collector = ResultCollector.current {
             var series: [LineChart.Series] = [.init(name: "train L_NIG", points: result.curve.map { [Double($0.step), Double($0.nextItem)] })]
@@ -234,22 +234,17 @@ struct TrainCommand: ParsableCommand {
         .init(folder: folder, every: checkpointEvery > 0 ? checkpointEvery : steps, resume: resume, started: started, notice: { log($0) })
     }
 
-    /// `calrec.json`: how prompts are built for this model (read back by `calrec recommend`) and what
-    /// training cost (every process of a resumed run).
+    /// `calrec.json`: how prompts are built for this model (read back by `calrec recommend`), the
+    /// stage's settings and what it cost, with the training chain.
     private func writeSettings(
-        to folder: String, extra: [String: Any], cost: TrainingCost, template: PromptTemplate? = nil, maxInput: Int? = nil
+        to folder: String, fineTuning: ModelSettingsFile.FineTuning?, datasets: [String], cost: TrainingCost,
+        template: PromptTemplate? = nil, maxInput: Int? = nil
     ) throws {
-        var settings = extra
         let chosen = template ?? PromptTemplate(name: self.template) ?? .paper
-        settings["template"] = ["history_prefix": chosen.historyPrefix, "first_item_prefix": chosen.firstItemPrefix, "next_item_prefix": chosen.nextItemPrefix]
-        if let maxInput { settings["max_input_tokens"] = maxInput }
-        settings["max_output_tokens"] = maxOutput
-        settings["category_format"] = data.categoryFormat
-        settings.merge(cost.record(resumed: resume)) { $1 }
-        if let chain = ComputeCost.chainJSON(startingFrom: stage == 0 ? nil : `init`, stage: stage, seconds: cost.cpuSeconds) {
-            settings[ComputeCost.chainKey] = chain
-        }
-        let json = try JSONSerialization.data(withJSONObject: settings, options: [.sortedKeys, .prettyPrinted])
-        try AtomicWrite.write(json, to: (folder as NSString).appendingPathComponent("calrec.json"))
+        let file = ModelSettingsFile(
+            stage: stage, datasets: datasets, fineTuning: fineTuning, template: chosen, maxInputTokens: maxInput, maxOutputTokens: maxOutput,
+            categoryFormat: data.categoryFormat, cpuSeconds: cost.cpuSeconds, wallSeconds: cost.wallSeconds, resumed: resume,
+            trainingChain: ComputeCost.chain(startingFrom: stage == 0 ? nil : `init`, stage: stage, seconds: cost.cpuSeconds))
+        try file.write(folder: folder)
     }
 }

@@ -89,3 +89,57 @@ final class InferenceSettingsTests: XCTestCase {
         XCTAssertTrue(text.contains(#""qrr":{"epsilon":0.01,"modulation":true,"n_preds":5,"pooling":"max"}"#), text)
     }
 }
+
+final class ModelSettingsFileTests: XCTestCase {
+    private func scratch() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("calrec-settings-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        return path
+    }
+
+    /// A calrec.json of an earlier build (no version, fine-tuning settings at the top level) still
+    /// gives recommend its prompt settings and the cost its chain.
+    func testAVersionOneFileReadsWithItsTemplateLimitsAndChain() throws {
+        let folder = try scratch()
+        try """
+            {"alpha": 0.125, "beta": -0.02500000037252903, "best_step": 40, "category_format": "path", "cpu_seconds": 12.5,
+             "datasets": ["Office"], "init": "m0", "max_input_tokens": 160, "max_output_tokens": 48, "selection": "loss",
+             "stage": 2, "steps": 60, "tau": 0.5, "template": {"first_item_prefix": "First:", "history_prefix": "Purchases:",
+             "next_item_prefix": "Next:"}, "training_chain": [{"cpu_seconds": 3, "stage": "stage 0"}, {"cpu_seconds": 12.5,
+             "stage": "stage 2"}], "wall_seconds": 20}
+            """.write(toFile: folder + "/calrec.json", atomically: true, encoding: .utf8)
+        let file = try XCTUnwrap(try ModelSettingsFile.read(folder: folder))
+        XCTAssertEqual(file.version, 1)
+        XCTAssertEqual(file.template.promptTemplate, .compact)
+        XCTAssertEqual(file.maxInputTokens, 160)
+        XCTAssertEqual(file.maxOutputTokens, 48)
+        XCTAssertEqual(file.fineTuning?.initFolder, "m0")
+        XCTAssertEqual(file.fineTuning?.bestStep, 40)
+        XCTAssertEqual(file.trainingChain, [.init(stage: "stage 0", cpuSeconds: 3), .init(stage: "stage 2", cpuSeconds: 12.5)])
+        XCTAssertNil(try ModelSettingsFile.read(folder: folder + "/none"), "a folder without calrec.json has no settings")
+    }
+
+    /// What this build writes: version 2, the weights as the user set them (β = −0.025, not its
+    /// Float widened to −0.02500000037252903), and it reads back equal.
+    func testWrittenFileRecordsSettingsAsSetAndReadsBack() throws {
+        let folder = try scratch()
+        let file = ModelSettingsFile(
+            stage: 2, datasets: ["Office"],
+            fineTuning: .init(
+                initFolder: "m1", alpha: 0.125, beta: -0.025, tau: 0.5, steps: 300, bestStep: 250, selection: "loss", bestValidNIG: 1.5,
+                bestValidNDCG10: nil),
+            template: .paper, maxInputTokens: nil, maxOutputTokens: 64, categoryFormat: "path", cpuSeconds: 1, wallSeconds: 2,
+            resumed: false, trainingChain: [.init(stage: "stage 2", cpuSeconds: 1)])
+        try file.write(folder: folder)
+        let text = try String(contentsOfFile: folder + "/calrec.json", encoding: .utf8)
+        XCTAssertTrue(text.contains(#""beta" : -0.025,"#), text)
+        XCTAssertTrue(text.contains(#""version" : 2"#), text)
+        XCTAssertEqual(try ModelSettingsFile.read(folder: folder), file)
+        try #"{"version": 9}"#.write(toFile: folder + "/calrec.json", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ModelSettingsFile.read(folder: folder)) { error in
+            let message = (error as? LocalizedError)?.errorDescription ?? ""
+            XCTAssert(message.contains("calrec.json") && message.contains("update calrec"), message)
+        }
+    }
+}
