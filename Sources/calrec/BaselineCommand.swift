@@ -44,50 +44,46 @@ struct BaselineCommand: ParsableCommand {
         if let architecture = SequentialArchitecture(rawValue: method.rawValue) {
             return try runSequential(architecture)
         }
-        try reportingErrors {
-            let baseline: BaselineMethod =
-                method == .pop
-                ? .popularity
-                : .bm25History(
-                    lastItems: lastItems, analyzer: BM25Analyzer(removeEnglishStopWords: stopWords),
-                    parameters: BM25Parameters(k1: k1, b: b))
-            var datasets: [SequenceDataset] = []
-            try source.forEachDataset { datasets.append($0) }
-            for dataset in datasets {
-                let started = CPUTime.now()
-                let ranks = baseline.rank(
-                    dataset: dataset, split: evaluation.split, excludeHistory: evaluation.excludeHistory,
-                    format: source.itemTextFormat, maxUsers: evaluation.userLimit)
-                let settings = BaselineSettings(
-                    bm25: method == .bm25 ? .init(lastItems: lastItems, stopWords: stopWords, k1: k1, b: b) : nil)
-                // Counting purchases / indexing the catalogue happens inside the ranking call: all of it is inference here.
-                let cost = ComputeCost(trainingStages: [], inferenceSeconds: CPUTime.now() - started)
-                try evaluation.write(
-                    ranks: ranks, dataset: dataset.name, method: baseline.name, multiple: datasets.count > 1, settings: settings, cost: cost)
-            }
+        let baseline: BaselineMethod =
+            method == .pop
+            ? .popularity
+            : .bm25History(
+                lastItems: lastItems, analyzer: BM25Analyzer(removeEnglishStopWords: stopWords),
+                parameters: BM25Parameters(k1: k1, b: b))
+        var datasets: [SequenceDataset] = []
+        try source.forEachDataset { datasets.append($0) }
+        for dataset in datasets {
+            let started = CPUTime.now()
+            let ranks = baseline.rank(
+                dataset: dataset, split: evaluation.split, excludeHistory: evaluation.excludeHistory,
+                format: source.itemTextFormat, maxUsers: evaluation.userLimit)
+            let settings = BaselineSettings(
+                bm25: method == .bm25 ? .init(lastItems: lastItems, stopWords: stopWords, k1: k1, b: b) : nil)
+            // Counting purchases / indexing the catalogue happens inside the ranking call: all of it is inference here.
+            let cost = ComputeCost(trainingStages: [], inferenceSeconds: CPUTime.now() - started)
+            try evaluation.write(
+                ranks: ranks, dataset: dataset.name, method: baseline.name, multiple: datasets.count > 1, settings: settings, cost: cost)
         }
     }
 
     /// Trains (or loads) SASRec / BERT4Rec per dataset, then ranks the evaluated users' targets.
     func runSequential(_ architecture: SequentialArchitecture) throws {
-        try reportingErrors {
-            var datasets: [SequenceDataset] = []
-            try source.forEachDataset { datasets.append($0) }
-            for dataset in datasets {
-                let folder = datasets.count > 1 ? (evaluation.out as NSString).appendingPathComponent(dataset.name) : evaluation.out
-                if evaluation.split == .valid && sequential.load == nil {
-                    log("warning: \(architecture.rawValue) stops early on the validation targets, so --split valid metrics are biased upwards")
-                }
-                let (model, settings, trainingSeconds) = try sequential.model(
-                    architecture, dataset: dataset, folder: folder, budget: evaluation.budget)
-                let started = CPUTime.now()
-                let cases = Array(dataset.evaluationCases(evaluation.split).prefix(evaluation.userLimit ?? Int.max))
-                let ranks = model.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory)
-                let cost = ComputeCost(trainingStages: trainingSeconds.map { [("training", $0)] }, inferenceSeconds: CPUTime.now() - started)
-                try evaluation.write(
-                    ranks: ranks, dataset: dataset.name, method: architecture.rawValue, multiple: datasets.count > 1, settings: settings,
-                    cost: cost)
+        var datasets: [SequenceDataset] = []
+        try source.forEachDataset { datasets.append($0) }
+        for dataset in datasets {
+            let folder = datasets.count > 1 ? (evaluation.out as NSString).appendingPathComponent(dataset.name) : evaluation.out
+            if evaluation.split == .valid && sequential.load == nil {
+                log("warning: \(architecture.rawValue) stops early on the validation targets, so --split valid metrics are biased upwards")
             }
+            let (model, settings, trainingSeconds) = try sequential.model(
+                architecture, dataset: dataset, folder: folder, budget: evaluation.budget)
+            let started = CPUTime.now()
+            let cases = Array(dataset.evaluationCases(evaluation.split).prefix(evaluation.userLimit ?? Int.max))
+            let ranks = model.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory)
+            let cost = ComputeCost(trainingStages: trainingSeconds.map { [("training", $0)] }, inferenceSeconds: CPUTime.now() - started)
+            try evaluation.write(
+                ranks: ranks, dataset: dataset.name, method: architecture.rawValue, multiple: datasets.count > 1, settings: settings,
+                cost: cost)
         }
     }
 }

@@ -74,12 +74,6 @@ func refuseTunedBuildOnUnfitCPU() {
     exit(1)
 }
 
-/// Runs `body`. Errors propagate unchanged: `Calrec.main` prints a direct run's error as one line
-/// and exits 1; inside a workbook run the workbench shows it at its block.
-func reportingErrors(_ body: () throws -> Void) rethrows {
-    try body()
-}
-
 /// An error as one line: its `LocalizedError` description, or what it says of itself.
 func describe(_ error: Error) -> String {
     (error as? LocalizedError)?.errorDescription ?? String(describing: error)

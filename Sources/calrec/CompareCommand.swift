@@ -30,29 +30,27 @@ struct CompareCommand: ParsableCommand {
     var otherName: String?
 
     func run() throws {
-        try reportingErrors {
-            guard let metric = RankingMetric(metric) else { throw ValidationError("unknown metric '\(metric)'") }
-            let a = try RanksFile.read(ranksA)
-            let b = try RanksFile.read(ranksB)
-            let test = try PairedRandomizationTest(a, b, metric: metric, pessimistic: pessimistic, permutations: permutations, seed: seed)
-            let record = PairedTestRecord(metric: metric, pessimistic: pessimistic, users: a.count, test: test, seed: seed, a: ranksA, b: ranksB)
-            if let collector = ResultCollector.current {
-                func means(_ ranks: [UserRank], _ pessimistic: Bool) -> Double {
-                    ranks.map { metric.value(rank: pessimistic ? $0.rank.pessimistic : $0.rank.optimistic) }.reduce(0, +) / Double(max(ranks.count, 1))
-                }
-                let nameA = name ?? (ranksA as NSString).deletingLastPathComponent.components(separatedBy: "/").last ?? "A"
-                let nameB = otherName ?? (ranksB as NSString).deletingLastPathComponent.components(separatedBy: "/").last ?? "B"
-                var table = Table(
-                    caption: "Paired randomisation test, \(metric) (\(pessimistic ? "pessimistic" : "optimistic") ranks, \(a.count) users)",
-                    columns: [.init("A", alignment: .left), .init("B", alignment: .left), .init("mean A − B"), .init("p-value")])
-                table.append([.init(nameA), .init(nameB), .init(String(format: "%+.4f", test.meanDifference)), .init(String(format: "%.4g", test.pValue))])
-                collector.add(table)
-                collector.add(
-                    BarChart(
-                        title: "\(metric): \(nameA) vs \(nameB)", groups: [nameA, nameB], series: ["optimistic", "pessimistic"],
-                        values: [[means(a, false), means(a, true)], [means(b, false), means(b, true)]]))
+        guard let metric = RankingMetric(metric) else { throw ValidationError("unknown metric '\(metric)'") }
+        let a = try RanksFile.read(ranksA)
+        let b = try RanksFile.read(ranksB)
+        let test = try PairedRandomizationTest(a, b, metric: metric, pessimistic: pessimistic, permutations: permutations, seed: seed)
+        let record = PairedTestRecord(metric: metric, pessimistic: pessimistic, users: a.count, test: test, seed: seed, a: ranksA, b: ranksB)
+        if let collector = ResultCollector.current {
+            func means(_ ranks: [UserRank], _ pessimistic: Bool) -> Double {
+                ranks.map { metric.value(rank: pessimistic ? $0.rank.pessimistic : $0.rank.optimistic) }.reduce(0, +) / Double(max(ranks.count, 1))
             }
-            try printJSONLine(record)
+            let nameA = name ?? (ranksA as NSString).deletingLastPathComponent.components(separatedBy: "/").last ?? "A"
+            let nameB = otherName ?? (ranksB as NSString).deletingLastPathComponent.components(separatedBy: "/").last ?? "B"
+            var table = Table(
+                caption: "Paired randomisation test, \(metric) (\(pessimistic ? "pessimistic" : "optimistic") ranks, \(a.count) users)",
+                columns: [.init("A", alignment: .left), .init("B", alignment: .left), .init("mean A − B"), .init("p-value")])
+            table.append([.init(nameA), .init(nameB), .init(String(format: "%+.4f", test.meanDifference)), .init(String(format: "%.4g", test.pValue))])
+            collector.add(table)
+            collector.add(
+                BarChart(
+                    title: "\(metric): \(nameA) vs \(nameB)", groups: [nameA, nameB], series: ["optimistic", "pessimistic"],
+                    values: [[means(a, false), means(a, true)], [means(b, false), means(b, true)]]))
         }
+        try printJSONLine(record)
     }
 }

@@ -22,36 +22,34 @@ struct EvaluateCommand: ParsableCommand {
     var method = "calrec"
 
     func run() throws {
-        try reportingErrors {
-            var datasets: [SequenceDataset] = []
-            try source.forEachDataset { datasets.append($0) }
-            guard datasets.count == 1 else {
-                throw ValidationError("evaluate needs exactly one dataset; choose one with --category or --name")
-            }
-            let dataset = datasets[0]
-            let cases = Array(dataset.evaluationCases(evaluation.split).prefix(evaluation.userLimit ?? Int.max))
-            let ranks: [UserRank]
-            var settings = ScoredInputSettings(input: input, qrr: nil)
-            if input.hasSuffix(".tsv") {
-                let scores = try SparseScoresFile.read(input, itemIDs: dataset.itemIDs)
-                let byUser = scores
-                ranks = FullRankingEvaluator.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory) { c, buffer in
-                    buffer.update(repeating: -.infinity)
-                    for (item, score) in byUser[dataset.userIDs[c.user]] ?? [] { buffer[item] = score }
-                }
-            } else {
-                let samples = try SamplesFile.read(input)
-                let index = BM25Index(documents: dataset.items.map(source.itemTextFormat.plainText))
-                let qrr = ranking.quasiRoundRobin
-                ranks = FullRankingEvaluator.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory) { c, buffer in
-                    let scores = qrr.scores(samples: samples[dataset.userIDs[c.user]] ?? [], index: index)
-                    _ = buffer.update(from: scores)
-                }
-                settings.qrr = qrr
-                let missing = cases.filter { samples[dataset.userIDs[$0.user]] == nil }.count
-                if missing > 0 { log("\(missing) evaluated users have no samples; all their items tie at 0") }
-            }
-            try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: false, settings: settings)
+        var datasets: [SequenceDataset] = []
+        try source.forEachDataset { datasets.append($0) }
+        guard datasets.count == 1 else {
+            throw ValidationError("evaluate needs exactly one dataset; choose one with --category or --name")
         }
+        let dataset = datasets[0]
+        let cases = Array(dataset.evaluationCases(evaluation.split).prefix(evaluation.userLimit ?? Int.max))
+        let ranks: [UserRank]
+        var settings = ScoredInputSettings(input: input, qrr: nil)
+        if input.hasSuffix(".tsv") {
+            let scores = try SparseScoresFile.read(input, itemIDs: dataset.itemIDs)
+            let byUser = scores
+            ranks = FullRankingEvaluator.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory) { c, buffer in
+                buffer.update(repeating: -.infinity)
+                for (item, score) in byUser[dataset.userIDs[c.user]] ?? [] { buffer[item] = score }
+            }
+        } else {
+            let samples = try SamplesFile.read(input)
+            let index = BM25Index(documents: dataset.items.map(source.itemTextFormat.plainText))
+            let qrr = ranking.quasiRoundRobin
+            ranks = FullRankingEvaluator.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory) { c, buffer in
+                let scores = qrr.scores(samples: samples[dataset.userIDs[c.user]] ?? [], index: index)
+                _ = buffer.update(from: scores)
+            }
+            settings.qrr = qrr
+            let missing = cases.filter { samples[dataset.userIDs[$0.user]] == nil }.count
+            if missing > 0 { log("\(missing) evaluated users have no samples; all their items tie at 0") }
+        }
+        try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: false, settings: settings)
     }
 }

@@ -26,14 +26,12 @@ struct LMScoreCommand: ParsableCommand {
     var text: String
 
     func run() throws {
-        try reportingErrors {
-            let folder = try ModelFolder(path: model)
-            let ids = folder.tokenizer.encode(text)
-            guard ids.count <= folder.model.config.maxPositions else {
-                throw ValidationError("the text has \(ids.count) tokens; the model reads at most \(folder.model.config.maxPositions)")
-            }
-            try printJSONLine(ScoredText(tokens: ids.count, logprob: folder.model.logProbability(of: ids)))
+        let folder = try ModelFolder(path: model)
+        let ids = folder.tokenizer.encode(text)
+        guard ids.count <= folder.model.config.maxPositions else {
+            throw ValidationError("the text has \(ids.count) tokens; the model reads at most \(folder.model.config.maxPositions)")
         }
+        try printJSONLine(ScoredText(tokens: ids.count, logprob: folder.model.logProbability(of: ids)))
     }
 }
 
@@ -67,70 +65,68 @@ struct LMTrainCommand: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 0
 
     func run() throws {
-        try reportingErrors {
-            let started = TrainingCost.Mark.now()
-            let documents: [String]
-            if let textFile {
-                guard let data = FileManager.default.contents(atPath: textFile) else { throw RecDataError.missingPath(textFile) }
-                documents = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
-            } else {
-                documents = try source.documents()
-            }
-            guard !documents.isEmpty else { throw ValidationError("no documents to train on") }
-            let checkpointFolder = out + ".checkpoint"
-            // Before --resume looks for the checkpoint: one a killed writer had moved aside comes back.
-            AtomicWrite.removeDebris(of: checkpointFolder)
-            let tokenizer: BPETokenizer
-            // A checkpoint of another format is refused before its files are read.
-            if resume, try LanguageModelTraining.readCheckpoint(checkpointFolder) != nil {
-                log("resuming from \(checkpointFolder)")
-                tokenizer = try ModelFolder(path: checkpointFolder).tokenizer
-            } else {
-                log("training a \(vocab)-token tokenizer on \(documents.count) documents")
-                tokenizer = BPETrainer.train(texts: documents, vocabularySize: vocab)
-            }
-            let config = GPT2Config(
-                vocabularySize: tokenizer.vocabulary.count, maxPositions: context, channels: channels, layers: layers, heads: heads)
-            let model = try GPT2Model.initialized(config: config, seed: seed)
-            var options = LanguageModelTraining.Options()
-            let steps = self.steps ?? (budget == .tiny ? 20 : budget == .default ? 600 : 6000)
-            options.steps = steps
-            options.batch = batch
-            options.accumulationSteps = max(1, accumulate)
-            options.context = context
-            options.learningRate = learningRate
-            options.warmupSteps = max(1, steps / 10)
-            log("\(layers) layers, \(channels) channels, \(heads) heads, context \(context), batch \(batch) × \(options.accumulationSteps), \(steps) steps")
-            options.seed = seed
-            let progress = ProgressDisplay(total: steps, label: "step")
-            let checkpointing = checkpointEvery > 0 || resume
-                ? LanguageModelTraining.Checkpointing(
-                    folder: checkpointFolder, every: checkpointEvery > 0 ? checkpointEvery : steps, resume: resume, started: started,
-                    notice: { log($0) })
-                : nil
-            let (trained, curve, priorCost) = try LanguageModelTraining(options: options).train(
-                model: model, tokenizer: tokenizer, documents: documents, checkpointing: checkpointing
-            ) { point in
-                progress.update(
-                    point.step,
-                    detail: String(format: "loss %.4f  lr %.2e  grad-norm %.2f  %.0f tok/s", point.loss, point.learningRate, point.gradientNorm, point.tokensPerSecond))
-            }
-            let lines = try JSONLinesText.render(curve)
-            try AtomicWrite.folder(out) { staging in
-                try trained.save(to: staging)
-                try tokenizer.save(to: staging)
-                try AtomicWrite.write(lines, to: (staging as NSString).appendingPathComponent("train.jsonl"))
-                // What training cost, every process of a resumed run included.
-                let cost = TrainingCostFile(steps: steps, cost: priorCost + started.elapsed(), resumed: resume)
-                try AtomicWrite.write(try encodedJSON(cost, pretty: true), to: (staging as NSString).appendingPathComponent("cost.json"))
-            }
-            if let collector = ResultCollector.current {
-                collector.add(LineChart(title: "Training loss", xLabel: "step", yLabel: "loss",
-                                        series: [.init(name: "loss", points: curve.map { [Double($0.step), Double($0.loss)] })]))
-                collector.record(metric: "final loss", Double(curve.last!.loss))
-            }
-            print("trained \(out): \(trained.parameters.values.reduce(0) { $0 + $1.values.count }) parameters, loss \(CurveSummary(curve.map(\.loss)).text)")
+        let started = TrainingCost.Mark.now()
+        let documents: [String]
+        if let textFile {
+            guard let data = FileManager.default.contents(atPath: textFile) else { throw RecDataError.missingPath(textFile) }
+            documents = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+        } else {
+            documents = try source.documents()
         }
+        guard !documents.isEmpty else { throw ValidationError("no documents to train on") }
+        let checkpointFolder = out + ".checkpoint"
+        // Before --resume looks for the checkpoint: one a killed writer had moved aside comes back.
+        AtomicWrite.removeDebris(of: checkpointFolder)
+        let tokenizer: BPETokenizer
+        // A checkpoint of another format is refused before its files are read.
+        if resume, try LanguageModelTraining.readCheckpoint(checkpointFolder) != nil {
+            log("resuming from \(checkpointFolder)")
+            tokenizer = try ModelFolder(path: checkpointFolder).tokenizer
+        } else {
+            log("training a \(vocab)-token tokenizer on \(documents.count) documents")
+            tokenizer = BPETrainer.train(texts: documents, vocabularySize: vocab)
+        }
+        let config = GPT2Config(
+            vocabularySize: tokenizer.vocabulary.count, maxPositions: context, channels: channels, layers: layers, heads: heads)
+        let model = try GPT2Model.initialized(config: config, seed: seed)
+        var options = LanguageModelTraining.Options()
+        let steps = self.steps ?? (budget == .tiny ? 20 : budget == .default ? 600 : 6000)
+        options.steps = steps
+        options.batch = batch
+        options.accumulationSteps = max(1, accumulate)
+        options.context = context
+        options.learningRate = learningRate
+        options.warmupSteps = max(1, steps / 10)
+        log("\(layers) layers, \(channels) channels, \(heads) heads, context \(context), batch \(batch) × \(options.accumulationSteps), \(steps) steps")
+        options.seed = seed
+        let progress = ProgressDisplay(total: steps, label: "step")
+        let checkpointing = checkpointEvery > 0 || resume
+            ? LanguageModelTraining.Checkpointing(
+                folder: checkpointFolder, every: checkpointEvery > 0 ? checkpointEvery : steps, resume: resume, started: started,
+                notice: { log($0) })
+            : nil
+        let (trained, curve, priorCost) = try LanguageModelTraining(options: options).train(
+            model: model, tokenizer: tokenizer, documents: documents, checkpointing: checkpointing
+        ) { point in
+            progress.update(
+                point.step,
+                detail: String(format: "loss %.4f  lr %.2e  grad-norm %.2f  %.0f tok/s", point.loss, point.learningRate, point.gradientNorm, point.tokensPerSecond))
+        }
+        let lines = try JSONLinesText.render(curve)
+        try AtomicWrite.folder(out) { staging in
+            try trained.save(to: staging)
+            try tokenizer.save(to: staging)
+            try AtomicWrite.write(lines, to: (staging as NSString).appendingPathComponent("train.jsonl"))
+            // What training cost, every process of a resumed run included.
+            let cost = TrainingCostFile(steps: steps, cost: priorCost + started.elapsed(), resumed: resume)
+            try AtomicWrite.write(try encodedJSON(cost, pretty: true), to: (staging as NSString).appendingPathComponent("cost.json"))
+        }
+        if let collector = ResultCollector.current {
+            collector.add(LineChart(title: "Training loss", xLabel: "step", yLabel: "loss",
+                                    series: [.init(name: "loss", points: curve.map { [Double($0.step), Double($0.loss)] })]))
+            collector.record(metric: "final loss", Double(curve.last!.loss))
+        }
+        print("trained \(out): \(trained.parameters.values.reduce(0) { $0 + $1.values.count }) parameters, loss \(CurveSummary(curve.map(\.loss)).text)")
     }
 }
 
@@ -149,22 +145,20 @@ struct LMGenerateCommand: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 0
 
     func run() throws {
-        try reportingErrors {
-            let folder = try ModelFolder(path: model)
-            let ids = folder.tokenizer.encode(prompt)
-            guard !ids.isEmpty else { throw ValidationError("the prompt is empty") }
-            guard ids.count + maxNewTokens <= folder.model.config.maxPositions else {
-                throw ValidationError("prompt (\(ids.count) tokens) plus --max-new-tokens exceeds the model's \(folder.model.config.maxPositions) positions")
-            }
-            let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP, maxNewTokens: maxNewTokens, stopSequences: stop, seed: seed)
-            let results = folder.model.generate(
-                prompts: Array(repeating: ids, count: samples), options: options,
-                endOfText: folder.tokenizer.id(ofSpecial: "<|endoftext|>"), decode: folder.tokenizer.decode)
-            for result in results {
-                var text = folder.tokenizer.decode(result.tokens)
-                for s in stop where text.hasSuffix(s) { text.removeLast(s.count) }
-                try printJSONLine(GeneratedText(text: text, tokens: result.tokens.count, logprob: result.logprob))
-            }
+        let folder = try ModelFolder(path: model)
+        let ids = folder.tokenizer.encode(prompt)
+        guard !ids.isEmpty else { throw ValidationError("the prompt is empty") }
+        guard ids.count + maxNewTokens <= folder.model.config.maxPositions else {
+            throw ValidationError("prompt (\(ids.count) tokens) plus --max-new-tokens exceeds the model's \(folder.model.config.maxPositions) positions")
+        }
+        let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP, maxNewTokens: maxNewTokens, stopSequences: stop, seed: seed)
+        let results = folder.model.generate(
+            prompts: Array(repeating: ids, count: samples), options: options,
+            endOfText: folder.tokenizer.id(ofSpecial: "<|endoftext|>"), decode: folder.tokenizer.decode)
+        for result in results {
+            var text = folder.tokenizer.decode(result.tokens)
+            for s in stop where text.hasSuffix(s) { text.removeLast(s.count) }
+            try printJSONLine(GeneratedText(text: text, tokens: result.tokens.count, logprob: result.logprob))
         }
     }
 }

@@ -15,19 +15,17 @@ struct PrepareCommand: ParsableCommand {
     var out: String
 
     func run() throws {
-        try reportingErrors {
-            try source.forEachDataset { dataset in
-                let destination = (out as NSString).appendingPathComponent(dataset.name)
-                try AtomicWrite.folder(destination) { staging in
-                    try RecBoleAtomic.write(dataset, folder: staging)
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.sortedKeys]
-                    let split = LeaveOneOutSplit(dataset)
-                    try AtomicWrite.write(
-                        try encoder.encode(split), to: (staging as NSString).appendingPathComponent("splits.json"))
-                }
-                log("wrote \(destination): \(dataset.userIDs.count) users, \(dataset.itemIDs.count) items, \(dataset.purchaseCount) purchases")
+        try source.forEachDataset { dataset in
+            let destination = (out as NSString).appendingPathComponent(dataset.name)
+            try AtomicWrite.folder(destination) { staging in
+                try RecBoleAtomic.write(dataset, folder: staging)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                let split = LeaveOneOutSplit(dataset)
+                try AtomicWrite.write(
+                    try encoder.encode(split), to: (staging as NSString).appendingPathComponent("splits.json"))
             }
+            log("wrote \(destination): \(dataset.userIDs.count) users, \(dataset.itemIDs.count) items, \(dataset.purchaseCount) purchases")
         }
     }
 }

@@ -28,52 +28,50 @@ struct RecommendCommand: ParsableCommand {
     @Option(help: "Method name recorded in metrics.json.") var method = "calrec"
 
     func run() throws {
-        try reportingErrors {
-            var datasets: [SequenceDataset] = []
-            try source.forEachDataset { datasets.append($0) }
-            guard datasets.count == 1 else { throw ValidationError("recommend needs exactly one dataset; choose one with --category or --name") }
-            let dataset = datasets[0]
-            let folder = try ModelFolder(path: model)
-            let settings = try Self.settings(model)
-            let template = settings.template
-            let maxOutput = settings.maxOutput
-            let maxInput = self.maxInput ?? settings.maxInput ?? (folder.model.config.maxPositions - maxOutput)
-            let builder = try PromptBuilder(
-                template: template, tokenizer: folder.tokenizer, items: dataset.items, format: source.itemTextFormat, maxInputTokens: maxInput,
-                maxOutputTokens: maxOutput)
-            var options = Recommender.Options()
-            options.samples = samples
-            options.temperature = temperature
-            options.topK = topK
-            options.topP = topP
-            options.usersPerBatch = usersPerBatch
-            options.seed = seed
-            options.ranking = ranking.quasiRoundRobin
-            let recommender = Recommender(model: folder.model, builder: builder, options: options)
-            var cases = dataset.evaluationCases(evaluation.split)
-            if let limit = evaluation.userLimit { cases = Array(cases.prefix(limit)) }
-            log("\(dataset.name): \(cases.count) users × \(samples) samples at temperature \(temperature)")
-            let progress = ProgressDisplay(total: cases.count, label: "users")
-            let started = Date()
-            let cpuStarted = CPUTime.now()
-            let generated = recommender.generate(cases: cases) { done, _ in
-                let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-9)
-                progress.update(done, detail: String(format: "%.1f users/s", rate))
-            }
-            let generationSeconds = Date().timeIntervalSince(started)
-            let generationCPUSeconds = CPUTime.now() - cpuStarted
-            var rows: [(user: String, sample: GeneratedSample)] = []
-            for (c, list) in zip(cases, generated) { for sample in list { rows.append((dataset.userIDs[c.user], sample)) } }
-            try AtomicWrite.write(try SamplesFile.render(rows), to: (evaluation.out as NSString).appendingPathComponent("samples.jsonl"))
-            let index = BM25Index(documents: dataset.items.map(source.itemTextFormat.plainText))
-            let ranks = recommender.rank(cases: cases, samples: generated, dataset: dataset, index: index, excludeHistory: evaluation.excludeHistory)
-            let cost = ComputeCost(trainingStages: ComputeCost.trainingChain(model: model), inferenceSeconds: CPUTime.now() - cpuStarted)
-            let inference = InferenceSettings(
-                model: model, samples: samples, temperature: temperature, seed: seed, usersEvaluated: cases.count,
-                generationSeconds: generationSeconds, generationCPUSeconds: generationCPUSeconds,
-                qrr: ranking.quasiRoundRobin)
-            try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: false, settings: inference, cost: cost)
+        var datasets: [SequenceDataset] = []
+        try source.forEachDataset { datasets.append($0) }
+        guard datasets.count == 1 else { throw ValidationError("recommend needs exactly one dataset; choose one with --category or --name") }
+        let dataset = datasets[0]
+        let folder = try ModelFolder(path: model)
+        let settings = try Self.settings(model)
+        let template = settings.template
+        let maxOutput = settings.maxOutput
+        let maxInput = self.maxInput ?? settings.maxInput ?? (folder.model.config.maxPositions - maxOutput)
+        let builder = try PromptBuilder(
+            template: template, tokenizer: folder.tokenizer, items: dataset.items, format: source.itemTextFormat, maxInputTokens: maxInput,
+            maxOutputTokens: maxOutput)
+        var options = Recommender.Options()
+        options.samples = samples
+        options.temperature = temperature
+        options.topK = topK
+        options.topP = topP
+        options.usersPerBatch = usersPerBatch
+        options.seed = seed
+        options.ranking = ranking.quasiRoundRobin
+        let recommender = Recommender(model: folder.model, builder: builder, options: options)
+        var cases = dataset.evaluationCases(evaluation.split)
+        if let limit = evaluation.userLimit { cases = Array(cases.prefix(limit)) }
+        log("\(dataset.name): \(cases.count) users × \(samples) samples at temperature \(temperature)")
+        let progress = ProgressDisplay(total: cases.count, label: "users")
+        let started = Date()
+        let cpuStarted = CPUTime.now()
+        let generated = recommender.generate(cases: cases) { done, _ in
+            let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-9)
+            progress.update(done, detail: String(format: "%.1f users/s", rate))
         }
+        let generationSeconds = Date().timeIntervalSince(started)
+        let generationCPUSeconds = CPUTime.now() - cpuStarted
+        var rows: [(user: String, sample: GeneratedSample)] = []
+        for (c, list) in zip(cases, generated) { for sample in list { rows.append((dataset.userIDs[c.user], sample)) } }
+        try AtomicWrite.write(try SamplesFile.render(rows), to: (evaluation.out as NSString).appendingPathComponent("samples.jsonl"))
+        let index = BM25Index(documents: dataset.items.map(source.itemTextFormat.plainText))
+        let ranks = recommender.rank(cases: cases, samples: generated, dataset: dataset, index: index, excludeHistory: evaluation.excludeHistory)
+        let cost = ComputeCost(trainingStages: ComputeCost.trainingChain(model: model), inferenceSeconds: CPUTime.now() - cpuStarted)
+        let inference = InferenceSettings(
+            model: model, samples: samples, temperature: temperature, seed: seed, usersEvaluated: cases.count,
+            generationSeconds: generationSeconds, generationCPUSeconds: generationCPUSeconds,
+            qrr: ranking.quasiRoundRobin)
+        try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: false, settings: inference, cost: cost)
     }
 
     /// The prompt settings a model folder's `calrec.json` records (the paper's when absent).

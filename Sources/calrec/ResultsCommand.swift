@@ -26,40 +26,38 @@ struct ResultsCommand: ParsableCommand {
     var methodsAsRows = false
 
     func run() throws {
-        try reportingErrors {
-            var loaded: [ResultsReport.Method] = []
-            for item in methods {
-                guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
-                    throw ValidationError("methods are given as NAME=path/to/metrics.json; got '\(item)'")
-                }
-                let path = String(item[item.index(after: equals)...])
-                let file = try MetricsFile<IgnoredSettings>.read(path)
-                var values: [String: (Double, Double)] = [:]
-                for metric in metrics {
-                    if let cell = file.metrics[metric] { values[metric] = (cell.opt, cell.pes) }
-                }
-                let cost = file.cpuSeconds.map { ResultsReport.Cost(training: $0.training, inference: $0.inference) }
-                loaded.append(ResultsReport.Method(name: String(item[..<equals]), values: values, cost: cost))
+        var loaded: [ResultsReport.Method] = []
+        for item in methods {
+            guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
+                throw ValidationError("methods are given as NAME=path/to/metrics.json; got '\(item)'")
             }
-            var paper: [String: [String: (Double, Double)]] = [:]
-            if let reference {
-                let numbers = try ReferenceNumbers(path: reference)
-                if let dataset {
-                    guard let entry = numbers.results[dataset] else {
-                        throw ValidationError("the reference has no results for '\(dataset)'; it has: \(numbers.results.keys.sorted().joined(separator: ", "))")
-                    }
-                    paper = entry
-                }
+            let path = String(item[item.index(after: equals)...])
+            let file = try MetricsFile<IgnoredSettings>.read(path)
+            var values: [String: (Double, Double)] = [:]
+            for metric in metrics {
+                if let cell = file.metrics[metric] { values[metric] = (cell.opt, cell.pes) }
             }
-            let caption = "Results\(dataset.map { " on \($0)" } ?? "") (opt/pes; best in bold)"
-            let table = methodsAsRows
-                ? ResultsReport.rowsTable(loaded, metrics: metrics, caption: caption)
-                : ResultsReport.table(loaded, metrics: metrics, paper: paper, caption: caption)
-            if let collector = ResultCollector.current {
-                collector.add(table)
-                if let first = metrics.first { collector.add(ResultsReport.chart(loaded, metric: first)) }
-            }
-            print(table.renderedText())
+            let cost = file.cpuSeconds.map { ResultsReport.Cost(training: $0.training, inference: $0.inference) }
+            loaded.append(ResultsReport.Method(name: String(item[..<equals]), values: values, cost: cost))
         }
+        var paper: [String: [String: (Double, Double)]] = [:]
+        if let reference {
+            let numbers = try ReferenceNumbers(path: reference)
+            if let dataset {
+                guard let entry = numbers.results[dataset] else {
+                    throw ValidationError("the reference has no results for '\(dataset)'; it has: \(numbers.results.keys.sorted().joined(separator: ", "))")
+                }
+                paper = entry
+            }
+        }
+        let caption = "Results\(dataset.map { " on \($0)" } ?? "") (opt/pes; best in bold)"
+        let table = methodsAsRows
+            ? ResultsReport.rowsTable(loaded, metrics: metrics, caption: caption)
+            : ResultsReport.table(loaded, metrics: metrics, paper: paper, caption: caption)
+        if let collector = ResultCollector.current {
+            collector.add(table)
+            if let first = metrics.first { collector.add(ResultsReport.chart(loaded, metric: first)) }
+        }
+        print(table.renderedText())
     }
 }

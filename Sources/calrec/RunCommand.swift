@@ -83,43 +83,41 @@ struct RunCommand: ParsableCommand {
     var noProvenance = false
 
     func run() throws {
-        try reportingErrors {
-            let workbook = try Workbook(path: options.workbook)
-            var runOptions = RunOptions(toolVersion: Calrec.buildIdentity)
-            runOptions.force = force
-            runOptions.from = from
-            runOptions.only = only
-            runOptions.dryRun = dryRun
-            runOptions.overrides = try options.overrides()
-            // Provenance is settled before anything runs: outside git the run is refused.
-            var recorder: RunRecorder?
-            if !dryRun && !noProvenance {
-                do {
-                    recorder = RunRecorder(repository: try GitRepository(discoveringFrom: FileManager.default.currentDirectoryPath))
-                } catch ProvenanceError.notARepository(let path) {
-                    throw ValidationError(
-                        "\(path) is not inside a git repository, so the run cannot be pinned to a commit; run from a git checkout (git init) or pass --no-provenance")
-                }
+        let workbook = try Workbook(path: options.workbook)
+        var runOptions = RunOptions(toolVersion: Calrec.buildIdentity)
+        runOptions.force = force
+        runOptions.from = from
+        runOptions.only = only
+        runOptions.dryRun = dryRun
+        runOptions.overrides = try options.overrides()
+        // Provenance is settled before anything runs: outside git the run is refused.
+        var recorder: RunRecorder?
+        if !dryRun && !noProvenance {
+            do {
+                recorder = RunRecorder(repository: try GitRepository(discoveringFrom: FileManager.default.currentDirectoryPath))
+            } catch ProvenanceError.notARepository(let path) {
+                throw ValidationError(
+                    "\(path) is not inside a git repository, so the run cannot be pinned to a commit; run from a git checkout (git init) or pass --no-provenance")
             }
-            let source = try recorder.map { try $0.sourceState(excluding: [options.reports, runOptions.artifactsRoot]) }
-            let finisher = RunFinisher(workbook: workbook, reports: options.reports, recorder: recorder, source: source)
-            let runner = try WorkbookRunner(workbook: workbook, options: runOptions, commands: CalrecInProcess())
-            runner.onInterruptedExit = { report in
-                do { try finisher.finish(report) } catch { log("the interrupted run could not be recorded: \(Calrec.message(for: error))") }
+        }
+        let source = try recorder.map { try $0.sourceState(excluding: [options.reports, runOptions.artifactsRoot]) }
+        let finisher = RunFinisher(workbook: workbook, reports: options.reports, recorder: recorder, source: source)
+        let runner = try WorkbookRunner(workbook: workbook, options: runOptions, commands: CalrecInProcess())
+        runner.onInterruptedExit = { report in
+            do { try finisher.finish(report) } catch { log("the interrupted run could not be recorded: \(Calrec.message(for: error))") }
+        }
+        let report = try runner.run()
+        if dryRun {
+            for outcome in report.outcomes {
+                print("#\(outcome.id): \(outcome.status == .cached ? "cached" : outcome.status == .wouldRun ? "would run — \(outcome.reasons.joined(separator: "; "))" : outcome.status.rawValue)")
             }
-            let report = try runner.run()
-            if dryRun {
-                for outcome in report.outcomes {
-                    print("#\(outcome.id): \(outcome.status == .cached ? "cached" : outcome.status == .wouldRun ? "would run — \(outcome.reasons.joined(separator: "; "))" : outcome.status.rawValue)")
-                }
-                return
-            }
-            try finisher.finish(report)
-            if report.status == .interrupted { throw ExitCode(128 + (report.signal ?? SIGINT)) }
-            if report.status == .failed {
-                let failed = report.outcomes.first { $0.status == .failed }
-                throw WorkbenchError.blockFailed(id: failed?.id ?? "?", message: failed?.error ?? "unknown error")
-            }
+            return
+        }
+        try finisher.finish(report)
+        if report.status == .interrupted { throw ExitCode(128 + (report.signal ?? SIGINT)) }
+        if report.status == .failed {
+            let failed = report.outcomes.first { $0.status == .failed }
+            throw WorkbenchError.blockFailed(id: failed?.id ?? "?", message: failed?.error ?? "unknown error")
         }
     }
 }
@@ -168,18 +166,16 @@ struct StatusCommand: ParsableCommand {
     @OptionGroup var options: WorkbookOptions
 
     func run() throws {
-        try reportingErrors {
-            let workbook = try Workbook(path: options.workbook)
-            var runOptions = RunOptions(toolVersion: Calrec.buildIdentity)
-            runOptions.dryRun = true
-            runOptions.overrides = try options.overrides()
-            let report = try WorkbookRunner(workbook: workbook, options: runOptions, commands: CalrecInProcess()).run()
-            for outcome in report.outcomes {
-                if outcome.status == .cached {
-                    print("#\(outcome.id): up to date")
-                } else {
-                    print("#\(outcome.id): stale — \(outcome.reasons.joined(separator: "; "))")
-                }
+        let workbook = try Workbook(path: options.workbook)
+        var runOptions = RunOptions(toolVersion: Calrec.buildIdentity)
+        runOptions.dryRun = true
+        runOptions.overrides = try options.overrides()
+        let report = try WorkbookRunner(workbook: workbook, options: runOptions, commands: CalrecInProcess()).run()
+        for outcome in report.outcomes {
+            if outcome.status == .cached {
+                print("#\(outcome.id): up to date")
+            } else {
+                print("#\(outcome.id): stale — \(outcome.reasons.joined(separator: "; "))")
             }
         }
     }

@@ -21,34 +21,32 @@ struct StatsCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
-            var rows: [Table1Row] = []
-            var fractions: [String: Double] = [:]
-            try source.forEachDataset { dataset in
-                rows.append(Table1Row(dataset: dataset, format: source.itemTextFormat))
-                fractions[dataset.name] = source.amazon2018 == nil ? 1 : source.userFraction(for: dataset.name)
-            }
-            switch format {
-            case .json:
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                for row in rows { print(String(decoding: try encoder.encode(row), as: UTF8.self)) }
-            case .text, .markdown, .html:
-                var tables = [Table1Report.table(rows, userFractions: fractions, caption: "Table 1: dataset statistics")]
-                if let reference {
-                    let numbers = try ReferenceNumbers(path: reference)
-                    if !numbers.table1.isEmpty { tables.append(Table1Report.paperTable(numbers)) }
-                    for row in rows {
-                        let names = [row.category, PaperCategories.displayName(row.category)]
-                        if let paper = names.lazy.compactMap({ numbers.table1[$0] }).first {
-                            tables.append(Table1Report.comparison(row, paper: paper, dataset: PaperCategories.displayName(row.category)))
-                        }
+        var rows: [Table1Row] = []
+        var fractions: [String: Double] = [:]
+        try source.forEachDataset { dataset in
+            rows.append(Table1Row(dataset: dataset, format: source.itemTextFormat))
+            fractions[dataset.name] = source.amazon2018 == nil ? 1 : source.userFraction(for: dataset.name)
+        }
+        switch format {
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            for row in rows { print(String(decoding: try encoder.encode(row), as: UTF8.self)) }
+        case .text, .markdown, .html:
+            var tables = [Table1Report.table(rows, userFractions: fractions, caption: "Table 1: dataset statistics")]
+            if let reference {
+                let numbers = try ReferenceNumbers(path: reference)
+                if !numbers.table1.isEmpty { tables.append(Table1Report.paperTable(numbers)) }
+                for row in rows {
+                    let names = [row.category, PaperCategories.displayName(row.category)]
+                    if let paper = names.lazy.compactMap({ numbers.table1[$0] }).first {
+                        tables.append(Table1Report.comparison(row, paper: paper, dataset: PaperCategories.displayName(row.category)))
                     }
                 }
-                for table in tables {
-                    ResultCollector.current?.add(table)
-                    print(table.rendered(as: TableFormat(rawValue: format.rawValue)!))
-                }
+            }
+            for table in tables {
+                ResultCollector.current?.add(table)
+                print(table.rendered(as: TableFormat(rawValue: format.rawValue)!))
             }
         }
     }

@@ -24,12 +24,10 @@ struct SynthCommand: ParsableCommand {
     var category = "Synthetic"
 
     func run() throws {
-        try reportingErrors {
-            var options = SyntheticAmazon.Options(users: users ?? budget.synthesizedUsers, seed: seed)
-            options.category = category
-            let files = try SyntheticAmazon(options: options).write(to: out)
-            log("wrote \(files.reviews) and \(files.meta)")
-        }
+        var options = SyntheticAmazon.Options(users: users ?? budget.synthesizedUsers, seed: seed)
+        options.category = category
+        let files = try SyntheticAmazon(options: options).write(to: out)
+        log("wrote \(files.reviews) and \(files.meta)")
     }
 }
 

@@ -110,19 +110,17 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
-            let started = TrainingCost.Mark.now()
-            let datasets = try data.datasets()
-            let format = data.itemTextFormat
-            let steps = self.steps ?? defaultSteps
-            let checkpointFolder = out + ".checkpoint"
-            // Before --resume looks for the checkpoint: one a killed writer had moved aside comes back.
-            AtomicWrite.removeDebris(of: checkpointFolder)
-            if stage == 0 {
-                try runStageZero(datasets: datasets, format: format, steps: steps, checkpointFolder: checkpointFolder, started: started)
-            } else {
-                try runFineTuning(datasets: datasets, format: format, steps: steps, checkpointFolder: checkpointFolder, started: started)
-            }
+        let started = TrainingCost.Mark.now()
+        let datasets = try data.datasets()
+        let format = data.itemTextFormat
+        let steps = self.steps ?? defaultSteps
+        let checkpointFolder = out + ".checkpoint"
+        // Before --resume looks for the checkpoint: one a killed writer had moved aside comes back.
+        AtomicWrite.removeDebris(of: checkpointFolder)
+        if stage == 0 {
+            try runStageZero(datasets: datasets, format: format, steps: steps, checkpointFolder: checkpointFolder, started: started)
+        } else {
+            try runFineTuning(datasets: datasets, format: format, steps: steps, checkpointFolder: checkpointFolder, started: started)
         }
     }
 
