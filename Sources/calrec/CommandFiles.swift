@@ -21,7 +21,7 @@ enum CommandFilesError: LocalizedError, Equatable {
         switch self {
         case .undeclared(let command):
             return "calrec \(command) does not declare the files it reads and writes, so a workbook cannot cache or record it; "
-                + "run it from an sh block with deps= and outs=, or give the command a DeclaresFiles conformance (Sources/calrec/CommandFiles.swift)"
+                + "run it from an sh block with deps= and outs=, or give the command a DeclaresFiles conformance beside its definition"
         }
     }
 }
@@ -49,98 +49,5 @@ extension Calrec {
         return configuration.subcommands
             .filter { !CalrecInProcess.refused.contains($0.configuration.commandName ?? "") }
             .flatMap { leaves($0, prefix: []) }
-    }
-}
-
-// MARK: - Option groups
-
-extension DataSourceOptions: DeclaresFiles {
-    /// The data folder, whole: with `--category` only some of its files are read, but which ones
-    /// (`.json` or `.json.gz`) is known only once they exist.
-    var files: CommandFiles { CommandFiles(reading: [amazon2018, recbole]) }
-}
-
-extension TrainingDataOptions: DeclaresFiles {
-    var files: CommandFiles { CommandFiles(reading: recbole + [amazon2018]) }
-}
-
-extension LMCatalogueOptions: DeclaresFiles {
-    var files: CommandFiles { CommandFiles(reading: [recbole]) }
-}
-
-extension EvaluationOptions: DeclaresFiles {
-    /// `--out` (metrics.json, ranks.tsv and whatever the method saves there) and `--metrics-file`.
-    var files: CommandFiles { CommandFiles(reading: [], writing: [out, metricsFile]) }
-}
-
-extension SequentialModelOptions: DeclaresFiles {
-    var files: CommandFiles { CommandFiles(reading: [load]) }
-}
-
-// MARK: - Subcommands
-
-extension DoctorCommand: DeclaresFiles {
-    /// Reads the machine, not files of the workbook; writes nothing.
-    var files: CommandFiles { CommandFiles() }
-}
-
-extension SynthCommand: DeclaresFiles {
-    var files: CommandFiles { CommandFiles(reading: [], writing: [out]) }
-}
-
-extension StatsCommand: DeclaresFiles {
-    var files: CommandFiles { source.files + CommandFiles(reading: [reference]) }
-}
-
-extension PrepareCommand: DeclaresFiles {
-    var files: CommandFiles { source.files + CommandFiles(reading: [], writing: [out]) }
-}
-
-extension TrainCommand: DeclaresFiles {
-    /// The data, the model it starts from, and the model folder it writes. `<out>.checkpoint` is
-    /// not declared: it is the training's resumable state, and a resumed run ends where an
-    /// uninterrupted one would, so it changes no result.
-    var files: CommandFiles { data.files + CommandFiles(reading: [`init`], writing: [out]) }
-}
-
-extension LMTrainCommand: DeclaresFiles {
-    /// The documents and the model folder (`<out>.checkpoint` as for `TrainCommand`).
-    var files: CommandFiles { source.files + CommandFiles(reading: [textFile], writing: [out]) }
-}
-
-extension LMGenerateCommand: DeclaresFiles {
-    /// The model only: `--prompt` is text, even when a file has that name.
-    var files: CommandFiles { CommandFiles(reading: [model]) }
-}
-
-extension LMScoreCommand: DeclaresFiles {
-    var files: CommandFiles { CommandFiles(reading: [model]) }
-}
-
-extension RecommendCommand: DeclaresFiles {
-    var files: CommandFiles { CommandFiles(reading: [model]) + source.files + evaluation.files }
-}
-
-extension EvaluateCommand: DeclaresFiles {
-    /// The samples or scores file, the data, and the evaluation's outputs.
-    var files: CommandFiles { CommandFiles(reading: [input]) + source.files + evaluation.files }
-}
-
-extension BaselineCommand: DeclaresFiles {
-    /// The data, a saved model with `--load`, and the evaluation's outputs (SASRec and BERT4Rec
-    /// save their model inside `--out`).
-    var files: CommandFiles { source.files + sequential.files + evaluation.files }
-}
-
-extension CompareCommand: DeclaresFiles {
-    var files: CommandFiles { CommandFiles(reading: [ranksA, ranksB]) }
-}
-
-extension ResultsCommand: DeclaresFiles {
-    /// Each method's metrics file (the path after `NAME=`; an item without one is refused when the
-    /// command runs) and the reference numbers.
-    var files: CommandFiles {
-        let metrics = methods.compactMap { item in item.firstIndex(of: "=").map { String(item[item.index(after: $0)...]) } }
-        return CommandFiles(reading: metrics + [reference])
     }
 }

@@ -14,7 +14,7 @@ final class CommandFilesTests: XCTestCase {
             ["doctor", "lm train", "lm generate", "lm score", "train", "recommend", "synth", "prepare", "stats", "baseline", "evaluate",
              "compare", "results"])
         for (name, type) in subcommands {
-            XCTAssertTrue(type is DeclaresFiles.Type, "calrec \(name) does not declare its files (Sources/calrec/CommandFiles.swift)")
+            XCTAssertTrue(type is DeclaresFiles.Type, "calrec \(name) does not declare its files (a DeclaresFiles conformance beside the command)")
         }
     }
 
@@ -73,6 +73,6 @@ final class CommandFilesTests: XCTestCase {
         XCTAssertEqual(
             CommandFilesError.undeclared(command: "lm generate").errorDescription,
             "calrec lm generate does not declare the files it reads and writes, so a workbook cannot cache or record it; "
-                + "run it from an sh block with deps= and outs=, or give the command a DeclaresFiles conformance (Sources/calrec/CommandFiles.swift)")
+                + "run it from an sh block with deps= and outs=, or give the command a DeclaresFiles conformance beside its definition")
     }
 }

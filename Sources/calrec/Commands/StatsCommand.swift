@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RecData
 import Reporting
+import Workbench
 
 /// `calrec stats`: the paper's Table 1 for one or more categories.
 struct StatsCommand: ParsableCommand {
@@ -50,4 +51,8 @@ struct StatsCommand: ParsableCommand {
             }
         }
     }
+}
+
+extension StatsCommand: DeclaresFiles {
+    var files: CommandFiles { source.files + CommandFiles(reading: [reference]) }
 }

@@ -6,6 +6,7 @@ import Reporting
 import Support
 import Tokenization
 import Training
+import Workbench
 
 /// `calrec lm …`: the language-model engine on its own.
 struct LMCommand: ParsableCommand {
@@ -60,7 +61,7 @@ struct LMTrainCommand: ParsableCommand {
     var checkpointEvery = 0
     @Flag(help: "Continue from <out>.checkpoint (same data and options) to the result of an uninterrupted run.") var resume = false
     @Option(help: "Optimisation steps (default: by --budget).") var steps: Int?
-    @Option(help: "Size preset for the steps: tiny (20), default (600), full (6,000).") var budget: SynthCommand.Budget = .default
+    @Option(help: "Size preset for the steps: tiny (20), default (600), full (6,000).") var budget: Budget = .default
     @Option(name: .customLong("lr"), help: "Peak learning rate.") var learningRate: Float = 1e-3
     @Option(help: "Random seed.") var seed: UInt64 = 0
 
@@ -90,7 +91,7 @@ struct LMTrainCommand: ParsableCommand {
             vocabularySize: tokenizer.vocabulary.count, maxPositions: context, channels: channels, layers: layers, heads: heads)
         let model = try GPT2Model.initialized(config: config, seed: seed)
         var options = LanguageModelTraining.Options()
-        let steps = self.steps ?? (budget == .tiny ? 20 : budget == .default ? 600 : 6000)
+        let steps = self.steps ?? budget.languageModelSteps
         options.steps = steps
         options.batch = batch
         options.accumulationSteps = max(1, accumulate)
@@ -174,4 +175,22 @@ struct LMCatalogueOptions: ParsableArguments {
         let format = ItemTextFormat()
         return dataset.items.map(format.body)
     }
+}
+
+extension LMCatalogueOptions: DeclaresFiles {
+    var files: CommandFiles { CommandFiles(reading: [recbole]) }
+}
+
+extension LMTrainCommand: DeclaresFiles {
+    /// The documents and the model folder (`<out>.checkpoint` as for `TrainCommand`).
+    var files: CommandFiles { source.files + CommandFiles(reading: [textFile], writing: [out]) }
+}
+
+extension LMGenerateCommand: DeclaresFiles {
+    /// The model only: `--prompt` is text, even when a file has that name.
+    var files: CommandFiles { CommandFiles(reading: [model]) }
+}
+
+extension LMScoreCommand: DeclaresFiles {
+    var files: CommandFiles { CommandFiles(reading: [model]) }
 }

@@ -4,6 +4,7 @@ import Foundation
 import RecData
 import Reporting
 import Support
+import Workbench
 
 /// Options shared by the commands that rank and evaluate.
 struct EvaluationOptions: ParsableArguments {
@@ -85,3 +86,8 @@ struct EvaluationOptions: ParsableArguments {
 }
 
 extension EvaluationSplit: ExpressibleByArgument {}
+
+extension EvaluationOptions: DeclaresFiles {
+    /// `--out` (metrics.json, ranks.tsv and whatever the method saves there) and `--metrics-file`.
+    var files: CommandFiles { CommandFiles(reading: [], writing: [out, metricsFile]) }
+}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RecData
+import Workbench
 
 /// Where a command reads its data: a folder of Amazon 2018 files, or a RecBole folder.
 struct DataSourceOptions: ParsableArguments {
@@ -88,4 +89,10 @@ struct DataSourceOptions: ParsableArguments {
         log("skipped \(skipped.count) bad line(s) or reviews (--skip-bad-lines); first ones:")
         for example in skipped.examples { log("  \(example.localizedDescription)") }
     }
+}
+
+extension DataSourceOptions: DeclaresFiles {
+    /// The data folder, whole: with `--category` only some of its files are read, but which ones
+    /// (`.json` or `.json.gz`) is known only once they exist.
+    var files: CommandFiles { CommandFiles(reading: [amazon2018, recbole]) }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RecData
+import Workbench
 
 /// `calrec synth`: a synthetic category in the Amazon 2018 schema.
 struct SynthCommand: ParsableCommand {
@@ -31,7 +32,6 @@ struct SynthCommand: ParsableCommand {
     }
 }
 
-extension SynthCommand {
-    /// The budget's earlier home; `Budget` is the one type.
-    typealias Budget = calrec.Budget
+extension SynthCommand: DeclaresFiles {
+    var files: CommandFiles { CommandFiles(reading: [], writing: [out]) }
 }

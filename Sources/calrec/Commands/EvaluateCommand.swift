@@ -3,6 +3,7 @@ import Evaluation
 import Foundation
 import RecData
 import Retrieval
+import Workbench
 
 /// `calrec evaluate`: generated samples (quasi-round-robin BM25) or sparse scores → ranks and metrics.
 struct EvaluateCommand: ParsableCommand {
@@ -52,4 +53,9 @@ struct EvaluateCommand: ParsableCommand {
         }
         try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: false, settings: settings)
     }
+}
+
+extension EvaluateCommand: DeclaresFiles {
+    /// The samples or scores file, the data, and the evaluation's outputs.
+    var files: CommandFiles { CommandFiles(reading: [input]) + source.files + evaluation.files }
 }

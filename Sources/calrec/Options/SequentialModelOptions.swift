@@ -5,6 +5,7 @@ import RecData
 import SequentialRecommenders
 import Support
 import Training
+import Workbench
 
 /// The options of `calrec baseline sasrec|bert4rec`: the model's hyper-parameters (the papers'
 /// defaults), the training loop's, and an optional saved model to evaluate instead of training.
@@ -19,7 +20,7 @@ struct SequentialModelOptions: ParsableArguments {
     var batch = 128
 
     @Option(name: .customLong("train-budget"), help: "sasrec/bert4rec: the budget that sets --max-epochs (default: --budget).")
-    var trainBudget: SynthCommand.Budget?
+    var trainBudget: Budget?
 
     @Option(help: "sasrec/bert4rec: Adam learning rate.")
     var lr: Float = 1e-3
@@ -83,12 +84,12 @@ struct SequentialModelOptions: ParsableArguments {
     }
 
     /// Epochs to train at most: `--max-epochs`, or by budget.
-    func epochs(_ budget: SynthCommand.Budget) -> Int {
+    func epochs(_ budget: Budget) -> Int {
         let budget = trainBudget ?? budget
-        return maxEpochs ?? (budget == .tiny ? 2 : budget == .default ? 50 : 200)
+        return maxEpochs ?? budget.sequentialEpochs
     }
 
-    func training(_ budget: SynthCommand.Budget) -> SequentialTrainingOptions {
+    func training(_ budget: Budget) -> SequentialTrainingOptions {
         SequentialTrainingOptions(
             maxEpochs: epochs(budget), patience: patience, batchSize: batch, learningRate: lr, seed: seed, validationUsers: validationUsers)
     }
@@ -97,7 +98,7 @@ struct SequentialModelOptions: ParsableArguments {
     /// returns the model, what to record beside the metrics and the training's CPU seconds (nil for
     /// a loaded model).
     func model(
-        _ architecture: SequentialArchitecture, dataset: SequenceDataset, folder: String, budget: SynthCommand.Budget
+        _ architecture: SequentialArchitecture, dataset: SequenceDataset, folder: String, budget: Budget
     ) throws -> (model: SequentialModel, settings: SequentialRunSettings, trainingCPUSeconds: Double?) {
         if let load {
             let model = try SequentialModel(folder: load)
@@ -146,3 +147,7 @@ struct SequentialModelOptions: ParsableArguments {
 }
 
 extension SequentialLoss: ExpressibleByArgument {}
+
+extension SequentialModelOptions: DeclaresFiles {
+    var files: CommandFiles { CommandFiles(reading: [load]) }
+}

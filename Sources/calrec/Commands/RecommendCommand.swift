@@ -6,6 +6,7 @@ import LanguageModel
 import RecData
 import Retrieval
 import Support
+import Workbench
 
 /// `calrec recommend`: CALRec's inference and evaluation (docs/method.md §5–6) for a fine-tuned model.
 struct RecommendCommand: ParsableCommand {
@@ -79,4 +80,8 @@ struct RecommendCommand: ParsableCommand {
         guard let file = try ModelSettingsFile.read(folder: folder) else { return (.paper, nil, 64) }
         return (file.template.promptTemplate, file.maxInputTokens, file.maxOutputTokens)
     }
+}
+
+extension RecommendCommand: DeclaresFiles {
+    var files: CommandFiles { CommandFiles(reading: [model]) + source.files + evaluation.files }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Provenance
 import Support
 import Tensors
+import Workbench
 
 /// `calrec doctor`: the machine as calrec sees it — CPU, cores, memory, BLAS kernel and threads.
 struct DoctorCommand: ParsableCommand {
@@ -24,4 +25,9 @@ struct DoctorCommand: ParsableCommand {
         let source = ProcessInfo.processInfo.environment["CALREC_THREADS"] != nil ? "CALREC_THREADS" : "one per core"
         print("engine: \(engineThreads) threads (\(source)); each runs OpenBLAS single-threaded on its part of a product")
     }
+}
+
+extension DoctorCommand: DeclaresFiles {
+    /// Reads the machine, not files of the workbook; writes nothing.
+    var files: CommandFiles { CommandFiles() }
 }

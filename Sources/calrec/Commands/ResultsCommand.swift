@@ -3,6 +3,7 @@ import Evaluation
 import Foundation
 import RecData
 import Reporting
+import Workbench
 
 /// `calrec results`: the paper-layout results table of several methods' metrics.json files.
 struct ResultsCommand: ParsableCommand {
@@ -59,5 +60,14 @@ struct ResultsCommand: ParsableCommand {
             if let first = metrics.first { collector.add(ResultsReport.chart(loaded, metric: first)) }
         }
         print(table.renderedText())
+    }
+}
+
+extension ResultsCommand: DeclaresFiles {
+    /// Each method's metrics file (the path after `NAME=`; an item without one is refused when the
+    /// command runs) and the reference numbers.
+    var files: CommandFiles {
+        let metrics = methods.compactMap { item in item.firstIndex(of: "=").map { String(item[item.index(after: $0)...]) } }
+        return CommandFiles(reading: metrics + [reference])
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import RecData
 import Retrieval
 import SequentialRecommenders
+import Workbench
 
 /// `calrec baseline pop|bm25|sasrec|bert4rec`: the baselines, through the tie-aware evaluator.
 /// SASRec and BERT4Rec are trained first (early stopping on validation NDCG@10) on the same split.
@@ -86,4 +87,10 @@ struct BaselineCommand: ParsableCommand {
                 cost: cost)
         }
     }
+}
+
+extension BaselineCommand: DeclaresFiles {
+    /// The data, a saved model with `--load`, and the evaluation's outputs (SASRec and BERT4Rec
+    /// save their model inside `--out`).
+    var files: CommandFiles { source.files + sequential.files + evaluation.files }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Evaluation
 import Foundation
 import Reporting
+import Workbench
 
 /// `calrec compare`: a paired randomisation test between two methods' per-user ranks.
 struct CompareCommand: ParsableCommand {
@@ -53,4 +54,8 @@ struct CompareCommand: ParsableCommand {
         }
         try printJSONLine(record)
     }
+}
+
+extension CompareCommand: DeclaresFiles {
+    var files: CommandFiles { CommandFiles(reading: [ranksA, ranksB]) }
 }

@@ -7,6 +7,7 @@ import Reporting
 import Support
 import Tokenization
 import Training
+import Workbench
 
 /// Where `calrec train` reads its datasets: any number of RecBole folders and Amazon 2018 categories.
 struct TrainingDataOptions: ParsableArguments {
@@ -57,7 +58,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Model folder to start from (stages 1 and 2).") var `init`: String?
     @Option(help: "Output model folder.") var out: String
 
-    @Option(help: "Size preset: tiny (tests), default (minutes), full.") var budget: SynthCommand.Budget = .default
+    @Option(help: "Size preset: tiny (tests), default (minutes), full.") var budget: Budget = .default
     @Option(help: "Optimisation steps (default: by --budget).") var steps: Int?
     @Option(help: "Users (stages 1–2) or sequences (stage 0) per micro-batch.") var batch = 8
     @Option(help: "Micro-batches per optimiser step.") var accumulate = 1
@@ -98,16 +99,7 @@ struct TrainCommand: ParsableCommand {
         guard batch >= 1, accumulate >= 1 else { throw ValidationError("--batch and --accumulate must be at least 1") }
     }
 
-    var defaultSteps: Int {
-        switch (stage, budget) {
-        case (0, .tiny): return 20
-        case (0, .default): return 400
-        case (0, .full): return 6000
-        case (_, .tiny): return 20
-        case (_, .default): return 300
-        case (_, .full): return 5000
-        }
-    }
+    var defaultSteps: Int { budget.trainingSteps(stage: stage) }
 
     func run() throws {
         let started = TrainingCost.Mark.now()
@@ -187,7 +179,7 @@ struct TrainCommand: ParsableCommand {
         options.objective = CALRecObjective(alpha: alpha, beta: beta, temperature: tau)
         options.mixtureExponent = mixtureExponent
         options.validateEvery = validateEvery ?? max(1, steps / 5)
-        options.validationUsers = validationUsers ?? (budget == .tiny ? 32 : budget == .default ? 256 : 1024)
+        options.validationUsers = validationUsers ?? budget.validationUsers
         if select == "ndcg" { options.selection = .ndcg(samples: selectSamples, temperature: selectTemperature) }
         for (sequences, _) in pairs { log("\(sequences.name): \(sequences.sequences.count) training sequences, \(sequences.validation.count) validation users") }
         log("stage \(stage): α = \(alpha), β = \(beta), τ_c = \(tau), \(template == .paper ? "paper" : "compact") template, input ≤ \(maxInput), output ≤ \(maxOutput) tokens, batch \(batch) × \(accumulate), \(steps) steps")
@@ -245,4 +237,15 @@ struct TrainCommand: ParsableCommand {
             trainingChain: ComputeCost.chain(startingFrom: stage == 0 ? nil : `init`, stage: stage, seconds: cost.cpuSeconds))
         try file.write(folder: folder)
     }
+}
+
+extension TrainingDataOptions: DeclaresFiles {
+    var files: CommandFiles { CommandFiles(reading: recbole + [amazon2018]) }
+}
+
+extension TrainCommand: DeclaresFiles {
+    /// The data, the model it starts from, and the model folder it writes. `<out>.checkpoint` is
+    /// not declared: it is the training's resumable state, and a resumed run ends where an
+    /// uninterrupted one would, so it changes no result.
+    var files: CommandFiles { data.files + CommandFiles(reading: [`init`], writing: [out]) }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RecData
 import Support
+import Workbench
 
 /// `calrec prepare`: any supported source → RecBole atomic files and `splits.json` per category.
 struct PrepareCommand: ParsableCommand {
@@ -28,4 +29,8 @@ struct PrepareCommand: ParsableCommand {
             log("wrote \(destination): \(dataset.userIDs.count) users, \(dataset.itemIDs.count) items, \(dataset.purchaseCount) purchases")
         }
     }
+}
+
+extension PrepareCommand: DeclaresFiles {
+    var files: CommandFiles { source.files + CommandFiles(reading: [], writing: [out]) }
 }
