@@ -109,7 +109,7 @@ let package = Package(
             name: "CALRecTests",
             dependencies: ["CALRec", "Support", "LanguageModel", "Tensors", "Training", "Tokenization", "RecData", "Evaluation", "Retrieval"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "RecData"]),
         .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "Evaluation"]),
         .testTarget(
             name: "SequentialRecommendersTests", dependencies: ["SequentialRecommenders", "Support", "Tensors", "Training", "RecData", "Evaluation"]),

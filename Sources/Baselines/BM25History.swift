@@ -1,3 +1,4 @@
+@_spi(Kernels) import Evaluation
 import RecData
 import Retrieval
 
@@ -25,7 +26,9 @@ public struct BM25HistoryBaseline: Sendable {
         history.suffix(lastItems).flatMap { itemTerms[Int($0)] }
     }
 
-    public func score(history: [Int32], into buffer: UnsafeMutableBufferPointer<Float>) {
-        index.score(terms: queryTerms(history: history), into: buffer)
+    /// Every item's BM25 score for the history's query.
+    public func score(history: [Int32], into row: ScoreRow) {
+        let terms = queryTerms(history: history)
+        row.withUnsafeMutableStorage { index.score(terms: terms, into: $0) }
     }
 }

@@ -25,14 +25,14 @@ public enum BaselineMethod: Sendable {
         switch self {
         case .popularity:
             let popularity = PopularityBaseline(dataset: dataset)
-            return FullRankingEvaluator.rank(cases: cases, dataset: dataset, excludeHistory: excludeHistory) { _, buffer in
-                popularity.score(into: buffer)
+            return FullRankingEvaluator.rank(cases: cases, dataset: dataset, excludeHistory: excludeHistory) { _, row in
+                popularity.score(into: row)
             }
         case .bm25History(let lastItems, let analyzer, let parameters):
             let bm25 = BM25HistoryBaseline(
                 dataset: dataset, lastItems: lastItems, format: format, analyzer: analyzer, parameters: parameters)
-            return FullRankingEvaluator.rank(cases: cases, dataset: dataset, excludeHistory: excludeHistory) { c, buffer in
-                bm25.score(history: c.history, into: buffer)
+            return FullRankingEvaluator.rank(cases: cases, dataset: dataset, excludeHistory: excludeHistory) { c, row in
+                bm25.score(history: c.history, into: row)
             }
         }
     }

@@ -1,3 +1,4 @@
+import Evaluation
 import RecData
 
 /// The popularity baseline: an item's score is its number of occurrences in the training part of
@@ -14,7 +15,6 @@ public struct PopularityBaseline: Sendable {
         self.counts = counts
     }
 
-    public func score(into buffer: UnsafeMutableBufferPointer<Float>) {
-        _ = buffer.update(from: counts)
-    }
+    /// Every item's training count.
+    public func score(into row: ScoreRow) { row.assign(counts) }
 }

@@ -63,9 +63,8 @@ public struct Recommender {
     ) -> [UserRank] {
         let byUser = Dictionary(uniqueKeysWithValues: zip(cases.map(\.user), samples))
         let ranking = options.ranking
-        return FullRankingEvaluator.rank(cases: cases, dataset: dataset, excludeHistory: excludeHistory) { c, buffer in
-            let scores = ranking.scores(samples: byUser[c.user] ?? [], index: index)
-            _ = buffer.update(from: scores)
+        return FullRankingEvaluator.rank(cases: cases, dataset: dataset, excludeHistory: excludeHistory) { c, row in
+            row.assign(ranking.scores(samples: byUser[c.user] ?? [], index: index))
         }
     }
 }

@@ -37,19 +37,19 @@ extension SequenceDataset {
 
 /// Ranks every case's target against the whole catalogue, in parallel on every core.
 public enum FullRankingEvaluator {
-    /// `score(case, buffer)` writes one score per item into `buffer` (`itemCount` floats). With
-    /// `excludeHistory`, the user's history items are left out of the ranking (the target never is).
+    /// `score(case, row)` writes one score per item into `row`. With `excludeHistory`, the user's
+    /// history items are left out of the ranking (the target never is).
     public static func rank(
         cases: [EvaluationCase], dataset: SequenceDataset, excludeHistory: Bool = false,
-        score: @Sendable (EvaluationCase, UnsafeMutableBufferPointer<Float>) -> Void
+        score: @Sendable (EvaluationCase, ScoreRow) -> Void
     ) -> [UserRank] {
-        rankByIndex(cases: cases, dataset: dataset, excludeHistory: excludeHistory) { i, buffer in score(cases[i], buffer) }
+        rankByIndex(cases: cases, dataset: dataset, excludeHistory: excludeHistory) { i, row in score(cases[i], row) }
     }
 
-    /// `rank` for scores computed ahead for all cases: `score(i, buffer)` writes those of `cases[i]`.
+    /// `rank` for scores computed ahead for all cases: `score(i, row)` writes those of `cases[i]`.
     public static func rankByIndex(
         cases: [EvaluationCase], dataset: SequenceDataset, excludeHistory: Bool = false,
-        score: @Sendable (Int, UnsafeMutableBufferPointer<Float>) -> Void
+        score: @Sendable (Int, ScoreRow) -> Void
     ) -> [UserRank] {
         let itemCount = dataset.itemIDs.count
         let results = ConcurrentSlots<TieAwareRank>(count: cases.count)
@@ -58,7 +58,7 @@ public enum FullRankingEvaluator {
             var buffer = [Float](repeating: 0, count: itemCount)
             for i in stride(from: worker, to: cases.count, by: workers) {
                 let c = cases[i]
-                buffer.withUnsafeMutableBufferPointer { score(i, $0) }
+                buffer.withUnsafeMutableBufferPointer { score(i, ScoreRow($0)) }
                 let rank = buffer.withUnsafeBufferPointer {
                     TieAwareRank(scores: $0, target: Int(c.target), excluded: excludeHistory ? c.history.map(Int.init) : [])
                 }

@@ -13,7 +13,7 @@ public struct TieAwareRank: Sendable, Equatable, Codable {
 
     /// Ranks `target` in `scores`. Items in `excluded` (e.g. the user's history) take no part,
     /// except the target itself. A NaN score counts as −∞.
-    public init(scores: UnsafeBufferPointer<Float>, target: Int, excluded: [Int] = []) {
+    init(scores: UnsafeBufferPointer<Float>, target: Int, excluded: [Int] = []) {
         precondition(scores.indices.contains(target), "target \(target) outside \(scores.count) scores")
         @inline(__always) func value(_ s: Float) -> Float { s.isNaN ? -.infinity : s }
         let t = value(scores[target])
@@ -33,8 +33,12 @@ public struct TieAwareRank: Sendable, Equatable, Codable {
         pessimistic = atOrAbove
     }
 
-    /// Ranks `target` in `scores` (array form).
-    public init(scores: [Float], target: Int, excluded: [Int] = []) {
-        self = scores.withUnsafeBufferPointer { TieAwareRank(scores: $0, target: target, excluded: excluded) }
+    /// Ranks `target` among `scores`, one per item (an array, a slice of a score matrix, …).
+    public init<C: Collection>(scores: C, target: Int, excluded: [Int] = []) where C.Element == Float {
+        if let rank = scores.withContiguousStorageIfAvailable({ TieAwareRank(scores: $0, target: target, excluded: excluded) }) {
+            self = rank
+        } else {
+            self = Array(scores).withUnsafeBufferPointer { TieAwareRank(scores: $0, target: target, excluded: excluded) }
+        }
     }
 }

@@ -36,8 +36,8 @@ extension SequentialModel {
         let n = config.itemCount
         precondition(n == dataset.itemIDs.count, "the model was trained on \(n) items, the dataset has \(dataset.itemIDs.count)")
         let scores = self.scores(histories: cases.map(\.history))
-        return FullRankingEvaluator.rankByIndex(cases: cases, dataset: dataset, excludeHistory: excludeHistory) { index, buffer in
-            for i in 0..<n { buffer[i] = scores[index * n + i] }
+        return FullRankingEvaluator.rankByIndex(cases: cases, dataset: dataset, excludeHistory: excludeHistory) { index, row in
+            row.assign(scores[(index * n)..<((index + 1) * n)])
         }
     }
 }

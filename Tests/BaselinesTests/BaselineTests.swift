@@ -1,5 +1,5 @@
 import XCTest
-import Evaluation
+@testable import Evaluation
 import RecData
 @testable import Baselines
 
@@ -21,8 +21,8 @@ final class BaselineTests: XCTestCase {
     func testPopularityCountsTrainingPartsAndShowsTies() {
         let popularity = PopularityBaseline(dataset: dataset)
         XCTAssertEqual(popularity.counts, [1, 2, 1, 1])
-        let ranks = FullRankingEvaluator.rank(cases: dataset.evaluationCases(.test), dataset: dataset) { _, buffer in
-            popularity.score(into: buffer)
+        let ranks = FullRankingEvaluator.rank(cases: dataset.evaluationCases(.test), dataset: dataset) { _, row in
+            popularity.score(into: row)
         }
         // u0 target d (1, tied with a and c, below b): opt 2, pes 4. u1 target c: same. u2 target a: same.
         XCTAssertEqual(ranks.map(\.rank), Array(repeating: TieAwareRank(optimistic: 2, pessimistic: 4), count: 3))
@@ -41,15 +41,15 @@ final class BaselineTests: XCTestCase {
         let bm25 = BM25HistoryBaseline(dataset: dataset, lastItems: 1)
         // u1's test history ends with a ("red pen"): c ("red ink") shares "red" and b ("blue pen") shares "pen".
         var scores = [Float](repeating: 0, count: 4)
-        scores.withUnsafeMutableBufferPointer { bm25.score(history: [1, 0], into: $0) }
+        scores.withUnsafeMutableBufferPointer { bm25.score(history: [1, 0], into: ScoreRow($0)) }
         XCTAssertEqual(scores, bm25.index.scores("red pen"))
         XCTAssertGreaterThan(scores[0], scores[2])
         XCTAssertEqual(scores[3], 0)
         let two = BM25HistoryBaseline(dataset: dataset, lastItems: 2)
         XCTAssertEqual(two.queryTerms(history: [1, 0]), two.index.termIDs("blue pen red pen"))
         // Excluding history removes a and b from u1's ranking, so its target c comes first.
-        let ranks = FullRankingEvaluator.rank(cases: dataset.evaluationCases(.test), dataset: dataset, excludeHistory: true) { c, buffer in
-            bm25.score(history: c.history, into: buffer)
+        let ranks = FullRankingEvaluator.rank(cases: dataset.evaluationCases(.test), dataset: dataset, excludeHistory: true) { c, row in
+            bm25.score(history: c.history, into: row)
         }
         XCTAssertEqual(ranks[1].rank, TieAwareRank(optimistic: 1, pessimistic: 1))
     }

@@ -1,3 +1,4 @@
+import RecData
 import XCTest
 @testable import Evaluation
 
@@ -142,5 +143,26 @@ final class RankAndMetricTests: XCTestCase {
         XCTAssertThrowsError(try RanksFile.parse("user\ttarget\trank_opt\trank_pes\nu1\ti9\tx\t2\n", file: "r.tsv"))
         XCTAssertThrowsError(try RanksFile.parse("user\ttarget\trank_opt\trank_pes\nu1\ti9\t3\n", file: "r.tsv"))
         XCTAssertThrowsError(try RanksFile.parse("u\tt\n", file: "r.tsv"))
+    }
+}
+
+final class ScoreRowTests: XCTestCase {
+    /// A sparse method writes −∞ everywhere, then its few items; the evaluator ranks what it wrote,
+    /// and a slice of a score matrix ranks as the same scores in an array do.
+    func testMethodsWriteThroughTheRowAndSlicesRankLikeArrays() {
+        let cases = [EvaluationCase(user: 0, history: [0], target: 2)]
+        let dataset = SequenceDataset(
+            name: "d", userIDs: ["u"], itemIDs: ["a", "b", "c", "d"], items: [], sequences: [[]], recordsBeforeDeduplication: nil,
+            duplicatesDropped: 0)
+        let ranks = FullRankingEvaluator.rank(cases: cases, dataset: dataset) { _, row in
+            XCTAssertEqual(row.count, 4)
+            row.fill(-.infinity)
+            row[1] = 3
+            row[2] = 1
+        }
+        XCTAssertEqual(ranks.map(\.rank), [TieAwareRank(optimistic: 2, pessimistic: 2)])
+        let matrix: [Float] = [0, 1, 1, 5, 2, 2, 2, 0]
+        XCTAssertEqual(TieAwareRank(scores: matrix[4..<8], target: 1), TieAwareRank(scores: [2, 2, 2, 0], target: 1))
+        XCTAssertEqual(TieAwareRank(scores: matrix[4..<8], target: 1), TieAwareRank(optimistic: 1, pessimistic: 3))
     }
 }

@@ -35,17 +35,16 @@ struct EvaluateCommand: ParsableCommand {
         if input.hasSuffix(".tsv") {
             let scores = try SparseScoresFile.read(input, itemIDs: dataset.itemIDs)
             let byUser = scores
-            ranks = FullRankingEvaluator.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory) { c, buffer in
-                buffer.update(repeating: -.infinity)
-                for (item, score) in byUser[dataset.userIDs[c.user]] ?? [] { buffer[item] = score }
+            ranks = FullRankingEvaluator.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory) { c, row in
+                row.fill(-.infinity)
+                for (item, score) in byUser[dataset.userIDs[c.user]] ?? [] { row[item] = score }
             }
         } else {
             let samples = try SamplesFile.read(input)
             let index = BM25Index(documents: dataset.items.map(source.itemTextFormat.plainText))
             let qrr = ranking.quasiRoundRobin
-            ranks = FullRankingEvaluator.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory) { c, buffer in
-                let scores = qrr.scores(samples: samples[dataset.userIDs[c.user]] ?? [], index: index)
-                _ = buffer.update(from: scores)
+            ranks = FullRankingEvaluator.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory) { c, row in
+                row.assign(qrr.scores(samples: samples[dataset.userIDs[c.user]] ?? [], index: index))
             }
             settings.qrr = qrr
             let missing = cases.filter { samples[dataset.userIDs[$0.user]] == nil }.count
