@@ -9,12 +9,15 @@ import Tensors
 public final class GPT2Model {
     public let config: GPT2Config
     /// Parameters by Hugging Face name.
-    public private(set) var parameters: [String: SafeTensors.Tensor]
+    public let parameters: [String: SafeTensors.Tensor]
+    /// The weights as the decode step reads them (typed, sharing the tensors' storage).
+    let inferenceWeights: GPT2InferenceWeights
 
     public init(config: GPT2Config, parameters: [String: SafeTensors.Tensor]) throws {
+        try Self.checkShapes(parameters, config: config)
         self.config = config
         self.parameters = parameters
-        try checkShapes()
+        inferenceWeights = GPT2InferenceWeights(parameters, config: config)
     }
 
     /// Loads `config.json` and `model.safetensors` from `folder`.
@@ -60,8 +63,8 @@ public final class GPT2Model {
         return shapes
     }
 
-    private func checkShapes() throws {
-        for (name, shape) in expectedShapes.sorted(by: { $0.key < $1.key }) {
+    private static func checkShapes(_ parameters: [String: SafeTensors.Tensor], config: GPT2Config) throws {
+        for (name, shape) in shapes(config).sorted(by: { $0.key < $1.key }) {
             guard let tensor = parameters[name] else { throw ModelError.malformed(path: "", detail: "tensor '\(name)' missing") }
             guard tensor.shape == shape else {
                 throw ModelError.malformed(path: "", detail: "tensor '\(name)' has shape \(tensor.shape), expected \(shape)")
@@ -78,9 +81,11 @@ public final class GPT2Model {
         let t = tokens.first?.count ?? 0
         precondition(tokens.allSatisfy { $0.count == t } && t <= config.maxPositions, "sequences must share a length ≤ n_positions")
         let cache = KVCache(config: config, batch: b, slots: t)
-        return step(
+        let work = DecodeWorkspace(config: config, rows: b * t, batch: b, logitRows: b * t)
+        step(
             tokens.flatMap { $0 }, positions: (0..<b).flatMap { _ in (0..<t).map(Int32.init) },
-            mask: keyMask?.flatMap { $0 } ?? [Float](repeating: 1, count: b * t), newLength: t, cache: cache)
+            mask: keyMask?.flatMap { $0 } ?? [Float](repeating: 1, count: b * t), newLength: t, cache: cache, work: work)
+        return work.logits
     }
 }
 

@@ -56,23 +56,27 @@ final class KVCache {
 
 extension GPT2Model {
     /// Runs `tokens` (B × Tn new positions, in cache slots `cache.filled …`) through the model,
-    /// storing their keys and values; returns the logits of every new position (B, Tn, V), or with
-    /// `lastOnly` of each sequence's last new position only (B, V) — all that sampling needs.
-    func step(_ tokens: [Int32], positions: [Int32], mask: [Float], newLength tn: Int, cache: KVCache, lastOnly: Bool = false) -> [Float] {
+    /// storing their keys and values, into `work.logits`: the logits of every new position
+    /// (B, Tn, V), or with `lastOnly` of each sequence's last new position only (B, V) — all that
+    /// sampling needs. Allocates nothing but the prompt pass's attention weights.
+    func step(
+        _ tokens: [Int32], positions: [Int32], mask: [Float], newLength tn: Int, cache: KVCache, work: DecodeWorkspace,
+        lastOnly: Bool = false
+    ) {
         let b = cache.batch, c = config.channels, v = config.vocabularySize, s = cache.slots, n = b * tn
+        precondition(n <= work.rows && (lastOnly ? b : n) * v <= work.logits.count, "a step of \(n) rows in a workspace of \(work.rows)")
+        let weights = inferenceWeights
         let start = cache.filled
         for bi in 0..<b { for j in 0..<tn { cache.keyMask[bi * s + start + j] = mask[bi * tn + j] } }
-        var x = [Float](repeating: 0, count: n * c)
-        Embedding.forward(out: &x, tokens: tokens, positions: positions, wte: parameters["wte.weight"]!.values, wpe: parameters["wpe.weight"]!.values, rows: n, channels: c)
-        var normed = [Float](repeating: 0, count: n * c), mean = [Float](repeating: 0, count: n), rstd = [Float](repeating: 0, count: n)
-        var qkv = [Float](repeating: 0, count: n * 3 * c), attended = [Float](repeating: 0, count: n * c)
-        var projected = [Float](repeating: 0, count: n * c), hidden = [Float](repeating: 0, count: n * 4 * c), activated = hidden
-        func w(_ name: String) -> [Float] { parameters[name]!.values }
-        for layer in 0..<config.layers {
-            let p = "h.\(layer)."
-            LayerNorm.forward(out: &normed, mean: &mean, rstd: &rstd, inp: x, weight: w(p + "ln_1.weight"), bias: w(p + "ln_1.bias"), rows: n, channels: c)
-            Linear.forward(out: &qkv, inp: normed, weight: w(p + "attn.c_attn.weight"), bias: w(p + "attn.c_attn.bias"), rows: n, inFeatures: c, outFeatures: 3 * c)
-            qkv.withUnsafeBufferPointer { qkv in
+        Embedding.forward(
+            out: &work.x, tokens: tokens, positions: positions, wte: weights.tokenEmbedding, wpe: weights.positionEmbedding, rows: n,
+            channels: c)
+        for (layer, w) in weights.blocks.enumerated() {
+            LayerNorm.forward(
+                out: &work.normed, mean: &work.mean, rstd: &work.rstd, inp: work.x, weight: w.ln1Weight, bias: w.ln1Bias, rows: n, channels: c)
+            Linear.forward(
+                out: &work.qkv, inp: work.normed, weight: w.attentionWeight, bias: w.attentionBias, rows: n, inFeatures: c, outFeatures: 3 * c)
+            work.qkv.withUnsafeBufferPointer { qkv in
                 cache.keys[layer].withUnsafeMutableBufferPointer { keys in
                     cache.values[layer].withUnsafeMutableBufferPointer { values in
                         for bi in 0..<b {
@@ -91,43 +95,47 @@ extension GPT2Model {
                 let promptMask = (0..<b).flatMap { bi in cache.keyMask[(bi * s)..<(bi * s + tn)] }
                 let att = PooledBuffer(count: b * config.heads * tn * tn)
                 Attention.forward(
-                    out: &attended, att: att.values.base, qkv: qkv, keyMask: promptMask, causal: true, batch: b, length: tn, channels: c,
-                    heads: config.heads)
+                    out: &work.attended, att: att.values.base, qkv: work.qkv, keyMask: promptMask, causal: true, batch: b, length: tn,
+                    channels: c, heads: config.heads)
             } else {
                 CachedAttention.forward(
-                    out: &attended, qkv: qkv, kCache: cache.keys[layer], vCache: cache.values[layer], keyMask: cache.keyMask, batch: b,
-                    newLength: tn, slots: s, start: start, channels: c, heads: config.heads)
+                    out: &work.attended, qkv: work.qkv, kCache: cache.keys[layer], vCache: cache.values[layer], keyMask: cache.keyMask,
+                    batch: b, newLength: tn, slots: s, start: start, channels: c, heads: config.heads)
             }
-            Linear.forward(out: &projected, inp: attended, weight: w(p + "attn.c_proj.weight"), bias: w(p + "attn.c_proj.bias"), rows: n, inFeatures: c, outFeatures: c)
-            for i in 0..<(n * c) { x[i] += projected[i] }
-            LayerNorm.forward(out: &normed, mean: &mean, rstd: &rstd, inp: x, weight: w(p + "ln_2.weight"), bias: w(p + "ln_2.bias"), rows: n, channels: c)
-            Linear.forward(out: &hidden, inp: normed, weight: w(p + "mlp.c_fc.weight"), bias: w(p + "mlp.c_fc.bias"), rows: n, inFeatures: c, outFeatures: 4 * c)
-            GELU.forward(out: &activated, inp: hidden, count: n * 4 * c)
-            Linear.forward(out: &projected, inp: activated, weight: w(p + "mlp.c_proj.weight"), bias: w(p + "mlp.c_proj.bias"), rows: n, inFeatures: 4 * c, outFeatures: c)
-            for i in 0..<(n * c) { x[i] += projected[i] }
+            Linear.forward(
+                out: &work.projected, inp: work.attended, weight: w.attentionProjectionWeight, bias: w.attentionProjectionBias, rows: n,
+                inFeatures: c, outFeatures: c)
+            work.addResidual(count: n * c)
+            LayerNorm.forward(
+                out: &work.normed, mean: &work.mean, rstd: &work.rstd, inp: work.x, weight: w.ln2Weight, bias: w.ln2Bias, rows: n, channels: c)
+            Linear.forward(
+                out: &work.hidden, inp: work.normed, weight: w.mlpUpWeight, bias: w.mlpUpBias, rows: n, inFeatures: c, outFeatures: 4 * c)
+            GELU.forward(out: &work.activated, inp: work.hidden, count: n * 4 * c)
+            Linear.forward(
+                out: &work.projected, inp: work.activated, weight: w.mlpDownWeight, bias: w.mlpDownBias, rows: n, inFeatures: 4 * c,
+                outFeatures: c)
+            work.addResidual(count: n * c)
         }
         cache.filled += tn
+        let rows = lastOnly ? b : n
         if lastOnly && tn > 1 {
             // Keep each sequence's last row only: the output projection is the largest product here.
-            var last = [Float](repeating: 0, count: b * c)
-            for bi in 0..<b {
-                let from = (bi * tn + tn - 1) * c
-                for i in 0..<c { last[bi * c + i] = x[from + i] }
-            }
-            x = last
+            work.keepLastRows(batch: b, length: tn, channels: c)
+            LayerNorm.forward(
+                out: &work.normed, mean: &work.mean, rstd: &work.rstd, inp: work.last, weight: weights.finalNormWeight,
+                bias: weights.finalNormBias, rows: rows, channels: c)
+        } else {
+            LayerNorm.forward(
+                out: &work.normed, mean: &work.mean, rstd: &work.rstd, inp: work.x, weight: weights.finalNormWeight,
+                bias: weights.finalNormBias, rows: rows, channels: c)
         }
-        let rows = lastOnly ? b : n
-        LayerNorm.forward(out: &normed, mean: &mean, rstd: &rstd, inp: x, weight: w("ln_f.weight"), bias: w("ln_f.bias"), rows: rows, channels: c)
-        var logits = [Float](repeating: 0, count: rows * v)
-        let wte = w("wte.weight")
-        normed.withUnsafeBufferPointer { a in
-            wte.withUnsafeBufferPointer { e in
-                logits.withUnsafeMutableBufferPointer { out in
+        work.normed.withUnsafeBufferPointer { a in
+            weights.tokenEmbedding.withUnsafeBufferPointer { e in
+                work.logits.withUnsafeMutableBufferPointer { out in
                     Matmul.gemm(a.baseAddress!, transposeA: false, e.baseAddress!, transposeB: true, out.baseAddress!, m: rows, n: v, k: c)
                 }
             }
         }
-        return logits
     }
 
     /// Continues each prompt (left-padded into one batch, positions counted over real tokens only)
@@ -152,7 +160,8 @@ extension GPT2Model {
             positions += [Int32](repeating: 0, count: pad) + (0..<prompt.count).map(Int32.init)
             mask += [Float](repeating: 0, count: pad) + [Float](repeating: 1, count: prompt.count)
         }
-        var logits = step(tokens, positions: positions, mask: mask, newLength: p, cache: cache, lastOnly: true)
+        let work = DecodeWorkspace(config: config, rows: b * p, batch: b, logitRows: b)
+        step(tokens, positions: positions, mask: mask, newLength: p, cache: cache, work: work, lastOnly: true)
         let v = config.vocabularySize
         var nextPosition = prompts.map { Int32($0.count) }
         var results = [GeneratedSequence](repeating: GeneratedSequence(tokens: [], logprob: 0), count: b)
@@ -166,7 +175,7 @@ extension GPT2Model {
             var uniforms = [Double](repeating: 0, count: b)
             for bi in 0..<b where !done[bi] { uniforms[bi] = random.unit() }
             let live = done.map { !$0 }
-            logits.withUnsafeBufferPointer { rows in
+            work.logits.withUnsafeBufferPointer { rows in
                 chosen.withUnsafeMutableBufferPointer { chosen in
                     scores.withUnsafeMutableBufferPointer { scores in
                         let shared = SamplingRows(rows: rows.baseAddress!, chosen: chosen.baseAddress!, scores: scores.baseAddress!)
@@ -196,7 +205,7 @@ extension GPT2Model {
                 }
             }
             if done.allSatisfy({ $0 }) || cache.filled >= slots { break }
-            logits = step(chosen, positions: nextPosition, mask: done.map { $0 ? 0 : 1 }, newLength: 1, cache: cache)
+            step(chosen, positions: nextPosition, mask: done.map { $0 ? 0 : 1 }, newLength: 1, cache: cache, work: work)
             for bi in 0..<b { nextPosition[bi] += 1 }
         }
         return results
