@@ -3,7 +3,7 @@
 (BM25Okapi), in the same run, on the Office item corpus (Workbooks/data/office-2014-recbole/Office.item).
 
 Queries: 10,000 random items (numpy seed 0, with replacement), text truncated to 30 whitespace words
-(as ../shared/perf/bench_bm25.py does). k1 = 1.2, b = 0.75, English stop words removed by each
+(as the anchor's BM25 benchmark does). k1 = 1.2, b = 0.75, English stop words removed by each
 library's own list and tokenizer (bm25s: (?u)\\b\\w\\w+\\b; calrec: runs of letters/digits, Lucene's 33
 stop words). "full" = the score of every document per query, written into a (queries x docs) float32
 matrix; the bm25s anchor is get_scores_from_ids (pre-tokenized ids), calrec's is BM25Index.score(terms:)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Language-model engine vs PyTorch eager on the configurations of ../shared/perf/ANCHORS.md, side by
+"""Language-model engine vs PyTorch eager on the anchors' configurations (docs/performance.md), side by
 side in one run (this machine is noisy: read the ratios). Each measurement runs in its own process,
 so its peak resident memory is its own.
 

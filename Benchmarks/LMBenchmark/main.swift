@@ -4,7 +4,7 @@ import Support
 import Tensors
 
 /// Training and generation throughput of the Swift engine on the configurations of
-/// ../shared/perf/ANCHORS.md, one measurement per process so peak memory is the measurement's own.
+/// docs/performance.md, one measurement per process so peak memory is the measurement's own.
 ///
 ///     LMBenchmark train tiny|small [--steps N]   batch 8 × context tokens, cross-entropy, AdamW
 ///     LMBenchmark generate small [--runs N] [--prompt 256]   batch 16, 256-token prompts, 64 sampled tokens (T = 1), KV cache
