@@ -9,7 +9,7 @@ MB/s = file bytes / 1e6 / seconds (warm page cache, reading the file included).
 
 A fourth contender is the library ceiling: Debian's simdjson On-Demand `iterate_many` extracting the
 three fields on one thread with nothing else (Benchmarks/SimdjsonCeiling, built here with g++), once
-with the file load and once parsing an already loaded buffer. ANCHORS.md's ≈1,500 MB/s for simdjson
+with the file load and once parsing an already loaded buffer. The anchors' ≈1,500 MB/s for simdjson (docs/performance.md)
 was measured on an AVX-512 machine; this row says what the same library reaches on this CPU.
 
 Usage: reader_bench.py <reviews.jsonl> <ReaderBenchmark binary> [--rounds N] [--ceiling <binary>]

@@ -1,7 +1,7 @@
 // The library ceiling on this machine: Debian's simdjson On-Demand `iterate_many` over the whole
 // file (memory-mapped), extracting the anchor's three fields (reviewerID, asin, unixReviewTime)
 // from every line on one thread, with no interning, no hashing and nothing kept beyond a checksum.
-// ANCHORS.md quotes ≈1,500 MB/s for this on an AVX-512 machine; reader_bench.py runs it beside the
+// The anchors (docs/performance.md) quote ≈1,500 MB/s for this on an AVX-512 machine; reader_bench.py runs it beside the
 // calrec reader so the reader is compared with what the library itself reaches on the same CPU.
 //
 // Build: g++ -O3 -march=native simdjson_ceiling.cpp -lsimdjson -o simdjson_ceiling
