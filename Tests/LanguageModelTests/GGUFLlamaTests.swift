@@ -32,13 +32,7 @@ final class GGUFLlamaTests: XCTestCase {
     /// key/value heads of 64, SwiGLU 1536, RMSNorm ε 1e-5, RoPE base 100,000, 49,152 tokens, tied
     /// embeddings; every one of its 272 tensors has a Hugging Face name.
     func testSmolLM2ConfigurationAndNamesComeFromItsMetadata() throws {
-        let path = ProcessInfo.processInfo.environment["CALREC_SMOLLM2_GGUF"]
-            ?? GGUFTests.repository.appendingPathComponent(".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-        guard FileManager.default.fileExists(atPath: path) else {
-            if ProcessInfo.processInfo.environment["CALREC_REQUIRE_MODELS"] == "1" { return XCTFail("\(path) is missing; `make models` fetches it") }
-            throw XCTSkip("\(path) is missing; `make models` fetches it (make test does)")
-        }
-        let file = try GGUFFile(path: path)
+        let file = try GGUFFile(path: try GGUFTests.smolLM2())
         let config = try GGUFLlama.config(file)
         XCTAssertEqual(
             config,
