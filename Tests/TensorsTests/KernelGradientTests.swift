@@ -147,3 +147,33 @@ final class KernelGradientTests: GradientCheckCase {
         XCTAssertEqual(Double(uniform), log(7.0), accuracy: 1e-6)
     }
 }
+
+final class RMSNormGradientTests: GradientCheckCase {
+    /// Forward against a Float64 computation of the definition; backward against central differences.
+    func testRMSNormForwardAndGradients() {
+        let (n, c) = (3, 7)
+        let epsilon: Float = 1e-5
+        let inp = randoms(n * c, scale: 2), weight = randoms(c), g = randoms(n * c)
+        func reference(_ inp: [Double], _ weight: [Double]) -> Double {
+            var loss = 0.0
+            for r in 0..<n {
+                let row = Array(inp[(r * c)..<((r + 1) * c)])
+                let rstd = 1 / (row.map { $0 * $0 }.reduce(0, +) / Double(c) + Double(epsilon)).squareRoot()
+                for i in 0..<c { loss += row[i] * rstd * weight[i] * g[r * c + i] }
+            }
+            return loss
+        }
+        let fi = inp.map(Float.init), fw = weight.map(Float.init), fg = g.map(Float.init)
+        var out = [Float](repeating: 0, count: n * c), rstd = [Float](repeating: 0, count: n)
+        RMSNorm.forward(out: &out, rstd: &rstd, inp: fi, weight: fw, rows: n, channels: c, epsilon: epsilon)
+        XCTAssertEqual(zip(out, fg).reduce(0.0) { $0 + Double($1.0 * $1.1) }, reference(inp, weight), accuracy: 1e-4)
+        // A row of twos with unit weights normalises to ones (rms 2), whatever ε this small.
+        var ones = [Float](repeating: 0, count: 4), rms = [Float](repeating: 0, count: 1)
+        RMSNorm.forward(out: &ones, rstd: &rms, inp: [2, -2, 2, -2], weight: [1, 1, 1, 1], rows: 1, channels: 4, epsilon: 0)
+        XCTAssertEqual(ones, [1, -1, 1, -1])
+        var dinp = [Float](repeating: 0, count: n * c), dweight = [Float](repeating: 0, count: c)
+        RMSNorm.backward(dinp: &dinp, dweight: &dweight, dout: fg, inp: fi, weight: fw, rstd: rstd, rows: n, channels: c)
+        assertClose(dinp, numericGradient(inp) { reference($0, weight) }, "dinp")
+        assertClose(dweight, numericGradient(weight) { reference(inp, $0) }, "dweight")
+    }
+}
