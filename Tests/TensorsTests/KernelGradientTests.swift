@@ -177,3 +177,26 @@ final class RMSNormGradientTests: GradientCheckCase {
         assertClose(dweight, numericGradient(weight) { reference(inp, $0) }, "dweight")
     }
 }
+
+final class SwiGLUGradientTests: GradientCheckCase {
+    /// Forward against a Float64 computation of the definition; backward against central differences.
+    func testSwiGLUForwardAndGradients() {
+        let count = 50
+        let gate = randoms(count, scale: 6), up = randoms(count, scale: 2), g = randoms(count)
+        func reference(_ gate: [Double], _ up: [Double]) -> Double {
+            (0..<count).reduce(0.0) { sum, i in sum + gate[i] / (1 + exp(-gate[i])) * up[i] * g[i] }
+        }
+        var out = [Float](repeating: 0, count: count)
+        SwiGLU.forward(out: &out, gate: gate.map(Float.init), up: up.map(Float.init), count: count)
+        XCTAssertEqual(zip(out, g).reduce(0.0) { $0 + Double($1.0) * $1.1 }, reference(gate, up), accuracy: 1e-4)
+        // silu(0) = 0 and silu(x) → x for large x.
+        var edge = [Float](repeating: 0, count: 2)
+        SwiGLU.forward(out: &edge, gate: [0, 30], up: [5, 1], count: 2)
+        XCTAssertEqual(edge, [0, 30])
+        var dgate = [Float](repeating: 0, count: count), dup = [Float](repeating: 0, count: count)
+        SwiGLU.backward(
+            dgate: &dgate, dup: &dup, dout: g.map(Float.init), gate: gate.map(Float.init), up: up.map(Float.init), count: count)
+        assertClose(dgate, numericGradient(gate) { reference($0, up) }, "dgate")
+        assertClose(dup, numericGradient(up) { reference(gate, $0) }, "dup")
+    }
+}
