@@ -3,6 +3,7 @@ import Baselines
 import Foundation
 import RecData
 import Retrieval
+import Support
 import SequentialRecommenders
 import Workbench
 
@@ -54,14 +55,14 @@ struct BaselineCommand: ParsableCommand {
         var datasets: [SequenceDataset] = []
         try source.forEachDataset { datasets.append($0) }
         for dataset in datasets {
-            let started = CPUTime.now()
+            let started = Platform.processCPUSeconds()
             let ranks = baseline.rank(
                 dataset: dataset, split: evaluation.split, excludeHistory: evaluation.excludeHistory,
                 format: source.itemTextFormat, maxUsers: evaluation.userLimit)
             let settings = BaselineSettings(
                 bm25: method == .bm25 ? .init(lastItems: lastItems, stopWords: stopWords, k1: k1, b: b) : nil)
             // Counting purchases / indexing the catalogue happens inside the ranking call: all of it is inference here.
-            let cost = ComputeCost(trainingStages: [], inferenceSeconds: CPUTime.now() - started)
+            let cost = ComputeCost(trainingStages: [], inferenceSeconds: Platform.processCPUSeconds() - started)
             try evaluation.write(
                 ranks: ranks, dataset: dataset.name, method: baseline.name, multiple: datasets.count > 1, settings: settings, cost: cost)
         }
@@ -78,10 +79,10 @@ struct BaselineCommand: ParsableCommand {
             }
             let (model, settings, trainingSeconds) = try sequential.model(
                 architecture, dataset: dataset, folder: folder, budget: evaluation.budget)
-            let started = CPUTime.now()
+            let started = Platform.processCPUSeconds()
             let cases = Array(dataset.evaluationCases(evaluation.split).prefix(evaluation.userLimit ?? Int.max))
             let ranks = model.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory)
-            let cost = ComputeCost(trainingStages: trainingSeconds.map { [("training", $0)] }, inferenceSeconds: CPUTime.now() - started)
+            let cost = ComputeCost(trainingStages: trainingSeconds.map { [("training", $0)] }, inferenceSeconds: Platform.processCPUSeconds() - started)
             try evaluation.write(
                 ranks: ranks, dataset: dataset.name, method: architecture.rawValue, multiple: datasets.count > 1, settings: settings,
                 cost: cost)

@@ -55,19 +55,19 @@ struct RecommendCommand: ParsableCommand {
         log("\(dataset.name): \(cases.count) users × \(samples) samples at temperature \(temperature)")
         let progress = ProgressDisplay(total: cases.count, label: "users")
         let started = Date()
-        let cpuStarted = CPUTime.now()
+        let cpuStarted = Platform.processCPUSeconds()
         let generated = recommender.generate(cases: cases) { done, _ in
             let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-9)
             progress.update(done, detail: String(format: "%.1f users/s", rate))
         }
         let generationSeconds = Date().timeIntervalSince(started)
-        let generationCPUSeconds = CPUTime.now() - cpuStarted
+        let generationCPUSeconds = Platform.processCPUSeconds() - cpuStarted
         var rows: [(user: String, sample: GeneratedSample)] = []
         for (c, list) in zip(cases, generated) { for sample in list { rows.append((dataset.userIDs[c.user], sample)) } }
         try AtomicWrite.write(try SamplesFile.render(rows), to: (evaluation.out as NSString).appendingPathComponent("samples.jsonl"))
         let index = BM25Index(documents: dataset.items.map(source.itemTextFormat.plainText))
         let ranks = recommender.rank(cases: cases, samples: generated, dataset: dataset, index: index, excludeHistory: evaluation.excludeHistory)
-        let cost = ComputeCost(trainingStages: ComputeCost.trainingChain(model: model), inferenceSeconds: CPUTime.now() - cpuStarted)
+        let cost = ComputeCost(trainingStages: ComputeCost.trainingChain(model: model), inferenceSeconds: Platform.processCPUSeconds() - cpuStarted)
         let inference = InferenceSettings(
             model: model, samples: samples, temperature: temperature, seed: seed, usersEvaluated: cases.count,
             generationSeconds: generationSeconds, generationCPUSeconds: generationCPUSeconds,

@@ -1,11 +1,4 @@
 import Foundation
-import Support
-
-/// CPU time (user + system, all threads) this process has used, in seconds: recorded beside wall
-/// time in training settings and metrics, since on a shared 2-core machine wall time varies with load.
-enum CPUTime {
-    static func now() -> Double { Platform.processCPUSeconds() }
-}
 
 /// JSON of a record as the CLI writes it: keys sorted, slashes unescaped; pretty-printed for files.
 func encodedJSON<T: Encodable>(_ value: T, pretty: Bool = false) throws -> Data {
