@@ -1,38 +1,5 @@
 import Tensors
 
-/// GPT-2's weights for inference as typed arrays, built once per model: the decode step reads
-/// stored properties, never a name. The arrays share their storage with the model's tensors.
-struct GPT2InferenceWeights {
-    struct Block {
-        let ln1Weight, ln1Bias, attentionWeight, attentionBias, attentionProjectionWeight, attentionProjectionBias: [Float]
-        let ln2Weight, ln2Bias, mlpUpWeight, mlpUpBias, mlpDownWeight, mlpDownBias: [Float]
-    }
-
-    let tokenEmbedding, positionEmbedding, finalNormWeight, finalNormBias: [Float]
-    let blocks: [Block]
-
-    init(_ parameters: [String: SafeTensors.Tensor], config: GPT2Config) {
-        func w(_ name: String) -> [Float] {
-            guard let tensor = parameters[name] else { preconditionFailure("GPT-2 has no '\(name)'") }
-            return tensor.values
-        }
-        tokenEmbedding = w("wte.weight")
-        positionEmbedding = w("wpe.weight")
-        finalNormWeight = w("ln_f.weight")
-        finalNormBias = w("ln_f.bias")
-        blocks = (0..<config.layers).map { i in
-            let h = "h.\(i)."
-            return Block(
-                ln1Weight: w(h + "ln_1.weight"), ln1Bias: w(h + "ln_1.bias"),
-                attentionWeight: w(h + "attn.c_attn.weight"), attentionBias: w(h + "attn.c_attn.bias"),
-                attentionProjectionWeight: w(h + "attn.c_proj.weight"), attentionProjectionBias: w(h + "attn.c_proj.bias"),
-                ln2Weight: w(h + "ln_2.weight"), ln2Bias: w(h + "ln_2.bias"),
-                mlpUpWeight: w(h + "mlp.c_fc.weight"), mlpUpBias: w(h + "mlp.c_fc.bias"),
-                mlpDownWeight: w(h + "mlp.c_proj.weight"), mlpDownBias: w(h + "mlp.c_proj.bias"))
-        }
-    }
-}
-
 /// The activations of one incremental-decoding step, allocated once per generation for its largest
 /// pass (the prompt: batch × prompt-length rows) and reused by every later step, which needs
 /// `batch` rows. Kernels read and write only the rows a step has. Logits are kept for `logitRows`

@@ -1,28 +1,30 @@
 import Tensors
 
-/// Typed views of a GPT-2's tensors in a `ParameterSet`, built once, so the forward pass reads
-/// stored properties instead of looking names up. Names are Hugging Face's (`h.{i}.attn.c_attn.weight`).
-public struct GPT2Weights {
+/// A GPT-2's tensors as typed stored properties, built once, so forward passes read properties
+/// instead of looking names up. `Tensor` is what a name gives: a `Variable` of a parameter set for
+/// training (`GPT2Weights`), the values of a loaded model for decoding (`GPT2InferenceWeights`).
+/// Names are Hugging Face's (`h.{i}.attn.c_attn.weight`).
+public struct GPT2Tensors<Tensor> {
     /// One transformer block.
     public struct Block {
-        public let ln1Weight, ln1Bias: Variable
-        public let attentionWeight, attentionBias: Variable
-        public let attentionProjectionWeight, attentionProjectionBias: Variable
-        public let ln2Weight, ln2Bias: Variable
-        public let mlpUpWeight, mlpUpBias: Variable
-        public let mlpDownWeight, mlpDownBias: Variable
+        public let ln1Weight, ln1Bias: Tensor
+        public let attentionWeight, attentionBias: Tensor
+        public let attentionProjectionWeight, attentionProjectionBias: Tensor
+        public let ln2Weight, ln2Bias: Tensor
+        public let mlpUpWeight, mlpUpBias: Tensor
+        public let mlpDownWeight, mlpDownBias: Tensor
     }
 
     /// Token embeddings (V, C), tied to the output logits.
-    public let tokenEmbedding: Variable
+    public let tokenEmbedding: Tensor
     /// Position embeddings (T, C).
-    public let positionEmbedding: Variable
+    public let positionEmbedding: Tensor
     public let blocks: [Block]
-    public let finalNormWeight, finalNormBias: Variable
+    public let finalNormWeight, finalNormBias: Tensor
 
-    /// The views of `set`, which must hold every tensor of a GPT-2 with `config`.
-    public init(_ set: ParameterSet, config: GPT2Config) {
-        let v = set.required
+    /// Every tensor of a GPT-2 with `config`, each from `tensor(name)`.
+    public init(config: GPT2Config, _ tensor: (String) -> Tensor) {
+        let v = tensor
         tokenEmbedding = v("wte.weight")
         positionEmbedding = v("wpe.weight")
         finalNormWeight = v("ln_f.weight")
@@ -36,6 +38,27 @@ public struct GPT2Weights {
                 ln2Weight: v(h + "ln_2.weight"), ln2Bias: v(h + "ln_2.bias"),
                 mlpUpWeight: v(h + "mlp.c_fc.weight"), mlpUpBias: v(h + "mlp.c_fc.bias"),
                 mlpDownWeight: v(h + "mlp.c_proj.weight"), mlpDownBias: v(h + "mlp.c_proj.bias"))
+        }
+    }
+}
+
+/// Views of a GPT-2's tensors in a `ParameterSet` (training).
+public typealias GPT2Weights = GPT2Tensors<Variable>
+
+extension GPT2Tensors where Tensor == Variable {
+    /// The views of `set`, which must hold every tensor of a GPT-2 with `config`.
+    public init(_ set: ParameterSet, config: GPT2Config) { self.init(config: config, set.required) }
+}
+
+/// A loaded GPT-2's weights as arrays sharing the tensors' storage (decoding).
+typealias GPT2InferenceWeights = GPT2Tensors<[Float]>
+
+extension GPT2Tensors where Tensor == [Float] {
+    /// The values of `parameters`, which hold every tensor of a GPT-2 with `config` (checked on loading).
+    init(_ parameters: [String: SafeTensors.Tensor], config: GPT2Config) {
+        self.init(config: config) { name in
+            guard let tensor = parameters[name] else { preconditionFailure("GPT-2 has no '\(name)'") }
+            return tensor.values
         }
     }
 }
