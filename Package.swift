@@ -59,7 +59,7 @@ let package = Package(
         // What every stage uses: atomic writes, the seeded generator, hashing, platform probes.
         .target(name: "Support", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "RecData", dependencies: ["Support", "CZlib", "CJSONLines"]),
-        .target(name: "Tokenization", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
+        .target(name: "Tokenization", dependencies: ["Support", .product(name: "HeapModule", package: "swift-collections")]),
         .target(
             name: "Tensors", dependencies: ["Support", "COpenBLAS"],
             swiftSettings: engineTuning),

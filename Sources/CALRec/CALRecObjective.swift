@@ -30,17 +30,17 @@ public struct CALRecObjective: Sendable, Codable, Equatable {
 
     /// Records the objective on `tape` for `batch` and seeds its backward pass with d(total) =
     /// `weight` (1/k for one of k accumulated micro-batches); returns the unweighted parts.
-    public func record(_ tape: Tape, trainer: GPT2Trainer, batch: CALRecBatch, weight: Float = 1) -> Losses {
+    public func record(_ tape: Tape, trainer: any LanguageModelTrainer, batch: CALRecBatch, weight: Float = 1) -> Losses {
         let b = batch.count, t = batch.length
-        let hidden = trainer.hidden(tape, tokens: batch.joint)
-        let logits = Ops.tiedLogits(tape, hidden, wte: trainer.weights.tokenEmbedding)
+        let hidden = trainer.hiddenStates(tape, tokens: batch.joint)
+        let logits = trainer.outputLogits(tape, hidden)
         let nextItem = Ops.crossEntropy(
             tape, logits: logits, targets: batch.targets.flatMap { $0 }, mask: batch.lossMask.flatMap { $0 },
             weight: (1 - alpha - beta) * weight)
         guard isContrastive else { return Losses(total: nextItem, nextItem: nextItem, targetTarget: 0, userTarget: 0) }
         let jointTarget = Ops.l2Normalize(tape, Ops.segmentMeanPool(tape, hidden, mask: batch.targetMask, batch: b, length: t))
         let jointHistory = Ops.l2Normalize(tape, Ops.segmentMeanPool(tape, hidden, mask: batch.historyMask, batch: b, length: t))
-        let targetHidden = trainer.hidden(tape, tokens: batch.targetOnly)
+        let targetHidden = trainer.hiddenStates(tape, tokens: batch.targetOnly)
         let target = Ops.l2Normalize(
             tape, Ops.segmentMeanPool(tape, targetHidden, mask: batch.targetOnlyMask, batch: b, length: batch.targetLength))
         let targetTarget = Ops.infoNCE(tape, jointTarget, target, temperature: temperature, weight: alpha * weight)
@@ -50,11 +50,11 @@ public struct CALRecObjective: Sendable, Codable, Equatable {
     }
 
     /// L_NIG of `batch` without recording anything (validation).
-    public static func nextItemLoss(trainer: GPT2Trainer, batch: CALRecBatch) -> Float {
+    public static func nextItemLoss(trainer: any LanguageModelTrainer, batch: CALRecBatch) -> Float {
         let tape = Tape()
         defer { tape.reset() }
-        let hidden = trainer.hidden(tape, tokens: batch.joint)
-        let logits = Ops.tiedLogits(tape, hidden, wte: trainer.weights.tokenEmbedding)
+        let hidden = trainer.hiddenStates(tape, tokens: batch.joint)
+        let logits = trainer.outputLogits(tape, hidden)
         let v = logits.shape.last!
         return CrossEntropy.forwardBackward(
             logits: logits.value.base, targets: batch.targets.flatMap { $0 }, mask: batch.lossMask.flatMap { $0 }, dlogits: nil,

@@ -8,8 +8,9 @@ import Tensors
 import Training
 
 /// Fine-tuning with CALRec's objective (spec §4) over one dataset (stage 2) or a mixture of datasets
-/// (stage 1, categories drawn ∝ n_c^0.3), from a model folder (stage 0's or stage 1's output, or any
-/// GPT-2-format model). AdamW, warmup + cosine, clipping, gradient accumulation to the effective
+/// (stage 1, categories drawn ∝ n_c^0.3), from any causal language model: stage 0's GPT-2 or stage
+/// 1's output, or a pretrained Llama-family model — fully, its top blocks only, or through LoRA
+/// adapters on the frozen base (`fineTuning`). AdamW, warmup + cosine, clipping, gradient accumulation to the effective
 /// batch. Every `validateEvery` steps (and at the end) L_NIG on a fixed set of validation examples
 /// (each user's training part → its validation target) picks the checkpoint to keep: the returned
 /// model is the best one seen. Checkpoints (training state, best model, curve, time spent) are
@@ -35,6 +36,8 @@ public struct CALRecTraining {
         /// What picks the checkpoint: validation L_NIG (lower is better; the default) or validation
         /// NDCG@10 of the full inference (higher is better; generation makes it slower).
         public var selection = Selection.loss
+        /// What trains: every weight (the default), the top blocks, or LoRA adapters.
+        public var fineTuning = FineTuningOptions.full
 
         public init() {}
     }
@@ -86,7 +89,7 @@ public struct CALRecTraining {
     /// The result: the best model by the selection criterion (the last one if validation never ran),
     /// the step it comes from, and the curve.
     public struct Result {
-        public var model: GPT2Model
+        public var model: any CausalLanguageModel
         public var bestStep: Int
         /// The criterion at the kept step: validation L_NIG, or −NDCG@10 with `.ndcg` selection.
         public var bestValidation: Float?
@@ -98,20 +101,20 @@ public struct CALRecTraining {
 
     /// Trains from `model` on `datasets` (one builder per dataset, all sharing the model's tokenizer).
     public func train(
-        model: GPT2Model, datasets: [(sequences: TrainingSequences, builder: PromptBuilder)], checkpointing: Checkpointing? = nil,
+        model: any CausalLanguageModel, datasets: [(sequences: TrainingSequences, builder: PromptBuilder)], checkpointing: Checkpointing? = nil,
         progress: (Point) throws -> Void = { _ in }
     ) throws -> Result {
         guard !datasets.isEmpty, datasets.contains(where: { !$0.sequences.sequences.isEmpty }) else {
             throw CALRecError.noTrainingData("no user has two or more training purchases")
         }
-        for (_, builder) in datasets where builder.maxInputTokens + builder.maxOutputTokens > model.config.maxPositions {
+        for (_, builder) in datasets where builder.maxInputTokens + builder.maxOutputTokens > model.maxPositions {
             throw CALRecError.invalidOption(
-                "max input (\(builder.maxInputTokens)) + max output (\(builder.maxOutputTokens)) tokens exceed the model's \(model.config.maxPositions) positions")
+                "max input (\(builder.maxInputTokens)) + max output (\(builder.maxOutputTokens)) tokens exceed the model's \(model.maxPositions) positions")
         }
         let options = self.options
         let names = datasets.map(\.sequences.name)
         let mixture = CategoryMixture(sizes: datasets.map(\.sequences.sequences.count), exponent: options.mixtureExponent)
-        let trainer = GPT2Trainer(model: model)
+        let trainer = try model.trainer(fineTuning: options.fineTuning)
         var random = SeededRandom(seed: options.seed ^ 0xCA1_2EC)
         let validation = datasets.map { dataset in
             Array(dataset.sequences.validation.prefix(options.validationUsers)).chunked(options.batch).map {
@@ -122,10 +125,12 @@ public struct CALRecTraining {
         let k = Float(options.accumulationSteps)
         var setup = Checkpoint.setup(of: options)
         setup["datasets"] = Checkpoint.setup(of: ["datasets": names])["datasets"]
-        setup["config"] = Checkpoint.setup(of: ["config": model.config])["config"]
+        setup["config"] = Checkpoint.setup(of: ["config": model.family]).values.first
+        for (key, value) in model.configurationSetup { setup["config." + key] = value }
         let task = TrainingLoop<Point>.Task(
             model: "calrec", setup: setup,
             microBatch: { _, _, tally in
+                if trainer.usesDropout { trainer.reseedDropout(random.next()) }
                 // Stage 1 draws each user's category from the mixture; stage 2 has one category.
                 var examplesByDataset = [[SequenceExample]](repeating: [], count: datasets.count)
                 for _ in 0..<options.batch {
@@ -155,13 +160,14 @@ public struct CALRecTraining {
                 }
             },
             validate: { _ in
+                trainer.reseedDropout(nil)
                 let value = Self.validationLoss(trainer: trainer, batches: validation)
                 // The criterion is "lower is better": L_NIG, or −NDCG@10.
                 guard case .ndcg(let samples, let temperature) = options.selection else {
                     return .init(criterion: Double(value), values: [Double(value)])
                 }
                 let ndcg = try Self.validationNDCG(
-                    model: trainer.model(), datasets: datasets, users: options.validationUsers, samples: samples, temperature: temperature,
+                    model: trainer.model(weights: nil), datasets: datasets, users: options.validationUsers, samples: samples, temperature: temperature,
                     seed: options.seed)
                 return .init(criterion: Double(-ndcg), values: [Double(value), Double(ndcg)])
             },
@@ -180,7 +186,7 @@ public struct CALRecTraining {
             randomStates: { [random.state] },
             restoreRandomStates: { random = SeededRandom(seed: $0[0]) },
             files: { folder in
-                try model.config.save(to: folder)
+                try model.saveConfiguration(to: folder)
                 try datasets[0].builder.tokenizer.save(to: folder)
             })
         let loop = TrainingLoop<Point>(options: .init(
@@ -190,17 +196,17 @@ public struct CALRecTraining {
             clipNorm: options.clipNorm, optimizer: trainer.optimizer, validateEvery: options.validateEvery))
         let outcome = try loop.run(trainer.parameterSet, task: task, checkpointing: checkpointing, progress: progress)
         if let step = outcome.bestStep, let criterion = outcome.bestCriterion, let weights = outcome.bestWeights {
-            let best = try GPT2Model(config: model.config, parameters: trainer.parameterSet.weightTensors(of: weights))
+            let best = try trainer.model(weights: weights)
             return Result(model: best, bestStep: step, bestValidation: Float(criterion), curve: outcome.curve, priorCost: outcome.priorCost)
         }
         return Result(
-            model: try trainer.model(), bestStep: outcome.lastStep, bestValidation: nil, curve: outcome.curve, priorCost: outcome.priorCost)
+            model: try trainer.model(weights: nil), bestStep: outcome.lastStep, bestValidation: nil, curve: outcome.curve, priorCost: outcome.priorCost)
     }
 
     /// Mean NDCG@10 (optimistic ranks) of the full inference on the first `users` validation examples
     /// of every dataset: samples, quasi-round-robin BM25 over the dataset's items, tie-aware ranks.
     static func validationNDCG(
-        model: GPT2Model, datasets: [(sequences: TrainingSequences, builder: PromptBuilder)], users: Int, samples: Int, temperature: Float,
+        model: any CausalLanguageModel, datasets: [(sequences: TrainingSequences, builder: PromptBuilder)], users: Int, samples: Int, temperature: Float,
         seed: UInt64
     ) throws -> Float {
         var total = 0.0, count = 0
@@ -226,7 +232,7 @@ public struct CALRecTraining {
     }
 
     /// Mean L_NIG over the validation batches of every dataset (each batch weighted by its users).
-    static func validationLoss(trainer: GPT2Trainer, batches: [[CALRecBatch]]) -> Float {
+    static func validationLoss(trainer: any LanguageModelTrainer, batches: [[CALRecBatch]]) -> Float {
         var total = 0.0, users = 0
         for batch in batches.joined() {
             total += Double(CALRecObjective.nextItemLoss(trainer: trainer, batch: batch)) * Double(batch.count)

@@ -1,4 +1,5 @@
 import Foundation
+import LanguageModel
 import RecData
 import Support
 
@@ -66,11 +67,17 @@ public struct ModelSettingsFile: Codable, Sendable, Equatable {
         public var selection: String
         public var bestValidNIG: Double?
         public var bestValidNDCG10: Double?
+        /// The backbone's family (`gpt2`, `llama`); absent in files written before there were two.
+        public var backbone: String?
+        /// What trained: absent for every weight, else LoRA and/or the top blocks.
+        public var adaptation: FineTuningOptions?
 
         public init(
             initFolder: String, alpha: Float, beta: Float, tau: Float, steps: Int, bestStep: Int, selection: String,
-            bestValidNIG: Double?, bestValidNDCG10: Double?
+            bestValidNIG: Double?, bestValidNDCG10: Double?, backbone: String? = nil, adaptation: FineTuningOptions? = nil
         ) {
+            self.backbone = backbone
+            self.adaptation = adaptation == .full ? nil : adaptation
             self.initFolder = initFolder
             self.alpha = alpha
             self.beta = beta

@@ -23,11 +23,11 @@ public struct Recommender {
         public init() {}
     }
 
-    public let model: GPT2Model
+    public let model: any CausalLanguageModel
     public let builder: PromptBuilder
     public let options: Options
 
-    public init(model: GPT2Model, builder: PromptBuilder, options: Options) {
+    public init(model: any CausalLanguageModel, builder: PromptBuilder, options: Options) {
         self.model = model
         self.builder = builder
         self.options = options
@@ -46,7 +46,7 @@ public struct Recommender {
             let sampling = SamplingOptions(
                 temperature: options.temperature, topK: options.topK, topP: options.topP, maxNewTokens: builder.maxOutputTokens - 1,
                 seed: options.seed &+ UInt64(start) &* 0x9E37_79B9_7F4A_7C15)
-            let generated = model.generate(prompts: prompts, options: sampling, endOfText: builder.endOfText)
+            let generated = model.generate(prompts: prompts, options: sampling, endOfText: builder.endOfText, decode: nil)
             for (offset, _) in group.enumerated() {
                 let slice = generated[(offset * options.samples)..<((offset + 1) * options.samples)]
                 results.append(

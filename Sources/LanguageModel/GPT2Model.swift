@@ -88,16 +88,3 @@ public final class GPT2Model {
         return work.logits
     }
 }
-
-extension GPT2Model {
-    /// Σ_{t ≥ 1} log p(tokens[t] | tokens[..<t]): the total log-probability of every token after the
-    /// first (natural log). The sequence must fit in `n_positions`.
-    public func logProbability(of tokens: [Int32]) -> Double {
-        guard tokens.count > 1 else { return 0 }
-        let v = config.vocabularySize
-        let logits = self.logits([tokens])
-        var total = 0.0
-        for t in 1..<tokens.count { total += Sampler.logSoftmax(Array(logits[((t - 1) * v)..<(t * v)]), at: Int(tokens[t])) }
-        return total
-    }
-}

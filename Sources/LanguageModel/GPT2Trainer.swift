@@ -1,5 +1,6 @@
 import Foundation
 import Tensors
+import Training
 
 /// GPT-2 with trainable parameters on the tape: the forward pass records every operation, the loss
 /// seeds the backward pass, AdamW updates the parameters (weight decay on matrices only). The
@@ -82,5 +83,36 @@ public final class GPT2Trainer {
     public func update(lr: Float) {
         step += 1
         optimizer.update(parameterSet, step: step, lr: lr)
+    }
+}
+
+extension GPT2Model: CausalLanguageModel {
+    public var family: String { "gpt2" }
+
+    public var configurationSetup: [String: String] { TrainingCheckpoint<Never>.setup(of: config) }
+
+    public func saveConfiguration(to folder: String) throws { try config.save(to: folder) }
+
+    /// GPT-2 models fine-tune fully (adapters and partial training are for Llama-family models).
+    public func trainer(fineTuning: FineTuningOptions) throws -> any LanguageModelTrainer {
+        guard fineTuning == .full else {
+            throw ModelError.malformed(path: "fine-tuning", detail: "GPT-2 models fine-tune fully; LoRA and --train-top-blocks need a Llama-family model")
+        }
+        return GPT2Trainer(model: self)
+    }
+}
+
+extension GPT2Trainer: LanguageModelTrainer {
+    public var usesDropout: Bool { false }
+
+    public func hiddenStates(_ tape: Tape, tokens: [[Int32]]) -> Variable { hidden(tape, tokens: tokens) }
+
+    public func outputLogits(_ tape: Tape, _ hidden: Variable) -> Variable { Ops.tiedLogits(tape, hidden, wte: weights.tokenEmbedding) }
+
+    public func reseedDropout(_ seed: UInt64?) {}
+
+    public func model(weights copy: FloatStorage?) throws -> any CausalLanguageModel {
+        guard let copy else { return try model() }
+        return try GPT2Model(config: config, parameters: parameterSet.weightTensors(of: copy))
     }
 }

@@ -34,6 +34,35 @@ public struct GeneratedSequence: Sendable, Equatable {
     public var logprob: Double
 }
 
+extension GPT2Model: IncrementalDecoding {
+    /// A GPT-2 decode's cache and activations.
+    final class DecodingState {
+        let cache: KVCache
+        let work: DecodeWorkspace
+        init(cache: KVCache, work: DecodeWorkspace) {
+            self.cache = cache
+            self.work = work
+        }
+    }
+
+    public var vocabularySize: Int { config.vocabularySize }
+    public var maxPositions: Int { config.maxPositions }
+
+    func decodingState(batch: Int, promptLength: Int, slots: Int) -> DecodingState {
+        DecodingState(
+            cache: KVCache(config: config, batch: batch, slots: slots),
+            work: DecodeWorkspace(config: config, rows: batch * promptLength, batch: batch, logitRows: batch))
+    }
+
+    func decode(_ tokens: [Int32], positions: [Int32], mask: [Float], newLength: Int, state: DecodingState, lastOnly: Bool) {
+        step(tokens, positions: positions, mask: mask, newLength: newLength, cache: state.cache, work: state.work, lastOnly: lastOnly)
+    }
+
+    func withLogits<R>(_ state: DecodingState, _ body: (UnsafeBufferPointer<Float>) -> R) -> R {
+        state.work.logits.withUnsafeBufferPointer(body)
+    }
+}
+
 /// A key/value cache for every layer: (B, S, C) keys and values, plus the key mask and positions.
 final class KVCache {
     let batch: Int
@@ -55,6 +84,15 @@ final class KVCache {
 }
 
 extension GPT2Model {
+    /// Continues each prompt (left-padded into one batch, positions counted over real tokens only)
+    /// with a KV cache. `decode` turns a sequence's generated tokens into text for stop sequences;
+    /// `endOfText` ends a sequence. Deterministic for a seed.
+    public func generate(
+        prompts: [[Int32]], options: SamplingOptions, endOfText: Int32? = nil, decode: (([Int32]) -> String)? = nil
+    ) -> [GeneratedSequence] {
+        sampleContinuations(prompts: prompts, options: options, endOfText: endOfText, decode: decode)
+    }
+
     /// Runs `tokens` (B × Tn new positions, in cache slots `cache.filled …`) through the model,
     /// storing their keys and values, into `work.logits`: the logits of every new position
     /// (B, Tn, V), or with `lastOnly` of each sequence's last new position only (B, V) — all that
@@ -99,8 +137,9 @@ extension GPT2Model {
                     channels: c, heads: config.heads)
             } else {
                 CachedAttention.forward(
-                    out: &work.attended, qkv: work.qkv, kCache: cache.keys[layer], vCache: cache.values[layer], keyMask: cache.keyMask,
-                    batch: b, newLength: tn, slots: s, start: start, channels: c, heads: config.heads)
+                    out: &work.attended, queries: work.qkv, queryStride: 3 * c, kCache: cache.keys[layer], vCache: cache.values[layer],
+                    keyMask: cache.keyMask, batch: b, newLength: tn, slots: s, start: start, channels: c, heads: config.heads,
+                    keyValueHeads: config.heads)
             }
             Linear.forward(
                 out: &work.projected, inp: work.attended, weight: w.attentionProjectionWeight, bias: w.attentionProjectionBias, rows: n,
@@ -136,79 +175,6 @@ extension GPT2Model {
                 }
             }
         }
-    }
-
-    /// Continues each prompt (left-padded into one batch, positions counted over real tokens only)
-    /// with a KV cache. `decode` turns a sequence's generated tokens into text for stop sequences;
-    /// `endOfText` ends a sequence. Deterministic for a seed.
-    public func generate(
-        prompts: [[Int32]], options: SamplingOptions, endOfText: Int32? = nil, decode: (([Int32]) -> String)? = nil
-    ) -> [GeneratedSequence] {
-        let b = prompts.count
-        guard b > 0 else { return [] }
-        let p = prompts.map(\.count).max()!
-        let slots = p + options.maxNewTokens
-        precondition(prompts.allSatisfy { !$0.isEmpty }, "every prompt needs at least one token")
-        precondition(
-            prompts.allSatisfy { $0.count + options.maxNewTokens <= config.maxPositions },
-            "a prompt plus the new tokens exceeds n_positions (\(config.maxPositions))")
-        let cache = KVCache(config: self.config, batch: b, slots: slots)
-        var tokens: [Int32] = [], positions: [Int32] = [], mask: [Float] = []
-        for prompt in prompts {
-            let pad = p - prompt.count
-            tokens += [Int32](repeating: 0, count: pad) + prompt
-            positions += [Int32](repeating: 0, count: pad) + (0..<prompt.count).map(Int32.init)
-            mask += [Float](repeating: 0, count: pad) + [Float](repeating: 1, count: prompt.count)
-        }
-        let work = DecodeWorkspace(config: config, rows: b * p, batch: b, logitRows: b)
-        step(tokens, positions: positions, mask: mask, newLength: p, cache: cache, work: work, lastOnly: true)
-        let v = config.vocabularySize
-        var nextPosition = prompts.map { Int32($0.count) }
-        var results = [GeneratedSequence](repeating: GeneratedSequence(tokens: [], logprob: 0), count: b)
-        var done = [Bool](repeating: false, count: b)
-        var random = SeededRandom(seed: options.seed)
-        var chosen = [Int32](repeating: 0, count: b)
-        var scores = [Double](repeating: 0, count: b)
-        for _ in 0..<options.maxNewTokens {
-            // One uniform draw per live sequence, in order, so the rows can then be sampled in parallel
-            // with the same result for any thread count.
-            var uniforms = [Double](repeating: 0, count: b)
-            for bi in 0..<b where !done[bi] { uniforms[bi] = random.unit() }
-            let live = done.map { !$0 }
-            work.logits.withUnsafeBufferPointer { rows in
-                chosen.withUnsafeMutableBufferPointer { chosen in
-                    scores.withUnsafeMutableBufferPointer { scores in
-                        let shared = SamplingRows(rows: rows.baseAddress!, chosen: chosen.baseAddress!, scores: scores.baseAddress!)
-                        Parallel.forEachRange(b) { part in
-                            let weights = UnsafeMutablePointer<Float>.allocate(capacity: v)
-                            defer { weights.deallocate() }
-                            for bi in part where live[bi] {
-                                let (token, score) = Sampler.choose(
-                                    shared.rows + bi * v, vocabulary: v, options: options, uniform: uniforms[bi], weights: weights)
-                                shared.chosen[bi] = token
-                                shared.scores[bi] = score
-                            }
-                        }
-                    }
-                }
-            }
-            for bi in 0..<b where !done[bi] {
-                let token = chosen[bi]
-                results[bi].logprob += scores[bi]
-                results[bi].tokens.append(token)
-                if token == endOfText {
-                    results[bi].tokens.removeLast()
-                    done[bi] = true
-                } else if let decode, !options.stopSequences.isEmpty {
-                    let text = decode(results[bi].tokens)
-                    if options.stopSequences.contains(where: { text.hasSuffix($0) }) { done[bi] = true }
-                }
-            }
-            if done.allSatisfy({ $0 }) || cache.filled >= slots { break }
-            step(chosen, positions: nextPosition, mask: done.map { $0 ? 0 : 1 }, newLength: 1, cache: cache, work: work)
-            for bi in 0..<b { nextPosition[bi] += 1 }
-        }
-        return results
     }
 }
 
@@ -287,11 +253,4 @@ enum Sampler {
         }
         return Int32(order[order.count - 1])
     }
-}
-
-/// The per-step buffers the sampling tasks write, one row each.
-private struct SamplingRows: @unchecked Sendable {
-    let rows: UnsafePointer<Float>
-    let chosen: UnsafeMutablePointer<Int32>
-    let scores: UnsafeMutablePointer<Double>
 }

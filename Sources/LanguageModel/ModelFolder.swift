@@ -1,24 +1,44 @@
 import Foundation
 import Tokenization
 
-/// A model folder as the GPT-2 family ships it: `config.json`, `model.safetensors`, `vocab.json`,
-/// `merges.txt`.
+/// A model and its tokenizer, from any of the layouts this package reads:
+///
+/// - a GGUF file (`*.gguf`, Llama architecture): weights dequantized, tokenizer from its metadata;
+/// - a Hugging Face Llama-family folder: `config.json` (with `hidden_size`), `model.safetensors`,
+///   `tokenizer.json` — or, written by `calrec train` with LoRA, `adapter_config.json` +
+///   `adapter_model.safetensors` + `base_model.json` instead of the weights;
+/// - a GPT-2 folder: `config.json` (with `n_embd`), `model.safetensors`, `vocab.json`, `merges.txt`.
 public struct ModelFolder {
-    public let model: GPT2Model
+    public let model: any CausalLanguageModel
     public let tokenizer: BPETokenizer
 
     public init(path: String) throws {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ModelError.io(path: path, detail: "no such model folder (it needs config.json, model.safetensors, vocab.json, merges.txt)")
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ModelError.io(path: path, detail: "no such model (give a GGUF file or a model folder with config.json)")
         }
-        model = try GPT2Model(folder: path)
-        tokenizer = try BPETokenizer(
-            vocabularyFile: (path as NSString).appendingPathComponent("vocab.json"),
-            mergesFile: (path as NSString).appendingPathComponent("merges.txt"))
-        guard tokenizer.vocabulary.count <= model.config.vocabularySize else {
+        if !isDirectory.boolValue {
+            guard path.hasSuffix(".gguf") else { throw ModelError.io(path: path, detail: "a model file must be GGUF (*.gguf); otherwise give a model folder") }
+            (model, tokenizer) = try LlamaModel.load(gguf: path)
+        } else if Self.isLlamaFamily(folder: path) {
+            model = try LlamaModel.load(folder: path)
+            tokenizer = try BPETokenizer.load(folder: path)
+        } else {
+            model = try GPT2Model(folder: path)
+            tokenizer = try BPETokenizer.load(folder: path)
+        }
+        guard tokenizer.vocabulary.count <= model.vocabularySize else {
             throw ModelError.malformed(
-                path: path, detail: "vocab.json has \(tokenizer.vocabulary.count) tokens but the model only \(model.config.vocabularySize)")
+                path: path, detail: "the tokenizer has \(tokenizer.vocabulary.count) tokens but the model only \(model.vocabularySize)")
         }
+    }
+
+    /// Whether `folder` holds a Llama-family model (adapters, or a `config.json` with `hidden_size`).
+    static func isLlamaFamily(folder: String) -> Bool {
+        if FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(PEFTAdapter.configName)) { return true }
+        guard let data = FileManager.default.contents(atPath: (folder as NSString).appendingPathComponent("config.json")),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return false }
+        return object["hidden_size"] != nil
     }
 }

@@ -129,6 +129,7 @@ public enum Ops {
         let c = x.shape.last!
         let out = Variable(zeros: [rows.count, c])
         RowOps.gather(out: out.value.base, inp: x.value.base, rows: rows, count: rows.count, channels: c)
+        guard x.requiresGradient else { return out }
         tape.record { RowOps.gatherBackward(dinp: x.gradient.base, dout: out.gradient.base, rows: rows, count: rows.count, channels: c) }
         return out
     }
@@ -168,7 +169,9 @@ public enum Ops {
         Matmul.gemm(x.value.base, transposeA: false, wte.value.base, transposeB: true, out.value.base, m: n, n: v, k: c)
         tape.record {
             Matmul.gemm(out.gradient.base, transposeA: false, wte.value.base, transposeB: false, x.gradient.base, m: n, n: c, k: v, beta: 1)
-            Matmul.gemm(out.gradient.base, transposeA: true, x.value.base, transposeB: false, wte.gradient.base, m: v, n: c, k: n, beta: 1)
+            if wte.requiresGradient {
+                Matmul.gemm(out.gradient.base, transposeA: true, x.value.base, transposeB: false, wte.gradient.base, m: v, n: c, k: n, beta: 1)
+            }
         }
         return out
     }

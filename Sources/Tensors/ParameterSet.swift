@@ -68,6 +68,7 @@ public final class ParameterSet {
         for (tensor, values) in zip(tensors, initial.map(\.values)) { weights.buffer(count: tensor.count, offset: tensor.offset).assign(values) }
         variables = tensors.map { [weights, gradients] in Variable(shape: $0.shape, values: weights, gradients: gradients, offset: $0.offset) }
         indexByName = Dictionary(uniqueKeysWithValues: tensors.enumerated().map { ($0.element.name, $0.offset) })
+        for (variable, tensor) in zip(variables, tensors) { variable.requiresGradient = tensor.trainable }
         self.tensors = tensors
     }
 
@@ -89,7 +90,10 @@ public final class ParameterSet {
 
     /// Freezes (`false`) or unfreezes every tensor whose name `matching` accepts.
     public func setTrainable(_ trainable: Bool, matching: (String) -> Bool) {
-        for i in tensors.indices where matching(tensors[i].name) { tensors[i].trainable = trainable }
+        for i in tensors.indices where matching(tensors[i].name) {
+            tensors[i].trainable = trainable
+            variables[i].requiresGradient = trainable
+        }
     }
 
     /// Sets every gradient to 0.
@@ -97,27 +101,31 @@ public final class ParameterSet {
 
     // MARK: Whole-set copies and files
 
-    /// Every tensor's weights by name (what `model.safetensors` holds).
-    public func weightTensors() -> [String: SafeTensors.Tensor] { Self.named(tensors, in: weights) }
+    /// Every tensor's weights by name (what `model.safetensors` holds); with `trainableOnly`, those
+    /// of the trainable tensors (what a checkpoint of a frozen base with adapters needs).
+    public func weightTensors(trainableOnly: Bool = false) -> [String: SafeTensors.Tensor] { Self.named(layout(trainableOnly), in: weights) }
 
-    /// AdamW's moments by name: `m.<name>` and `v.<name>` for every tensor.
-    public func momentTensors() -> [String: SafeTensors.Tensor] {
+    /// AdamW's moments by name: `m.<name>` and `v.<name>` for every tensor (or every trainable one).
+    public func momentTensors(trainableOnly: Bool = false) -> [String: SafeTensors.Tensor] {
         var result: [String: SafeTensors.Tensor] = [:]
-        for (name, tensor) in Self.named(tensors, in: firstMoments) { result["m." + name] = tensor }
-        for (name, tensor) in Self.named(tensors, in: secondMoments) { result["v." + name] = tensor }
+        for (name, tensor) in Self.named(layout(trainableOnly), in: firstMoments) { result["m." + name] = tensor }
+        for (name, tensor) in Self.named(layout(trainableOnly), in: secondMoments) { result["v." + name] = tensor }
         return result
     }
 
-    /// Sets the weights from `tensors` by name; every tensor of the set must be there with its shape.
-    public func loadWeights(_ tensors: [String: SafeTensors.Tensor], prefix: String = "") throws {
-        try Self.load(tensors, prefix: prefix, into: weights, layout: self.tensors)
+    /// Sets the weights from `tensors` by name; every tensor of the set (every trainable one) must be
+    /// there with its shape.
+    public func loadWeights(_ tensors: [String: SafeTensors.Tensor], prefix: String = "", trainableOnly: Bool = false) throws {
+        try Self.load(tensors, prefix: prefix, into: weights, layout: layout(trainableOnly))
     }
 
     /// Sets the moments from `m.<name>` and `v.<name>` tensors.
-    public func loadMoments(_ tensors: [String: SafeTensors.Tensor]) throws {
-        try Self.load(tensors, prefix: "m.", into: firstMoments, layout: self.tensors)
-        try Self.load(tensors, prefix: "v.", into: secondMoments, layout: self.tensors)
+    public func loadMoments(_ tensors: [String: SafeTensors.Tensor], trainableOnly: Bool = false) throws {
+        try Self.load(tensors, prefix: "m.", into: firstMoments, layout: layout(trainableOnly))
+        try Self.load(tensors, prefix: "v.", into: secondMoments, layout: layout(trainableOnly))
     }
+
+    private func layout(_ trainableOnly: Bool) -> [Tensor] { trainableOnly ? tensors.filter(\.trainable) : tensors }
 
     /// A copy of the flat weight buffer (to keep a best model; same layout as this set).
     public func copyWeights(into copy: FloatStorage) {
@@ -132,11 +140,13 @@ public final class ParameterSet {
     }
 
     /// The tensors of a flat buffer in this set's layout (e.g. a copy of the weights) by name.
-    public func weightTensors(of copy: FloatStorage) -> [String: SafeTensors.Tensor] { Self.named(tensors, in: copy) }
+    public func weightTensors(of copy: FloatStorage, trainableOnly: Bool = false) -> [String: SafeTensors.Tensor] {
+        Self.named(layout(trainableOnly), in: copy)
+    }
 
     /// Sets a flat buffer in this set's layout from `tensors` by name.
-    public func load(_ tensors: [String: SafeTensors.Tensor], into copy: FloatStorage) throws {
-        try Self.load(tensors, prefix: "", into: copy, layout: self.tensors)
+    public func load(_ tensors: [String: SafeTensors.Tensor], into copy: FloatStorage, trainableOnly: Bool = false) throws {
+        try Self.load(tensors, prefix: "", into: copy, layout: layout(trainableOnly))
     }
 
     private static func named(_ layout: [Tensor], in storage: FloatStorage) -> [String: SafeTensors.Tensor] {

@@ -10,6 +10,9 @@ public final class Variable {
     private let gradientStorage: FloatStorage
     /// Whether the storage goes back to the pool (outputs of operations; not parameters).
     private let pooled: Bool
+    /// Whether operations accumulate this variable's gradient in their backward steps: false for a
+    /// frozen parameter, whose gradient nothing reads (its weight-gradient products are skipped).
+    public var requiresGradient = true
 
     /// A variable holding a copy of `value`, with a zero gradient.
     public init(shape: [Int], value: [Float]) {

@@ -13,11 +13,13 @@ public enum TokenizerError: Error, LocalizedError, Equatable {
     }
 }
 
-/// A byte-level BPE tokenizer in GPT-2's format: `vocab.json` (token → id) and `merges.txt` (one
-/// merge a line, highest priority first). Text is pre-tokenized (`PreTokenizer`), each piece turned
-/// into byte-level characters (`ByteLevel`) and merged pair by pair in merge-rank order, as GPT-2's
-/// `encoder.py` does. Special tokens (e.g. `<|endoftext|>`) are matched in the text before
-/// pre-tokenization and encoded as their own ids. Encodings of pieces are cached.
+/// A byte-level BPE tokenizer: a vocabulary (token → id) and merges (highest priority first), from
+/// GPT-2's `vocab.json` + `merges.txt`, a Hugging Face `tokenizer.json` or a GGUF file's metadata.
+/// Text is pre-tokenized (`PreTokenization`: GPT-2's pattern, or with every digit split off first),
+/// each piece turned into byte-level characters (`ByteLevel`) and merged pair by pair in merge-rank
+/// order, as GPT-2's `encoder.py` and Hugging Face's BPE model do. Special tokens (e.g.
+/// `<|endoftext|>`) are matched in the text before pre-tokenization and encoded as their own ids.
+/// Encodings of pieces are cached.
 public final class BPETokenizer: @unchecked Sendable {
     public let vocabulary: [String: Int32]
     public let tokens: [String]  // id → token
@@ -25,6 +27,8 @@ public final class BPETokenizer: @unchecked Sendable {
     let ranks: [Pair: Int]
     public let merges: [(String, String)]
     public let specialTokens: [String]
+    /// How text is cut into pieces before BPE.
+    public let preTokenization: PreTokenization
     private var cache: [Substring: [Int32]] = [:]
     private let lock = NSLock()
 
@@ -33,8 +37,11 @@ public final class BPETokenizer: @unchecked Sendable {
         var right: String
     }
 
-    public init(vocabulary: [String: Int32], merges: [(String, String)], specialTokens: [String] = []) {
+    public init(
+        vocabulary: [String: Int32], merges: [(String, String)], specialTokens: [String] = [], preTokenization: PreTokenization = .gpt2
+    ) {
         self.vocabulary = vocabulary
+        self.preTokenization = preTokenization
         var tokens = [String](repeating: "", count: (vocabulary.values.max().map { Int($0) + 1 }) ?? 0)
         for (token, id) in vocabulary { tokens[Int(id)] = token }
         self.tokens = tokens
@@ -62,7 +69,7 @@ public final class BPETokenizer: @unchecked Sendable {
                 }
             }
             let plain = next.map { rest[..<$0.0.lowerBound] } ?? rest
-            for piece in PreTokenizer.pieces(String(plain)) { ids += encodePiece(piece) }
+            for piece in preTokenization.pieces(plain) { ids += encodePiece(piece) }
             guard let (range, special) = next else { break }
             ids.append(vocabulary[special]!)
             rest = rest[range.upperBound...]
@@ -155,12 +162,26 @@ public final class BPETokenizer: @unchecked Sendable {
         self.init(vocabulary: vocabulary, merges: merges, specialTokens: Array(specials))
     }
 
-    /// Writes `vocab.json` and `merges.txt` into `folder` (GPT-2 format).
+    /// Writes the tokenizer into `folder`: GPT-2's `vocab.json` and `merges.txt` for GPT-2's
+    /// pre-tokenization, a Hugging Face `tokenizer.json` otherwise (the only format that records it).
     public func save(to folder: String) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        guard preTokenization == .gpt2 else {
+            try saveTokenizerJSON(to: folder)
+            return
+        }
         let vocabularyData = try JSONSerialization.data(withJSONObject: vocabulary.mapValues { Int($0) }, options: [.sortedKeys, .withoutEscapingSlashes])
         try vocabularyData.write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent("vocab.json")), options: .atomic)
         let mergesText = "#version: 0.2\n" + merges.map { "\($0.0) \($0.1)\n" }.joined()
         try Data(mergesText.utf8).write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent("merges.txt")), options: .atomic)
+    }
+
+    /// The tokenizer of a model folder: its `tokenizer.json` when there is one, else `vocab.json` + `merges.txt`.
+    public static func load(folder: String) throws -> BPETokenizer {
+        let json = (folder as NSString).appendingPathComponent("tokenizer.json")
+        if FileManager.default.fileExists(atPath: json) { return try read(tokenizerJSON: json) }
+        return try BPETokenizer(
+            vocabularyFile: (folder as NSString).appendingPathComponent("vocab.json"),
+            mergesFile: (folder as NSString).appendingPathComponent("merges.txt"))
     }
 }

@@ -81,11 +81,15 @@ public struct Checkpointing: Sendable {
         try AtomicWrite.folder(folder) { staging in
             func inStaging(_ file: String) -> String { (staging as NSString).appendingPathComponent(file) }
             try files(staging)
-            try SafeTensors.write(parameters.weightTensors(), metadata: ["format": "pt"], to: inStaging(Self.weightsFile))
-            try SafeTensors.write(parameters.momentTensors(), metadata: ["step": String(record.step)], to: inStaging(Self.optimizerFile))
+            // Frozen tensors are the starting model's, which a resumed run loads again: only the
+            // trainable ones are saved.
+            try SafeTensors.write(parameters.weightTensors(trainableOnly: true), metadata: ["format": "pt"], to: inStaging(Self.weightsFile))
+            try SafeTensors.write(
+                parameters.momentTensors(trainableOnly: true), metadata: ["step": String(record.step)], to: inStaging(Self.optimizerFile))
             if let best, let step = record.bestStep {
                 try SafeTensors.write(
-                    parameters.weightTensors(of: best), metadata: ["format": "pt", "step": String(step)], to: inStaging(Self.bestFile))
+                    parameters.weightTensors(of: best, trainableOnly: true), metadata: ["format": "pt", "step": String(step)],
+                    to: inStaging(Self.bestFile))
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -97,14 +101,17 @@ public struct Checkpointing: Sendable {
     /// from the folder written with `record`.
     func load<Point>(_ record: TrainingCheckpoint<Point>, into parameters: ParameterSet, best: FloatStorage) throws {
         do {
-            try parameters.loadWeights(SafeTensors.read(path(Self.weightsFile)).tensors)
+            try parameters.loadWeights(SafeTensors.read(path(Self.weightsFile)).tensors, trainableOnly: true)
             let (moments, metadata) = try SafeTensors.read(path(Self.optimizerFile))
             guard metadata["step"] == String(record.step) else {
                 throw TrainingError.unreadableCheckpoint(
                     path: path(Self.optimizerFile), detail: "its step \(metadata["step"] ?? "none") is not the record's \(record.step)")
             }
-            try parameters.loadMoments(moments)
-            if record.bestStep != nil { try parameters.load(SafeTensors.read(path(Self.bestFile)).tensors, into: best) }
+            try parameters.loadMoments(moments, trainableOnly: true)
+            if record.bestStep != nil {
+                parameters.copyWeights(into: best)
+                try parameters.load(SafeTensors.read(path(Self.bestFile)).tensors, into: best, trainableOnly: true)
+            }
         } catch let error as ParameterSetError {
             throw TrainingError.checkpointMismatch(path: folder, detail: "the checkpoint's model does not match this run's (\(error.localizedDescription))")
         }

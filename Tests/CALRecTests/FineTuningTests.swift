@@ -77,8 +77,8 @@ final class FineTuningTests: XCTestCase {
             return p
         })
         XCTAssertEqual(resumed.bestStep, straight.bestStep)
-        for (name, tensor) in straight.model.parameters {
-            XCTAssertEqual(resumed.model.parameters[name]!.values, tensor.values, name)
+        for (name, tensor) in (straight.model as! GPT2Model).parameters {
+            XCTAssertEqual((resumed.model as! GPT2Model).parameters[name]!.values, tensor.values, name)
         }
     }
 

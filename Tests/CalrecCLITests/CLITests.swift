@@ -118,7 +118,7 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(object["logprob"] as! Double, expected["logprob"] as! Double, accuracy: 1e-3)
         let missing = try run(["lm", "score", "--model", "/nonexistent/model", "--text", "x"])
         XCTAssertNotEqual(missing.status, 0)
-        XCTAssertTrue(missing.err.contains("no such model folder"), missing.err)
+        XCTAssertTrue(missing.err.contains("/nonexistent/model: no such model"), missing.err)
     }
 
     func testLMTrainThenGenerateOnATextFile() throws {

@@ -29,8 +29,8 @@ struct LMScoreCommand: ParsableCommand {
     func run() throws {
         let folder = try ModelFolder(path: model)
         let ids = folder.tokenizer.encode(text)
-        guard ids.count <= folder.model.config.maxPositions else {
-            throw ValidationError("the text has \(ids.count) tokens; the model reads at most \(folder.model.config.maxPositions)")
+        guard ids.count <= folder.model.maxPositions else {
+            throw ValidationError("the text has \(ids.count) tokens; the model reads at most \(folder.model.maxPositions)")
         }
         try printJSONLine(ScoredText(tokens: ids.count, logprob: folder.model.logProbability(of: ids)))
     }
@@ -149,8 +149,8 @@ struct LMGenerateCommand: ParsableCommand {
         let folder = try ModelFolder(path: model)
         let ids = folder.tokenizer.encode(prompt)
         guard !ids.isEmpty else { throw ValidationError("the prompt is empty") }
-        guard ids.count + maxNewTokens <= folder.model.config.maxPositions else {
-            throw ValidationError("prompt (\(ids.count) tokens) plus --max-new-tokens exceeds the model's \(folder.model.config.maxPositions) positions")
+        guard ids.count + maxNewTokens <= folder.model.maxPositions else {
+            throw ValidationError("prompt (\(ids.count) tokens) plus --max-new-tokens exceeds the model's \(folder.model.maxPositions) positions")
         }
         let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP, maxNewTokens: maxNewTokens, stopSequences: stop, seed: seed)
         let results = folder.model.generate(

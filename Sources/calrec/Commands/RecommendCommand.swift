@@ -37,7 +37,7 @@ struct RecommendCommand: ParsableCommand {
         let settings = try Self.settings(model)
         let template = settings.template
         let maxOutput = settings.maxOutput
-        let maxInput = self.maxInput ?? settings.maxInput ?? (folder.model.config.maxPositions - maxOutput)
+        let maxInput = self.maxInput ?? settings.maxInput ?? (folder.model.maxPositions - maxOutput)
         let builder = try PromptBuilder(
             template: template, tokenizer: folder.tokenizer, items: dataset.items, format: source.itemTextFormat, maxInputTokens: maxInput,
             maxOutputTokens: maxOutput)

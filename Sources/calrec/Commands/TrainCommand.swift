@@ -55,7 +55,8 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "0, 1 or 2.") var stage: Int
     @OptionGroup var data: TrainingDataOptions
-    @Option(help: "Model folder to start from (stages 1 and 2).") var `init`: String?
+    @Option(help: "Model to start from (stages 1 and 2): a GGUF file (e.g. SmolLM2), a Hugging Face Llama-family folder, or a folder calrec train wrote.")
+    var `init`: String?
     @Option(help: "Output model folder.") var out: String
 
     @Option(help: "Size preset: tiny (tests), default (minutes), full.") var budget: Budget = .default
@@ -91,12 +92,34 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("select-samples"), help: "--select ndcg: samples per validation user.") var selectSamples = 5
     @Option(name: .customLong("select-temperature"), help: "--select ndcg: sampling temperature.") var selectTemperature: Float = 0.5
 
+    // Stages 1–2: what trains (Llama-family models; GPT-2 fine-tunes fully).
+    @Option(name: .customLong("lora-rank"), help: "LoRA adapters of this rank on a frozen base (0: train the weights themselves).")
+    var loraRank = 0
+    @Option(name: .customLong("lora-alpha"), help: "LoRA α (the update is scaled by α / rank).") var loraAlpha: Float = 32
+    @Option(name: .customLong("lora-dropout"), help: "Dropout on the adapters' input.") var loraDropout: Float = 0.05
+    @Option(name: .customLong("lora-targets"), help: "Comma-separated matrices to adapt: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj.")
+    var loraTargets = LlamaMatrix.allCases.map(\.rawValue).joined(separator: ",")
+    @Option(name: .customLong("train-top-blocks"), help: "Train only the last N blocks (with LoRA: adapt only them); default all.")
+    var trainTopBlocks: Int?
+
+    /// What trains, from the LoRA and top-block options.
+    var adaptation: FineTuningOptions {
+        let targets = loraTargets.split(separator: ",").compactMap { LlamaMatrix(rawValue: String($0).trimmingCharacters(in: .whitespaces)) }
+        let lora = loraRank > 0 ? LoRAOptions(rank: loraRank, alpha: loraAlpha, dropout: loraDropout, targets: targets, seed: seed) : nil
+        return FineTuningOptions(lora: lora, trainableTopBlocks: trainTopBlocks)
+    }
+
     func validate() throws {
         guard (0...2).contains(stage) else { throw ValidationError("--stage must be 0, 1 or 2") }
         if stage > 0 && `init` == nil { throw ValidationError("stage \(stage) starts from a model: give --init <folder>") }
         if stage > 0 && PromptTemplate(name: template) == nil { throw ValidationError("--template must be paper or compact") }
         guard select == "loss" || select == "ndcg" else { throw ValidationError("--select must be loss or ndcg") }
         guard batch >= 1, accumulate >= 1 else { throw ValidationError("--batch and --accumulate must be at least 1") }
+        guard loraRank >= 0, loraDropout >= 0, loraDropout < 1 else { throw ValidationError("--lora-rank must be ≥ 0 and --lora-dropout in [0, 1)") }
+        for name in loraTargets.split(separator: ",") where LlamaMatrix(rawValue: String(name).trimmingCharacters(in: .whitespaces)) == nil {
+            throw ValidationError("--lora-targets: '\(name)' is not one of \(LlamaMatrix.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let trainTopBlocks, trainTopBlocks < 1 { throw ValidationError("--train-top-blocks must be at least 1") }
     }
 
     var defaultSteps: Int { budget.trainingSteps(stage: stage) }
@@ -163,7 +186,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("stage 2 fine-tunes on one dataset; got \(datasets.count)")
         }
         let start = try ModelFolder(path: `init`!)
-        let maxInput = self.maxInput ?? (start.model.config.maxPositions - maxOutput)
+        let maxInput = self.maxInput ?? (min(start.model.maxPositions, 1024) - maxOutput)
         let template = PromptTemplate(name: self.template)!
         let pairs = try datasets.map { dataset in
             (TrainingSequences(dataset: dataset),
@@ -181,7 +204,9 @@ struct TrainCommand: ParsableCommand {
         options.validateEvery = validateEvery ?? max(1, steps / 5)
         options.validationUsers = validationUsers ?? budget.validationUsers
         if select == "ndcg" { options.selection = .ndcg(samples: selectSamples, temperature: selectTemperature) }
+        options.fineTuning = adaptation
         for (sequences, _) in pairs { log("\(sequences.name): \(sequences.sequences.count) training sequences, \(sequences.validation.count) validation users") }
+        log("stage \(stage) from a \(start.model.family) model: \(describe(adaptation))")
         log("stage \(stage): α = \(alpha), β = \(beta), τ_c = \(tau), \(template == .paper ? "paper" : "compact") template, input ≤ \(maxInput), output ≤ \(maxOutput) tokens, batch \(batch) × \(accumulate), \(steps) steps")
         let progress = ProgressDisplay(total: steps, label: "stage \(stage) step")
         let result = try CALRecTraining(options: options).train(
@@ -200,7 +225,8 @@ struct TrainCommand: ParsableCommand {
             let best = result.bestValidation.map(Double.init)
             let fineTuning = ModelSettingsFile.FineTuning(
                 initFolder: `init`!, alpha: alpha, beta: beta, tau: tau, steps: steps, bestStep: result.bestStep, selection: select,
-                bestValidNIG: select == "ndcg" ? nil : best, bestValidNDCG10: select == "ndcg" ? best.map { -$0 } : nil)
+                bestValidNIG: select == "ndcg" ? nil : best, bestValidNDCG10: select == "ndcg" ? best.map { -$0 } : nil,
+                backbone: start.model.family, adaptation: adaptation)
             try writeSettings(
                 to: staging, fineTuning: fineTuning, datasets: datasets.map(\.name), cost: result.priorCost + started.elapsed(),
                 template: template, maxInput: maxInput)
@@ -216,6 +242,13 @@ struct TrainCommand: ParsableCommand {
             select == "ndcg" ? String(format: " (validation NDCG@10 %.4f)", -$0) : String(format: " (validation L_NIG %.4f)", $0)
         } ?? ""
         print("stage \(stage) → \(out): L_NIG \(CurveSummary(result.curve.map(\.nextItem)).text); kept step \(result.bestStep)\(kept)")
+    }
+
+    /// What trains, in words.
+    private func describe(_ adaptation: FineTuningOptions) -> String {
+        let blocks = adaptation.trainableTopBlocks.map { "the top \($0) blocks" } ?? "every block"
+        guard let lora = adaptation.lora else { return "full fine-tuning of \(blocks)" }
+        return "LoRA rank \(lora.rank), α \(lora.alpha), dropout \(lora.dropout) on \(lora.targets.map(\.rawValue).joined(separator: ", ")) of \(blocks)"
     }
 
     /// Checkpoints to `folder` every --checkpoint-every steps (at the end only by default), this

@@ -1,0 +1,149 @@
+import Foundation
+import Tensors
+import XCTest
+@testable import LanguageModel
+
+/// A tiny Llama-family model: its training and decoding paths agree, the KV cache reproduces full
+/// passes, gradients match finite differences, and LoRA behaves as PEFT defines it.
+final class LlamaModelTests: XCTestCase {
+    static let config = LlamaConfig(
+        vocabularySize: 40, hiddenSize: 16, intermediateSize: 24, layers: 2, attentionHeads: 4, keyValueHeads: 2, maxPositions: 64,
+        rmsNormEpsilon: 1e-5, ropeTheta: 10_000, tiedEmbeddings: true)
+
+    static func model(seed: UInt64 = 3, config: LlamaConfig = config) throws -> LlamaModel {
+        // Larger weights than the 0.02 of initialisation, so the blocks do more than pass the embedding through.
+        let model = try LlamaModel.initialized(config: config, seed: seed)
+        let scaled = model.parameters.mapValues { t in SafeTensors.Tensor(shape: t.shape, values: t.shape.count == 2 ? t.values.map { $0 * 15 } : t.values) }
+        return try LlamaModel(config: config, parameters: scaled)
+    }
+
+    func trainingLogits(_ trainer: LlamaTrainer, _ tokens: [[Int32]]) -> [Float] {
+        let tape = Tape()
+        defer { tape.reset() }
+        return trainer.outputLogits(tape, trainer.hidden(tape, tokens: tokens)).value.array
+    }
+
+    func testTrainingForwardEqualsTheDecodingPass() throws {
+        for tied in [true, false] {
+            var config = Self.config
+            config.tiedEmbeddings = tied
+            let model = try Self.model(config: config)
+            let tokens: [[Int32]] = [[1, 5, 9, 2, 33, 7], [4, 4, 12, 39, 0, 8]]
+            let trainer = try LlamaTrainer(model: model, fineTuning: .full)
+            let training = trainingLogits(trainer, tokens)
+            let decoding = model.logits(tokens)
+            XCTAssertEqual(training.count, decoding.count)
+            for (a, b) in zip(training, decoding) { XCTAssertEqual(a, b, accuracy: 1e-4 * max(1, abs(b))) }
+        }
+    }
+
+    /// Greedy generation with the cache picks, at each step, the argmax of a full pass over the
+    /// prompt and the tokens so far, and its log-probabilities are those of the full pass.
+    func testKVCacheGenerationEqualsFullForwardPasses() throws {
+        let model = try Self.model()
+        let prompts: [[Int32]] = [[3, 17, 8], [22, 1, 30, 5, 11]]
+        let generated = model.generate(prompts: prompts, options: SamplingOptions(temperature: 0, maxNewTokens: 6))
+        let v = Self.config.vocabularySize
+        for (prompt, sequence) in zip(prompts, generated) {
+            XCTAssertEqual(sequence.tokens.count, 6)
+            var context = prompt
+            var logprob = 0.0
+            for token in sequence.tokens {
+                let logits = model.logits([context])
+                let last = Array(logits[((context.count - 1) * v)..<(context.count * v)])
+                XCTAssertEqual(Int(token), last.indices.max { last[$0] < last[$1] }!)
+                logprob += Sampler.logSoftmax(last, at: Int(token))
+                context.append(token)
+            }
+            XCTAssertEqual(sequence.logprob, logprob, accuracy: 1e-4 * max(1, abs(logprob)))
+        }
+    }
+
+    /// d(loss)/d(parameter) of the whole model (cross-entropy of next tokens) against central
+    /// differences for entries of an adapter's A and B, a norm gain and a base matrix.
+    func testModelGradientsMatchFiniteDifferences() throws {
+        let model = try Self.model()
+        let tokens: [[Int32]] = [[1, 5, 9, 2, 33, 7]]
+        let targets: [[Int32]] = [[5, 9, 2, 33, 7, 3]]
+        let mask: [[Float]] = [[1, 1, 0, 1, 1, 1]]
+        for fineTuning in [FineTuningOptions(lora: LoRAOptions(rank: 2, alpha: 4, dropout: 0, targets: [.query, .down])), .full] {
+            let trainer = try LlamaTrainer(model: model, fineTuning: fineTuning)
+            // Non-zero B, so that A has a gradient too.
+            for (tensor, variable) in zip(trainer.parameterSet.tensors, trainer.parameterSet.variables) where tensor.name.contains("lora_B") {
+                variable.value.assign((0..<tensor.count).map { Float(($0 % 7) - 3) * 0.2 })
+            }
+            func loss() -> Double {
+                let tape = Tape()
+                defer { tape.reset() }
+                let logits = trainer.outputLogits(tape, trainer.hidden(tape, tokens: tokens))
+                let v = logits.shape.last!
+                return Double(CrossEntropy.forwardBackward(
+                    logits: logits.value.base, targets: targets.flatMap { $0 }, mask: mask.flatMap { $0 }, dlogits: nil, rows: logits.count / v, vocabulary: v))
+            }
+            trainer.parameterSet.zeroGradients()
+            let tape = Tape()
+            let logits = trainer.outputLogits(tape, trainer.hidden(tape, tokens: tokens))
+            _ = Ops.crossEntropy(tape, logits: logits, targets: targets.flatMap { $0 }, mask: mask.flatMap { $0 })
+            tape.backward()
+            let names = fineTuning.lora != nil
+                ? ["model.layers.0.self_attn.q_proj.lora_A.weight", "model.layers.1.mlp.down_proj.lora_B.weight", "model.layers.1.mlp.down_proj.lora_A.weight"]
+                : ["model.layers.0.input_layernorm.weight", "model.layers.1.self_attn.k_proj.weight", "model.embed_tokens.weight", "model.norm.weight"]
+            for name in names {
+                let variable = trainer.parameterSet.required(name)
+                for index in [0, 3, variable.count / 2, variable.count - 1] {
+                    let saved = variable.value.base[index]
+                    let h: Float = 1e-2
+                    variable.value.base[index] = saved + h
+                    let up = loss()
+                    variable.value.base[index] = saved - h
+                    let down = loss()
+                    variable.value.base[index] = saved
+                    let numeric = (up - down) / Double(2 * h)
+                    let analytic = Double(variable.gradient.base[index])
+                    XCTAssertEqual(analytic, numeric, accuracy: 2e-3 + 2e-2 * abs(numeric), "\(name)[\(index)]")
+                }
+            }
+        }
+    }
+
+    func testZeroInitialisedAdaptersLeaveLogitsUnchanged() throws {
+        let model = try Self.model()
+        let tokens: [[Int32]] = [[1, 5, 9, 2, 33, 7]]
+        let trainer = try LlamaTrainer(model: model, fineTuning: FineTuningOptions(lora: LoRAOptions(rank: 4)))
+        XCTAssertEqual(trainer.adapterTensors().count, 2 * 7 * Self.config.layers)
+        XCTAssertEqual(try trainer.model().logits(tokens), model.logits(tokens))
+        let full = try LlamaTrainer(model: model, fineTuning: .full)
+        XCTAssertEqual(trainingLogits(trainer, tokens), trainingLogits(full, tokens))
+    }
+
+    /// Training steps change the adapters only (LoRA), or only the top block and final norm (top-1).
+    func testOnlyTrainableTensorsChangeDuringTraining() throws {
+        let model = try Self.model()
+        let tokens: [[Int32]] = [[1, 5, 9, 2, 33, 7], [4, 4, 12, 39, 0, 8]]
+        let mask = [[Float]](repeating: [1, 1, 1, 1, 1, 0], count: 2)
+        let targets = tokens.map { Array($0.dropFirst()) + [0] }
+        for fineTuning in [FineTuningOptions(lora: LoRAOptions(rank: 2, dropout: 0.1)), FineTuningOptions(trainableTopBlocks: 1)] {
+            let trainer = try LlamaTrainer(model: model, fineTuning: fineTuning)
+            let before = trainer.parameterSet.weightTensors()
+            for step in 1...3 {
+                trainer.reseedDropout(UInt64(step))
+                trainer.parameterSet.zeroGradients()
+                let tape = Tape()
+                let logits = trainer.outputLogits(tape, trainer.hidden(tape, tokens: tokens))
+                _ = Ops.crossEntropy(tape, logits: logits, targets: targets.flatMap { $0 }, mask: mask.flatMap { $0 })
+                tape.backward()
+                trainer.optimizer.update(trainer.parameterSet, step: step, lr: 1e-2)
+            }
+            let after = trainer.parameterSet.weightTensors()
+            for tensor in trainer.parameterSet.tensors {
+                let changed = before[tensor.name]!.values != after[tensor.name]!.values
+                let shouldChange = fineTuning.lora != nil
+                    ? tensor.name.contains("lora_B")
+                    : tensor.name.hasPrefix("model.layers.1.") || tensor.name == "model.norm.weight"
+                // A LoRA A gets gradient only once its B is non-zero (after the first step), so it may or may not move in 3 steps.
+                if fineTuning.lora != nil && tensor.name.contains("lora_A") { continue }
+                XCTAssertEqual(changed, shouldChange, "\(tensor.name) (\(fineTuning))")
+            }
+        }
+    }
+}
