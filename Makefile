@@ -9,7 +9,7 @@ CALREC       := .build/release/calrec
 CALREC_TUNE  ?= $(shell Scripts/host-tuning.sh)
 export CALREC_TUNE
 
-.PHONY: run test deps build bench clean fuzz fuzz-smoke fuzz-build models
+.PHONY: run test deps build bench clean fuzz fuzz-smoke fuzz-build models reference-venv
 
 ## run: install, build, and run the main workbook (Workbooks/quickstart.md) → Reports/quickstart.{md,html}.
 run: build
@@ -55,8 +55,21 @@ $(SMOLLM2_GGUF):
 	@echo "model ready: $@"
 
 
+## reference-venv: Python with PyTorch, transformers and peft (pinned) in .cache/reference-venv, for
+## the scripts that computed the Hugging Face fixtures (Tests/Fixtures/smollm2/make_reference.py), the
+## PEFT loading check (run by make test when this venv exists) and the SmolLM2 benchmark. About 5 GB
+## (PyPI's torch wheel brings its CUDA libraries); make test does not need it.
+REFERENCE_VENV := .cache/reference-venv
+REFERENCE_PIP  := torch==2.15.0 transformers==5.24.0 tokenizers==0.23.3 gguf==0.19.0 numpy==2.4.6 safetensors==0.8.0 accelerate==1.15.0 peft==0.21.2
+reference-venv: $(REFERENCE_VENV)/.installed
+$(REFERENCE_VENV)/.installed:
+	python3 -m venv $(REFERENCE_VENV)
+	$(REFERENCE_VENV)/bin/pip install --quiet --upgrade pip
+	$(REFERENCE_VENV)/bin/pip install --quiet $(REFERENCE_PIP)
+	touch $@
+
 ## bench: the benchmarks of Benchmarks/ (see Benchmarks/README.md).
-bench: deps
+bench: deps models reference-venv
 	Benchmarks/run.sh
 
 ## fuzz: build the libFuzzer targets (Fuzz/README.md), replay Fuzz/regressions, then fuzz each target

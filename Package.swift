@@ -93,6 +93,8 @@ let package = Package(
         .executableTarget(
             name: "LMBenchmark", dependencies: ["Support", "LanguageModel", "Tensors"], path: "Benchmarks/LMBenchmark"),
         .executableTarget(
+            name: "SmolLM2Benchmark", dependencies: ["Support", "LanguageModel", "Tensors", "Tokenization"], path: "Benchmarks/SmolLM2Benchmark"),
+        .executableTarget(
             name: "SequentialBenchmark", dependencies: ["SequentialRecommenders", "RecData", "Evaluation"],
             path: "Benchmarks/SequentialBenchmark"),
         .executableTarget(

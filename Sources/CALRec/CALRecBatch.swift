@@ -47,4 +47,17 @@ public struct CALRecBatch: Sendable {
             targetOnlyMask += (0..<s).map { $0 < body ? 1 : 0 }
         }
     }
+
+    /// The joint positions (row-major over B × T) whose next token is a target token, with those
+    /// tokens: the rows L_NIG scores.
+    public func predictedRows() -> (rows: [Int32], targets: [Int32]) {
+        var rows: [Int32] = [], next: [Int32] = []
+        for (b, mask) in lossMask.enumerated() {
+            for (t, marked) in mask.enumerated() where marked != 0 {
+                rows.append(Int32(b * length + t))
+                next.append(targets[b][t])
+            }
+        }
+        return (rows, next)
+    }
 }

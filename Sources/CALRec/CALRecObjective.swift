@@ -33,10 +33,12 @@ public struct CALRecObjective: Sendable, Codable, Equatable {
     public func record(_ tape: Tape, trainer: any LanguageModelTrainer, batch: CALRecBatch, weight: Float = 1) -> Losses {
         let b = batch.count, t = batch.length
         let hidden = trainer.hiddenStates(tape, tokens: batch.joint)
-        let logits = trainer.outputLogits(tape, hidden)
+        let (rows, targets) = batch.predictedRows()
+        // Logits only at the positions that predict a target token: the output projection over the
+        // vocabulary is the largest product of a pass, and L_NIG reads no other row.
+        let logits = trainer.outputLogits(tape, Ops.gatherRows(tape, hidden, rows: rows))
         let nextItem = Ops.crossEntropy(
-            tape, logits: logits, targets: batch.targets.flatMap { $0 }, mask: batch.lossMask.flatMap { $0 },
-            weight: (1 - alpha - beta) * weight)
+            tape, logits: logits, targets: targets, mask: [Float](repeating: 1, count: rows.count), weight: (1 - alpha - beta) * weight)
         guard isContrastive else { return Losses(total: nextItem, nextItem: nextItem, targetTarget: 0, userTarget: 0) }
         let jointTarget = Ops.l2Normalize(tape, Ops.segmentMeanPool(tape, hidden, mask: batch.targetMask, batch: b, length: t))
         let jointHistory = Ops.l2Normalize(tape, Ops.segmentMeanPool(tape, hidden, mask: batch.historyMask, batch: b, length: t))
@@ -54,10 +56,11 @@ public struct CALRecObjective: Sendable, Codable, Equatable {
         let tape = Tape()
         defer { tape.reset() }
         let hidden = trainer.hiddenStates(tape, tokens: batch.joint)
-        let logits = trainer.outputLogits(tape, hidden)
+        let (rows, targets) = batch.predictedRows()
+        let logits = trainer.outputLogits(tape, Ops.gatherRows(tape, hidden, rows: rows))
         let v = logits.shape.last!
         return CrossEntropy.forwardBackward(
-            logits: logits.value.base, targets: batch.targets.flatMap { $0 }, mask: batch.lossMask.flatMap { $0 }, dlogits: nil,
-            rows: logits.count / v, vocabulary: v)
+            logits: logits.value.base, targets: targets, mask: [Float](repeating: 1, count: rows.count), dlogits: nil,
+            rows: rows.count, vocabulary: v)
     }
 }

@@ -61,6 +61,23 @@ extension GPT2Model: IncrementalDecoding {
     func withLogits<R>(_ state: DecodingState, _ body: (UnsafeBufferPointer<Float>) -> R) -> R {
         state.work.logits.withUnsafeBufferPointer(body)
     }
+
+    func copySequences(from source: DecodingState, to target: DecodingState, sources: [Int]) {
+        let (s, c, v) = (source.cache.slots, config.channels, config.vocabularySize)
+        precondition(target.cache.slots == s, "states of different lengths")
+        for layer in 0..<config.layers {
+            for (j, i) in sources.enumerated() {
+                target.cache.keys[layer].replaceSubrange((j * s * c)..<((j + 1) * s * c), with: source.cache.keys[layer][(i * s * c)..<((i + 1) * s * c)])
+                target.cache.values[layer].replaceSubrange(
+                    (j * s * c)..<((j + 1) * s * c), with: source.cache.values[layer][(i * s * c)..<((i + 1) * s * c)])
+            }
+        }
+        for (j, i) in sources.enumerated() {
+            target.cache.keyMask.replaceSubrange((j * s)..<((j + 1) * s), with: source.cache.keyMask[(i * s)..<((i + 1) * s)])
+            target.work.logits.replaceSubrange((j * v)..<((j + 1) * v), with: source.work.logits[(i * v)..<((i + 1) * v)])
+        }
+        target.cache.filled = source.cache.filled
+    }
 }
 
 /// A key/value cache for every layer: (B, S, C) keys and values, plus the key mask and positions.

@@ -14,6 +14,9 @@ protocol IncrementalDecoding {
     /// (each sequence's last new position only when `lastOnly`).
     func decode(_ tokens: [Int32], positions: [Int32], mask: [Float], newLength: Int, state: DecodingState, lastOnly: Bool)
     func withLogits<R>(_ state: DecodingState, _ body: (UnsafeBufferPointer<Float>) -> R) -> R
+    /// Sets sequence `j` of `target` to sequence `sources[j]` of `source` (its cache, key mask and
+    /// last logits row); both states have filled the same slots.
+    func copySequences(from source: DecodingState, to target: DecodingState, sources: [Int])
 }
 
 extension IncrementalDecoding {
@@ -38,8 +41,26 @@ extension IncrementalDecoding {
             positions += [Int32](repeating: 0, count: pad) + (0..<prompt.count).map(Int32.init)
             mask += [Float](repeating: 0, count: pad) + [Float](repeating: 1, count: prompt.count)
         }
-        let state = decodingState(batch: b, promptLength: p, slots: slots)
-        decode(tokens, positions: positions, mask: mask, newLength: p, state: state, lastOnly: true)
+        // Identical prompts (a user's N samples) share one prompt pass, whose cache is then copied.
+        var uniqueIndex: [[Int32]: Int] = [:]
+        let sources = prompts.map { prompt in
+            if let index = uniqueIndex[prompt] { return index }
+            uniqueIndex[prompt] = uniqueIndex.count
+            return uniqueIndex.count - 1
+        }
+        let state: DecodingState
+        if uniqueIndex.count < b {
+            let firsts = (0..<uniqueIndex.count).map { u in sources.firstIndex(of: u)! }
+            let prefill = decodingState(batch: firsts.count, promptLength: p, slots: slots)
+            decode(
+                firsts.flatMap { tokens[($0 * p)..<(($0 + 1) * p)] }, positions: firsts.flatMap { positions[($0 * p)..<(($0 + 1) * p)] },
+                mask: firsts.flatMap { mask[($0 * p)..<(($0 + 1) * p)] }, newLength: p, state: prefill, lastOnly: true)
+            state = decodingState(batch: b, promptLength: 1, slots: slots)
+            copySequences(from: prefill, to: state, sources: sources)
+        } else {
+            state = decodingState(batch: b, promptLength: p, slots: slots)
+            decode(tokens, positions: positions, mask: mask, newLength: p, state: state, lastOnly: true)
+        }
         let v = vocabularySize
         var nextPosition = prompts.map { Int32($0.count) }
         var results = [GeneratedSequence](repeating: GeneratedSequence(tokens: [], logprob: 0), count: b)

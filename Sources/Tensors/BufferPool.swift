@@ -13,7 +13,9 @@ public final class BufferPool: @unchecked Sendable {
     /// The pool the engine's operations use.
     public static let shared = BufferPool()
 
-    private var free: [Int: [FloatStorage]] = [:]
+    /// Free buffers by size class, each with the generation it came back in.
+    private var free: [Int: [(storage: FloatStorage, generation: Int)]] = [:]
+    private var generation = 0
     private let lock = NSLock()
     /// Buffers handed out that had to be newly allocated (for tests and statistics).
     public private(set) var allocations = 0
@@ -32,7 +34,15 @@ public final class BufferPool: @unchecked Sendable {
     public func take(_ count: Int) -> FloatStorage {
         let size = Self.classAtLeast(count)
         lock.lock()
-        if let storage = free[size]?.popLast() {
+        if let storage = free[size]?.popLast()?.storage {
+            lock.unlock()
+            return storage
+        }
+        // A free buffer of a larger class (up to half as large again) serves too: batches whose
+        // lengths vary would otherwise keep one idle set of buffers per length seen.
+        if let larger = free.keys.filter({ $0 > size && $0 <= size + size / 2 && free[$0]?.isEmpty == false }).min(),
+            let storage = free[larger]?.popLast()?.storage
+        {
             lock.unlock()
             return storage
         }
@@ -46,7 +56,20 @@ public final class BufferPool: @unchecked Sendable {
         guard storage.capacity >= 8 else { return }
         let size = Self.classAtMost(storage.capacity)
         lock.lock()
-        free[size, default: []].append(storage)
+        free[size, default: []].append((storage, generation))
+        lock.unlock()
+    }
+
+    /// Releases the free buffers that no request took since the previous call, then starts a new
+    /// generation. Called once a training step, it keeps the pool at what recent steps use: batches
+    /// that grow longer would otherwise leave the buffers of every shorter length behind.
+    public func trim() {
+        lock.lock()
+        for (size, entries) in free {
+            let kept = entries.filter { $0.generation >= generation }
+            free[size] = kept.isEmpty ? nil : kept
+        }
+        generation += 1
         lock.unlock()
     }
 

@@ -195,6 +195,7 @@ public struct TrainingLoop<Point: Codable & Sendable> {
                 let norm = options.clipNorm.map { GradientClipping.clip(parameters, maxNorm: $0) }
                 let lr = options.schedule.rate(step: step)
                 options.optimizer.update(parameters, step: step, lr: lr)
+                BufferPool.shared.trim()
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 var validation: Validation?
                 var improved = false

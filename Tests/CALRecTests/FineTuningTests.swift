@@ -44,6 +44,32 @@ final class FineTuningTests: XCTestCase {
         XCTAssertEqual(summary.means[.recall(1)]!.pessimistic, 1, "ranks \(ranks.map(\.rank))")
     }
 
+    /// The same 20 users with a tiny model of the Llama architecture (RMSNorm, rotary positions,
+    /// grouped-query attention, SwiGLU, tied head): Recall@1 = 1 after fine-tuning.
+    func testATinyLlamaLearnsTwentyUsersToRecallAtOne() throws {
+        let tokenizer = CALRecFixtures.tokenizer()
+        let builder = try CALRecFixtures.builder(tokenizer)
+        let dataset = CALRecFixtures.dataset()
+        let config = LlamaConfig(
+            vocabularySize: tokenizer.vocabulary.count, hiddenSize: 32, intermediateSize: 64, layers: 2, attentionHeads: 4, keyValueHeads: 2,
+            maxPositions: 128, rmsNormEpsilon: 1e-5, ropeTheta: 10_000, tiedEmbeddings: true)
+        let result = try CALRecTraining(options: options(steps: 500)).train(
+            model: try LlamaModel.initialized(config: config, seed: 5), datasets: [(TrainingSequences(dataset: dataset), builder)])
+        XCTAssertTrue(result.model is LlamaModel)
+        XCTAssertLessThan(result.curve.last!.nextItem, result.curve.first!.nextItem / 5)
+        var inference = Recommender.Options()
+        inference.samples = 2
+        inference.temperature = 0
+        let recommender = Recommender(model: result.model, builder: builder, options: inference)
+        let cases = dataset.evaluationCases(.test)
+        let samples = recommender.generate(cases: cases)
+        let index = BM25Index(documents: dataset.items.map(ItemTextFormat().plainText))
+        let ranks = recommender.rank(cases: cases, samples: samples, dataset: dataset, index: index)
+        XCTAssertEqual(ranks.count, 20)
+        let summary = EvaluationSummary(ranks: ranks, metrics: [.recall(1)], bootstrapSamples: 0, seed: 0)
+        XCTAssertEqual(summary.means[.recall(1)]!.pessimistic, 1, "ranks \(ranks.map(\.rank))")
+    }
+
     func testResumingAKilledFineTuningRunGivesTheUninterruptedResult() throws {
         let tokenizer = CALRecFixtures.tokenizer()
         let builder = try CALRecFixtures.builder(tokenizer)

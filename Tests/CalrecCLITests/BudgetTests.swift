@@ -9,6 +9,7 @@ final class BudgetTests: XCTestCase {
         XCTAssertEqual(Budget.allCases.map { $0.trainingSteps(stage: 0) }, [20, 400, 6000])
         XCTAssertEqual(Budget.allCases.map { $0.trainingSteps(stage: 1) }, [20, 300, 5000])
         XCTAssertEqual(Budget.allCases.map { $0.trainingSteps(stage: 2) }, [20, 300, 5000])
+        XCTAssertEqual(Budget.allCases.map { $0.trainingSteps(stage: 1, pretrainedLlama: true) }, [20, 150, 2500])
         XCTAssertEqual(Budget.allCases.map(\.validationUsers), [32, 256, 1024])
         XCTAssertEqual(Budget.allCases.map(\.evaluatedUsers), [50, 500, nil])
         XCTAssertEqual(Budget.allCases.map(\.sequentialEpochs), [2, 50, 200])

@@ -6,6 +6,7 @@ import XCTest
 /// A tiny Llama-family model: its training and decoding paths agree, the KV cache reproduces full
 /// passes, gradients match finite differences, and LoRA behaves as PEFT defines it.
 final class LlamaModelTests: XCTestCase {
+
     static let config = LlamaConfig(
         vocabularySize: 40, hiddenSize: 16, intermediateSize: 24, layers: 2, attentionHeads: 4, keyValueHeads: 2, maxPositions: 64,
         rmsNormEpsilon: 1e-5, ropeTheta: 10_000, tiedEmbeddings: true)
@@ -145,5 +146,103 @@ final class LlamaModelTests: XCTestCase {
                 XCTAssertEqual(changed, shouldChange, "\(tensor.name) (\(fineTuning))")
             }
         }
+    }
+
+    /// A user's samples share one prompt pass: greedy continuations of [A, A, B] are those of [A, B].
+    func testIdenticalPromptsShareOnePromptPass() throws {
+        let model = try Self.model()
+        let a: [Int32] = [3, 17, 8], b: [Int32] = [22, 1, 30, 5, 11]
+        let options = SamplingOptions(temperature: 0, maxNewTokens: 5)
+        let shared = model.generate(prompts: [a, a, b], options: options)
+        let separate = model.generate(prompts: [a, b], options: options)
+        XCTAssertEqual(shared.map(\.tokens), [separate[0].tokens, separate[0].tokens, separate[1].tokens])
+        for (x, y) in zip(shared.map(\.logprob), [separate[0].logprob, separate[0].logprob, separate[1].logprob]) {
+            XCTAssertEqual(x, y, accuracy: 1e-5)
+        }
+    }
+
+    /// LoRA adapters written in PEFT's format — key names, shapes, config fields — load back with
+    /// their base (checked by SHA-256) to the same logits; a changed base file is refused.
+    func testAdaptersRoundTripThroughPEFTFiles() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("calrec-peft-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let basePath = folder + "/base", adapterPath = folder + "/adapter"
+        try Self.model().save(to: basePath)
+        let base = try LlamaModel.load(folder: basePath)
+        let reference = try BaseModelReference(file: basePath, format: .huggingFace)
+        let based = try LlamaModel(config: base.config, parameters: base.parameters, base: reference)
+        let lora = LoRAOptions(rank: 2, alpha: 6, dropout: 0.1, targets: [.query, .value, .down])
+        let trainer = try LlamaTrainer(model: based, fineTuning: FineTuningOptions(lora: lora, trainableTopBlocks: 1))
+        for (tensor, variable) in zip(trainer.parameterSet.tensors, trainer.parameterSet.variables) where tensor.name.contains("lora_B") {
+            variable.value.assign((0..<tensor.count).map { Float(($0 % 5) - 2) * 0.3 })
+        }
+        let adapted: LlamaModel = try trainer.model(weights: nil)
+        try adapted.save(to: adapterPath)
+
+        // The bytes on disk: PEFT's keys and shapes, for the top block only.
+        let (tensors, metadata) = try SafeTensors.read(adapterPath + "/adapter_model.safetensors")
+        XCTAssertEqual(metadata["format"], "pt")
+        XCTAssertEqual(
+            Set(tensors.keys),
+            Set(["self_attn.q_proj", "self_attn.v_proj", "mlp.down_proj"].flatMap { m in
+                ["lora_A", "lora_B"].map { "base_model.model.model.layers.1.\(m).\($0).weight" }
+            }))
+        XCTAssertEqual(tensors["base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight"]!.shape, [2, 16])
+        XCTAssertEqual(tensors["base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight"]!.shape, [8, 2])
+        XCTAssertEqual(tensors["base_model.model.model.layers.1.mlp.down_proj.lora_A.weight"]!.shape, [2, 24])
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: adapterPath + "/adapter_config.json"))) as! [String: Any]
+        XCTAssertEqual(config["peft_type"] as? String, "LORA")
+        XCTAssertEqual(config["r"] as? Int, 2)
+        XCTAssertEqual(config["lora_alpha"] as? Double, 6)
+        XCTAssertEqual(Set(config["target_modules"] as! [String]), ["q_proj", "v_proj", "down_proj"])
+        XCTAssertEqual(config["layers_to_transform"] as? [Int], [1])
+        XCTAssertEqual(config["bias"] as? String, "none")
+
+        let tokens: [[Int32]] = [[1, 5, 9, 2, 33, 7]]
+        let loaded = try LlamaModel.load(folder: adapterPath)
+        XCTAssertEqual(loaded.adapters.count, 6)
+        XCTAssertEqual(loaded.base, reference)
+        for (x, y) in zip(loaded.logits(tokens), adapted.logits(tokens)) { XCTAssertEqual(x, y, accuracy: 1e-6) }
+        XCTAssertNotEqual(adapted.logits(tokens), base.logits(tokens))
+
+        try assertPEFTLoadsTheSameLogits(base: basePath, adapter: adapterPath, tokens: tokens[0], expected: adapted.logits(tokens))
+
+        // A base file that changed since is refused, naming both hashes.
+        var changed = base.parameters
+        changed["model.norm.weight"] = SafeTensors.Tensor(shape: [16], values: [Float](repeating: 2, count: 16))
+        try LlamaModel(config: base.config, parameters: changed).save(to: basePath)
+        XCTAssertThrowsError(try LlamaModel.load(folder: adapterPath)) { error in
+            XCTAssertTrue(error.localizedDescription.contains(reference.sha256), error.localizedDescription)
+        }
+    }
+
+    /// With Python's `peft` available (the reference venv, or `CALREC_PYTHON`), the adapter folder
+    /// loads with `PeftModel.from_pretrained` and gives the same logits; skipped otherwise.
+    func assertPEFTLoadsTheSameLogits(base: String, adapter: String, tokens: [Int32], expected: [Float]) throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let python = ProcessInfo.processInfo.environment["CALREC_PYTHON"] ?? repository.appendingPathComponent(".cache/reference-venv/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else { return }
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: python)
+        check.arguments = ["-c", "import peft, transformers, torch"]
+        try check.run()
+        check.waitUntilExit()
+        guard check.terminationStatus == 0 else { return }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [
+            repository.appendingPathComponent("Tests/Fixtures/peft/check_adapter.py").path, base, adapter, tokens.map(String.init).joined(separator: ","),
+        ]
+        process.environment = ProcessInfo.processInfo.environment.merging(["HF_HUB_OFFLINE": "1"]) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, "check_adapter.py failed")
+        let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let logits = (object["logits"] as! [Double]).map(Float.init)
+        XCTAssertEqual(logits.count, expected.count)
+        for (x, y) in zip(logits, expected) { XCTAssertEqual(x, y, accuracy: 1e-4 * max(1, abs(y))) }
     }
 }

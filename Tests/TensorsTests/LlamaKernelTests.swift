@@ -138,4 +138,37 @@ final class LlamaKernelTests: GradientCheckCase {
             newLength: tn, slots: s, start: start, channels: c, heads: heads, keyValueHeads: heads)
         for (x, y) in zip(grouped, plain) { XCTAssertEqual(x, y, accuracy: 1e-6) }
     }
+
+    /// The fused LoRA projection equals the same computation composed of separate operations
+    /// (dropout, three projections, a scaled sum), values and gradients, with and without dropout
+    /// and with the base matrix frozen.
+    func testFusedLoRAProjectionEqualsItsComposition() {
+        let (n, c, oc, r) = (5, 6, 4, 2)
+        let x = randoms(n * c).map(Float.init), w = randoms(oc * c).map(Float.init)
+        let a = randoms(r * c).map(Float.init), b = randoms(oc * r).map(Float.init), g = randoms(n * oc).map(Float.init)
+        for mask in [nil, DropoutMask(probability: 0.3, seed: 11)] {
+            for frozen in [false, true] {
+                func variables() -> [Variable] {
+                    let vs = [Variable(shape: [n, c], value: x), Variable(shape: [oc, c], value: w), Variable(shape: [r, c], value: a),
+                              Variable(shape: [oc, r], value: b)]
+                    vs[1].requiresGradient = !frozen
+                    return vs
+                }
+                let fused = variables(), composed = variables()
+                let tape = Tape()
+                let out1 = Ops.loraProjection(tape, fused[0], weight: fused[1], down: fused[2], up: fused[3], scale: 1.5, dropout: mask)
+                let input = mask.map { Ops.dropout(tape, composed[0], mask: $0) } ?? composed[0]
+                let low = Ops.projection(tape, Ops.projection(tape, input, weight: composed[2]), weight: composed[3])
+                let out2 = Ops.addScaled(tape, Ops.projection(tape, composed[0], weight: composed[1]), low, scale: 1.5)
+                for (p, q) in zip(out1.value.array, out2.value.array) { XCTAssertEqual(p, q, accuracy: 1e-5) }
+                out1.gradient.assign(g)
+                out2.gradient.assign(g)
+                tape.backward()
+                for (index, (f, s)) in zip(fused, composed).enumerated() {
+                    for (p, q) in zip(f.gradient.array, s.gradient.array) { XCTAssertEqual(p, q, accuracy: 1e-5, "input \(index), dropout \(mask != nil), frozen \(frozen)") }
+                }
+                if frozen { XCTAssertEqual(fused[1].gradient.array, [Float](repeating: 0, count: oc * c)) }
+            }
+        }
+    }
 }

@@ -60,9 +60,7 @@ public struct BaseModelReference: Codable, Sendable, Equatable {
                 path: (folder as NSString).appendingPathComponent(Self.fileName),
                 detail: "the base model \(hashed) has SHA-256 \(found), but these weights were trained on \(sha256)")
         }
-        switch format {
-        case .gguf: return try LlamaModel.load(gguf: path).model
-        case .huggingFace: return try LlamaModel.load(folder: path)
-        }
+        let model = format == .gguf ? try LlamaModel.load(gguf: path).model : try LlamaModel.load(folder: path)
+        return try LlamaModel(config: model.config, parameters: model.parameters, base: self)
     }
 }

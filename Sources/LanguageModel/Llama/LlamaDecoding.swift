@@ -53,6 +53,22 @@ extension LlamaModel: IncrementalDecoding {
         state.logits.withUnsafeBufferPointer(body)
     }
 
+    func copySequences(from source: LlamaDecodingState, to target: LlamaDecodingState, sources: [Int]) {
+        let (s, kv, v) = (source.slots, config.keyValueHeads * config.headSize, config.vocabularySize)
+        precondition(target.slots == s, "states of different lengths")
+        for layer in 0..<config.layers {
+            for (j, i) in sources.enumerated() {
+                target.keys[layer].replaceSubrange((j * s * kv)..<((j + 1) * s * kv), with: source.keys[layer][(i * s * kv)..<((i + 1) * s * kv)])
+                target.values[layer].replaceSubrange((j * s * kv)..<((j + 1) * s * kv), with: source.values[layer][(i * s * kv)..<((i + 1) * s * kv)])
+            }
+        }
+        for (j, i) in sources.enumerated() {
+            target.keyMask.replaceSubrange((j * s)..<((j + 1) * s), with: source.keyMask[(i * s)..<((i + 1) * s)])
+            target.logits.replaceSubrange((j * v)..<((j + 1) * v), with: source.logits[(i * v)..<((i + 1) * v)])
+        }
+        target.filled = source.filled
+    }
+
     func decode(_ tokens: [Int32], positions: [Int32], mask: [Float], newLength tn: Int, state: LlamaDecodingState, lastOnly: Bool) {
         let b = state.batch, c = config.hiddenSize, v = config.vocabularySize, s = state.slots, n = b * tn
         let h = config.attentionHeads, hkv = config.keyValueHeads, d = config.headSize, kv = hkv * d, f = config.intermediateSize

@@ -140,7 +140,7 @@ public final class LlamaModel {
             guard let base else { throw ModelError.malformed(path: folder, detail: "adapters without a recorded base model cannot be saved") }
             try PEFTAdapter.write(adapters: adapters, lora: lora, base: base, to: folder)
         } else {
-            try SafeTensors.write(parameters, to: (folder as NSString).appendingPathComponent("model.safetensors"))
+            try SafeTensors.write(parameters, metadata: ["format": "pt"], to: (folder as NSString).appendingPathComponent("model.safetensors"))
         }
         try base?.write(folder: folder)
     }

@@ -110,18 +110,21 @@ public final class LlamaTrainer {
         return Ops.tiedLogits(tape, hidden, wte: weights.embedding)
     }
 
-    /// `x · Wᵀ (+ b) (+ (α/r) · B A dropout(x))`.
+    /// `x · Wᵀ (+ (α/r) · B A dropout(x)) (+ b)`.
     private func project(_ tape: Tape, _ x: Variable, _ p: LlamaWeights.Projection) -> Variable {
-        var out = Ops.projection(tape, x, weight: p.weight)
-        if let bias = p.bias { out = Ops.addRowBias(tape, out, bias: bias) }
-        guard let adapter = p.adapter, let lora = fineTuning.lora else { return out }
-        var input = x
-        if let seed = dropoutSeed, lora.dropout > 0 {
-            dropoutCalls += 1
-            input = Ops.dropout(tape, x, mask: DropoutMask(probability: lora.dropout, seed: seed &+ dropoutCalls &* 0x9E37_79B9_7F4A_7C15))
+        var out: Variable
+        if let adapter = p.adapter, let lora = fineTuning.lora {
+            var mask: DropoutMask?
+            if let seed = dropoutSeed, lora.dropout > 0 {
+                dropoutCalls += 1
+                mask = DropoutMask(probability: lora.dropout, seed: seed &+ dropoutCalls &* 0x9E37_79B9_7F4A_7C15)
+            }
+            out = Ops.loraProjection(tape, x, weight: p.weight, down: adapter.down, up: adapter.up, scale: lora.scale, dropout: mask)
+        } else {
+            out = Ops.projection(tape, x, weight: p.weight)
         }
-        let low = Ops.projection(tape, Ops.projection(tape, input, weight: adapter.down), weight: adapter.up)
-        return Ops.addScaled(tape, out, low, scale: lora.scale)
+        if let bias = p.bias { out = Ops.addRowBias(tape, out, bias: bias) }
+        return out
     }
 
     /// The adapters' tensors of a flat buffer in the set's layout (the current weights when nil).

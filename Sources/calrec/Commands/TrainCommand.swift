@@ -122,20 +122,19 @@ struct TrainCommand: ParsableCommand {
         if let trainTopBlocks, trainTopBlocks < 1 { throw ValidationError("--train-top-blocks must be at least 1") }
     }
 
-    var defaultSteps: Int { budget.trainingSteps(stage: stage) }
 
     func run() throws {
         let started = TrainingCost.Mark.now()
         let datasets = try data.datasets()
         let format = data.itemTextFormat
-        let steps = self.steps ?? defaultSteps
         let checkpointFolder = out + ".checkpoint"
         // Before --resume looks for the checkpoint: one a killed writer had moved aside comes back.
         AtomicWrite.removeDebris(of: checkpointFolder)
         if stage == 0 {
+            let steps = self.steps ?? budget.trainingSteps(stage: 0)
             try runStageZero(datasets: datasets, format: format, steps: steps, checkpointFolder: checkpointFolder, started: started)
         } else {
-            try runFineTuning(datasets: datasets, format: format, steps: steps, checkpointFolder: checkpointFolder, started: started)
+            try runFineTuning(datasets: datasets, format: format, checkpointFolder: checkpointFolder, started: started)
         }
     }
 
@@ -181,11 +180,12 @@ struct TrainCommand: ParsableCommand {
         print("stage 0 → \(out): loss \(CurveSummary(curve.map(\.loss)).text)")
     }
 
-    private func runFineTuning(datasets: [SequenceDataset], format: ItemTextFormat, steps: Int, checkpointFolder: String, started: TrainingCost.Mark) throws {
+    private func runFineTuning(datasets: [SequenceDataset], format: ItemTextFormat, checkpointFolder: String, started: TrainingCost.Mark) throws {
         if stage == 2 && datasets.count != 1 {
             throw ValidationError("stage 2 fine-tunes on one dataset; got \(datasets.count)")
         }
         let start = try ModelFolder(path: `init`!)
+        let steps = self.steps ?? budget.trainingSteps(stage: stage, pretrainedLlama: start.model.family == "llama")
         let maxInput = self.maxInput ?? (min(start.model.maxPositions, 1024) - maxOutput)
         let template = PromptTemplate(name: self.template)!
         let pairs = try datasets.map { dataset in

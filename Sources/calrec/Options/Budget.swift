@@ -10,6 +10,7 @@ import ArgumentParser
 /// | `lm train`: optimisation steps                |   20 |     600 |  6,000 |
 /// | `train --stage 0`: optimisation steps         |   20 |     400 |  6,000 |
 /// | `train --stage 1/2`: optimisation steps       |   20 |     300 |  5,000 |
+/// | … from a pretrained Llama-family model        |   20 |     150 |  2,500 |
 /// | `train --stage 1/2`: validation users         |   32 |     256 |  1,024 |
 /// | `recommend`, `evaluate`, `baseline`: users    |   50 |     500 |    all |
 /// | `baseline sasrec/bert4rec`: most epochs       |    2 |      50 |    200 |
@@ -22,8 +23,13 @@ enum Budget: String, ExpressibleByArgument, CaseIterable, Sendable {
     /// `lm train`: optimisation steps.
     var languageModelSteps: Int { pick(20, 600, 6000) }
 
-    /// `train`: optimisation steps of a stage (0: the catalogue language model; 1, 2: CALRec).
-    func trainingSteps(stage: Int) -> Int { stage == 0 ? pick(20, 400, 6000) : pick(20, 300, 5000) }
+    /// `train`: optimisation steps of a stage (0: the catalogue language model; 1, 2: CALRec). A
+    /// pretrained Llama-family backbone (SmolLM2-135M: 100× the parameters of the embedded GPT-2)
+    /// gets half the steps, so that `default` stays about an hour on a 2-core CPU.
+    func trainingSteps(stage: Int, pretrainedLlama: Bool = false) -> Int {
+        if stage == 0 { return pick(20, 400, 6000) }
+        return pretrainedLlama ? pick(20, 150, 2500) : pick(20, 300, 5000)
+    }
 
     /// `train --stage 1/2`: users whose validation loss selects the checkpoint.
     var validationUsers: Int { pick(32, 256, 1024) }
