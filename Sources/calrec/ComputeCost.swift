@@ -39,10 +39,11 @@ struct ComputeCost {
         return chain.map { ($0.stage, $0.cpuSeconds) }
     }
 
-    /// `training_chain` for a model trained now: its starting model's chain, then this stage.
+    /// `training_chain` for a model trained now: its starting model's chain, then this stage. A
+    /// pretrained GGUF file starts the chain: its pretraining was not done here and is not counted.
     static func chain(startingFrom initFolder: String?, stage: Int, seconds: Double) -> [ModelSettingsFile.ChainStage]? {
         var chain: [(name: String, seconds: Double)] = []
-        if let initFolder {
+        if let initFolder, !initFolder.hasSuffix(".gguf") {
             guard let before = trainingChain(model: initFolder) else { return nil }
             chain = before
         }

@@ -37,6 +37,9 @@ final class SmolLM2CLITests: XCTestCase {
         let fineTuning = settings["fine_tuning"] as! [String: Any]
         XCTAssertEqual(fineTuning["backbone"] as? String, "llama")
         XCTAssertEqual(((fineTuning["adaptation"] as! [String: Any])["lora"] as! [String: Any])["rank"] as? Int, 4)
+        // The chain of training costs starts at this stage: SmolLM2's pretraining is not ours to count.
+        let chain = try XCTUnwrap(settings["training_chain"] as? [[String: Any]], "\(settings)")
+        XCTAssertEqual(chain.map { $0["stage"] as? String }, ["stage 2"])
         // The checkpoint holds the adapters and their moments only, not the frozen 135 M weights.
         let checkpointBytes = try FileManager.default.attributesOfItem(atPath: out + ".checkpoint/model.safetensors")[.size] as! NSNumber
         XCTAssertLessThan(checkpointBytes.intValue, 2_000_000)
