@@ -37,3 +37,7 @@ python3 Benchmarks/lm_bench.py .build/release/LMBenchmark --rounds 2
 echo "== SASRec epoch time vs PyTorch eager (same model, settings and split), test NDCG@10 of both"
 swift build -c release --product SequentialBenchmark
 python3 Benchmarks/sequential_bench.py .build/release/SequentialBenchmark Workbooks/data/office-2014-recbole --epochs 20
+
+echo "== SmolLM2-135M: training (full, LoRA), generation, peak memory vs transformers + PyTorch eager"
+swift build -c release --product SmolLM2Benchmark
+python3 Benchmarks/smollm2_bench.py --swift .build/release/SmolLM2Benchmark --rounds 2
