@@ -125,7 +125,7 @@ public struct CALRecTraining {
         let k = Float(options.accumulationSteps)
         var setup = Checkpoint.setup(of: options)
         setup["datasets"] = Checkpoint.setup(of: ["datasets": names])["datasets"]
-        setup["config"] = Checkpoint.setup(of: ["config": model.family]).values.first
+        setup["family"] = model.family
         for (key, value) in model.configurationSetup { setup["config." + key] = value }
         let task = TrainingLoop<Point>.Task(
             model: "calrec", setup: setup,

@@ -66,16 +66,11 @@ extension GPT2Model: IncrementalDecoding {
         let (s, c, v) = (source.cache.slots, config.channels, config.vocabularySize)
         precondition(target.cache.slots == s, "states of different lengths")
         for layer in 0..<config.layers {
-            for (j, i) in sources.enumerated() {
-                target.cache.keys[layer].replaceSubrange((j * s * c)..<((j + 1) * s * c), with: source.cache.keys[layer][(i * s * c)..<((i + 1) * s * c)])
-                target.cache.values[layer].replaceSubrange(
-                    (j * s * c)..<((j + 1) * s * c), with: source.cache.values[layer][(i * s * c)..<((i + 1) * s * c)])
-            }
+            copyRows(&target.cache.keys[layer], from: source.cache.keys[layer], width: s * c, sources: sources)
+            copyRows(&target.cache.values[layer], from: source.cache.values[layer], width: s * c, sources: sources)
         }
-        for (j, i) in sources.enumerated() {
-            target.cache.keyMask.replaceSubrange((j * s)..<((j + 1) * s), with: source.cache.keyMask[(i * s)..<((i + 1) * s)])
-            target.work.logits.replaceSubrange((j * v)..<((j + 1) * v), with: source.work.logits[(i * v)..<((i + 1) * v)])
-        }
+        copyRows(&target.cache.keyMask, from: source.cache.keyMask, width: s, sources: sources)
+        copyRows(&target.work.logits, from: source.work.logits, width: v, sources: sources)
         target.cache.filled = source.cache.filled
     }
 }

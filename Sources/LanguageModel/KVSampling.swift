@@ -111,6 +111,13 @@ extension IncrementalDecoding {
     }
 }
 
+/// Row `j` of `target` (rows of `width` values) becomes row `sources[j]` of `source`.
+func copyRows(_ target: inout [Float], from source: [Float], width: Int, sources: [Int]) {
+    for (j, i) in sources.enumerated() {
+        target.replaceSubrange((j * width)..<((j + 1) * width), with: source[(i * width)..<((i + 1) * width)])
+    }
+}
+
 /// The per-step buffers the sampling tasks write, one row each.
 struct SamplingRows: @unchecked Sendable {
     let rows: UnsafePointer<Float>

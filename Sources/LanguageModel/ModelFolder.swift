@@ -37,8 +37,14 @@ public struct ModelFolder {
     static func isLlamaFamily(folder: String) -> Bool {
         if FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(PEFTAdapter.configName)) { return true }
         guard let data = FileManager.default.contents(atPath: (folder as NSString).appendingPathComponent("config.json")),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            let fields = try? JSONDecoder().decode(ConfigKind.self, from: data)
         else { return false }
-        return object["hidden_size"] != nil
+        return fields.hiddenSize != nil
+    }
+
+    /// The one field that tells a Llama-family `config.json` (`hidden_size`) from GPT-2's (`n_embd`).
+    private struct ConfigKind: Decodable {
+        var hiddenSize: Int?
+        enum CodingKeys: String, CodingKey { case hiddenSize = "hidden_size" }
     }
 }

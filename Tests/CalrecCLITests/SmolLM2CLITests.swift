@@ -9,7 +9,9 @@ final class SmolLM2CLITests: XCTestCase {
     static func model() throws -> String {
         let path = CLITests.repository.appendingPathComponent(".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf").path
         guard FileManager.default.fileExists(atPath: path) else {
-            if ProcessInfo.processInfo.environment["CALREC_REQUIRE_MODELS"] == "1" { XCTFail("\(path) is missing: run make models") }
+            if ProcessInfo.processInfo.environment["CALREC_REQUIRE_MODELS"] == "1" {
+                throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: "\(path) is missing: run make models"])
+            }
             throw XCTSkip("\(path) is missing; `make models` fetches it (make test does)")
         }
         return path

@@ -41,23 +41,7 @@ final class LlamaModelTests: XCTestCase {
     /// Greedy generation with the cache picks, at each step, the argmax of a full pass over the
     /// prompt and the tokens so far, and its log-probabilities are those of the full pass.
     func testKVCacheGenerationEqualsFullForwardPasses() throws {
-        let model = try Self.model()
-        let prompts: [[Int32]] = [[3, 17, 8], [22, 1, 30, 5, 11]]
-        let generated = model.generate(prompts: prompts, options: SamplingOptions(temperature: 0, maxNewTokens: 6))
-        let v = Self.config.vocabularySize
-        for (prompt, sequence) in zip(prompts, generated) {
-            XCTAssertEqual(sequence.tokens.count, 6)
-            var context = prompt
-            var logprob = 0.0
-            for token in sequence.tokens {
-                let logits = model.logits([context])
-                let last = Array(logits[((context.count - 1) * v)..<(context.count * v)])
-                XCTAssertEqual(Int(token), last.indices.max { last[$0] < last[$1] }!)
-                logprob += Sampler.logSoftmax(last, at: Int(token))
-                context.append(token)
-            }
-            XCTAssertEqual(sequence.logprob, logprob, accuracy: 1e-4 * max(1, abs(logprob)))
-        }
+        _ = assertGreedyGenerationEqualsFullPasses(try Self.model(), prompts: [[3, 17, 8], [22, 1, 30, 5, 11]], newTokens: 6, tolerance: 1e-4)
     }
 
     /// d(loss)/d(parameter) of the whole model (cross-entropy of next tokens) against central

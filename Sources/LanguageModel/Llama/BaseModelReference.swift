@@ -60,7 +60,8 @@ public struct BaseModelReference: Codable, Sendable, Equatable {
                 path: (folder as NSString).appendingPathComponent(Self.fileName),
                 detail: "the base model \(hashed) has SHA-256 \(found), but these weights were trained on \(sha256)")
         }
-        let model = format == .gguf ? try LlamaModel.load(gguf: path).model : try LlamaModel.load(folder: path)
+        if format == .gguf { return try LlamaModel.load(gguf: path, base: self).model }
+        let model = try LlamaModel.load(folder: path)
         return try LlamaModel(config: model.config, parameters: model.parameters, base: self)
     }
 }

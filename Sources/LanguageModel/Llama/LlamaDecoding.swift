@@ -57,15 +57,11 @@ extension LlamaModel: IncrementalDecoding {
         let (s, kv, v) = (source.slots, config.keyValueHeads * config.headSize, config.vocabularySize)
         precondition(target.slots == s, "states of different lengths")
         for layer in 0..<config.layers {
-            for (j, i) in sources.enumerated() {
-                target.keys[layer].replaceSubrange((j * s * kv)..<((j + 1) * s * kv), with: source.keys[layer][(i * s * kv)..<((i + 1) * s * kv)])
-                target.values[layer].replaceSubrange((j * s * kv)..<((j + 1) * s * kv), with: source.values[layer][(i * s * kv)..<((i + 1) * s * kv)])
-            }
+            copyRows(&target.keys[layer], from: source.keys[layer], width: s * kv, sources: sources)
+            copyRows(&target.values[layer], from: source.values[layer], width: s * kv, sources: sources)
         }
-        for (j, i) in sources.enumerated() {
-            target.keyMask.replaceSubrange((j * s)..<((j + 1) * s), with: source.keyMask[(i * s)..<((i + 1) * s)])
-            target.logits.replaceSubrange((j * v)..<((j + 1) * v), with: source.logits[(i * v)..<((i + 1) * v)])
-        }
+        copyRows(&target.keyMask, from: source.keyMask, width: s, sources: sources)
+        copyRows(&target.logits, from: source.logits, width: v, sources: sources)
         target.filled = source.filled
     }
 
@@ -76,11 +72,7 @@ extension LlamaModel: IncrementalDecoding {
         let weights = inferenceWeights, eps = config.rmsNormEpsilon
         let start = state.filled
         for bi in 0..<b { for j in 0..<tn { state.keyMask[bi * s + start + j] = mask[bi * tn + j] } }
-        weights.embedding.withUnsafeBufferPointer { table in
-            state.x.withUnsafeMutableBufferPointer { x in
-                for r in 0..<n { (x.baseAddress! + r * c).update(from: table.baseAddress! + Int(tokens[r]) * c, count: c) }
-            }
-        }
+        RowOps.gather(out: &state.x, inp: weights.embedding, rows: tokens, count: n, channels: c)
         func project(_ out: inout [Float], _ inp: [Float], _ p: LlamaTensors<[Float]>.Projection, inFeatures: Int, outFeatures: Int) {
             Matmul.gemm(inp, transposeA: false, p.weight, transposeB: true, &out, m: n, n: outFeatures, k: inFeatures)
             if let bias = p.bias {

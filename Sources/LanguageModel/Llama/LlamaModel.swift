@@ -89,8 +89,12 @@ public final class LlamaModel {
     /// The model and tokenizer of a GGUF file (Llama architecture), dequantized to Float32; the
     /// model records the file's SHA-256 as its base.
     public static func load(gguf path: String) throws -> (model: LlamaModel, tokenizer: BPETokenizer) {
+        try load(gguf: path, base: try BaseModelReference(file: path, format: .gguf))
+    }
+
+    /// The GGUF file at `path` whose reference (and hash) the caller already holds.
+    static func load(gguf path: String, base: BaseModelReference) throws -> (model: LlamaModel, tokenizer: BPETokenizer) {
         let file = try GGUFFile(path: path)
-        let base = try BaseModelReference(file: path, format: .gguf)
         let config = try GGUFLlama.config(file)
         var parameters: [String: SafeTensors.Tensor] = [:]
         for info in file.tensors {

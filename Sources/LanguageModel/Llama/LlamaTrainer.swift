@@ -16,7 +16,7 @@ public final class LlamaTrainer {
     /// Seeds LoRA dropout for the next forward passes; nil (validation, inference) turns it off.
     public var dropoutSeed: UInt64?
     /// Where the pretrained weights came from (recorded beside saved adapters).
-    public let base: BaseModelReference?
+    public var base: BaseModelReference? { baseModel.base }
     private let baseModel: LlamaModel
     private let rotary: RotaryEmbedding.Table
     private var dropoutCalls: UInt64 = 0
@@ -27,7 +27,6 @@ public final class LlamaTrainer {
         config = model.config
         self.fineTuning = fineTuning
         baseModel = model
-        base = model.base
         rotary = model.rotary
         let layers = config.layers
         let top = min(fineTuning.trainableTopBlocks ?? layers, layers)
