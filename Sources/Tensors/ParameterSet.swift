@@ -1,24 +1,29 @@
 import Foundation
 
 /// Every parameter of a model in one place, as llm.c lays them out: one flat Float32 buffer for all
-/// the weights, one for their gradients and one for each AdamW moment, each tensor a slice at the same
-/// offset of all four (offsets rounded up to 64 bytes). A model reads its tensors through typed views
+/// the weights, one for the gradients of the trainable tensors and one for each of their AdamW
+/// moments, each tensor a slice (offsets rounded up to 64 bytes; a trainable tensor sits at the same
+/// gradient offset in the last three). A model reads its tensors through typed views
 /// built once (`variable(named:)` is for that and for cold code, not for every step); the optimiser,
 /// clipping and zeroing walk the flat buffers in the set's order, which is the order tensors are
 /// given in (by convention their names sorted: the order of the safetensors files).
 ///
-/// Each tensor has a trainable flag (frozen tensors keep their weights: the optimiser and clipping
-/// skip them, so a frozen pretrained model can carry trainable adapters) and a weight-decay group.
+/// Each tensor has a trainable flag, fixed when the set is made (frozen tensors keep their weights,
+/// and have no place in the gradient and moment buffers: a frozen 135 M-parameter base with small
+/// adapters costs the base's weights and the adapters' optimiser state, not four copies of the base)
+/// and a weight-decay group.
 public final class ParameterSet {
     /// One tensor: its Hugging Face-style name (the safetensors key), shape and place in the buffers.
     public struct Tensor: Sendable, Equatable {
         public let name: String
         public let shape: [Int]
-        /// Where its values start in each flat buffer.
+        /// Where its values start in the weight buffer.
         public let offset: Int
+        /// Where its gradient and moments start in those buffers (trainable tensors only).
+        public let gradientOffset: Int
         public let count: Int
         /// Whether the optimiser updates it.
-        public var trainable: Bool
+        public let trainable: Bool
         /// Whether AdamW's decoupled weight decay applies to it (matrices, usually; not biases or gains).
         public var decays: Bool
     }
@@ -41,12 +46,13 @@ public final class ParameterSet {
     }
 
     /// The tensors in the set's order.
-    public private(set) var tensors: [Tensor]
+    public let tensors: [Tensor]
     /// Each tensor as a variable whose value and gradient are its slices (same order as `tensors`).
     public let variables: [Variable]
     public let weights: FloatStorage
+    /// The trainable tensors' gradients.
     public let gradients: FloatStorage
-    /// AdamW's first and second moments.
+    /// AdamW's first and second moments of the trainable tensors.
     public let firstMoments: FloatStorage
     public let secondMoments: FloatStorage
     private let indexByName: [String: Int]
@@ -54,26 +60,37 @@ public final class ParameterSet {
     /// A set of `initial` tensors, in that order. Names must be unique and values match shapes.
     public init(_ initial: [Initial]) {
         var tensors: [Tensor] = []
-        var offset = 0
+        var offset = 0, gradientOffset = 0
         for tensor in initial {
             let count = tensor.shape.reduce(1, *)
             precondition(count == tensor.values.count, "\(tensor.name): shape \(tensor.shape) does not match \(tensor.values.count) values")
-            tensors.append(Tensor(name: tensor.name, shape: tensor.shape, offset: offset, count: count, trainable: tensor.trainable, decays: tensor.decays))
+            tensors.append(
+                Tensor(
+                    name: tensor.name, shape: tensor.shape, offset: offset, gradientOffset: tensor.trainable ? gradientOffset : 0, count: count,
+                    trainable: tensor.trainable, decays: tensor.decays))
             offset += (count + 15) / 16 * 16
+            if tensor.trainable { gradientOffset += (count + 15) / 16 * 16 }
         }
         weights = FloatStorage(capacity: offset)
-        gradients = FloatStorage(capacity: offset)
-        firstMoments = FloatStorage(capacity: offset)
-        secondMoments = FloatStorage(capacity: offset)
+        gradients = FloatStorage(capacity: gradientOffset)
+        firstMoments = FloatStorage(capacity: gradientOffset)
+        secondMoments = FloatStorage(capacity: gradientOffset)
         for (tensor, values) in zip(tensors, initial.map(\.values)) { weights.buffer(count: tensor.count, offset: tensor.offset).assign(values) }
-        variables = tensors.map { [weights, gradients] in Variable(shape: $0.shape, values: weights, gradients: gradients, offset: $0.offset) }
+        variables = tensors.map { [weights, gradients] tensor in
+            let variable = Variable(
+                shape: tensor.shape, values: weights, offset: tensor.offset, gradients: tensor.trainable ? gradients : nil, gradientOffset: tensor.gradientOffset)
+            variable.requiresGradient = tensor.trainable
+            return variable
+        }
         indexByName = Dictionary(uniqueKeysWithValues: tensors.enumerated().map { ($0.element.name, $0.offset) })
-        for (variable, tensor) in zip(variables, tensors) { variable.requiresGradient = tensor.trainable }
         self.tensors = tensors
     }
 
-    /// Floats in each flat buffer (tensors plus alignment padding).
+    /// Floats in the weight buffer (tensors plus alignment padding).
     public var capacity: Int { weights.capacity }
+
+    /// Floats in the gradient buffer and in each moment buffer (trainable tensors plus padding).
+    public var trainableCapacity: Int { gradients.capacity }
 
     /// Values of trainable tensors.
     public var trainableCount: Int { tensors.filter(\.trainable).reduce(0) { $0 + $1.count } }
@@ -88,16 +105,8 @@ public final class ParameterSet {
         return variable
     }
 
-    /// Freezes (`false`) or unfreezes every tensor whose name `matching` accepts.
-    public func setTrainable(_ trainable: Bool, matching: (String) -> Bool) {
-        for i in tensors.indices where matching(tensors[i].name) {
-            tensors[i].trainable = trainable
-            variables[i].requiresGradient = trainable
-        }
-    }
-
-    /// Sets every gradient to 0.
-    public func zeroGradients() { gradients.base.update(repeating: 0, count: capacity) }
+    /// Sets every trainable tensor's gradient to 0.
+    public func zeroGradients() { gradients.base.update(repeating: 0, count: trainableCapacity) }
 
     // MARK: Whole-set copies and files
 
@@ -105,11 +114,11 @@ public final class ParameterSet {
     /// of the trainable tensors (what a checkpoint of a frozen base with adapters needs).
     public func weightTensors(trainableOnly: Bool = false) -> [String: SafeTensors.Tensor] { Self.named(layout(trainableOnly), in: weights) }
 
-    /// AdamW's moments by name: `m.<name>` and `v.<name>` for every tensor (or every trainable one).
-    public func momentTensors(trainableOnly: Bool = false) -> [String: SafeTensors.Tensor] {
+    /// AdamW's moments by name: `m.<name>` and `v.<name>` for every trainable tensor (frozen ones have none).
+    public func momentTensors() -> [String: SafeTensors.Tensor] {
         var result: [String: SafeTensors.Tensor] = [:]
-        for (name, tensor) in Self.named(layout(trainableOnly), in: firstMoments) { result["m." + name] = tensor }
-        for (name, tensor) in Self.named(layout(trainableOnly), in: secondMoments) { result["v." + name] = tensor }
+        for (name, tensor) in Self.named(layout(true), in: firstMoments, at: \.gradientOffset) { result["m." + name] = tensor }
+        for (name, tensor) in Self.named(layout(true), in: secondMoments, at: \.gradientOffset) { result["v." + name] = tensor }
         return result
     }
 
@@ -119,10 +128,10 @@ public final class ParameterSet {
         try Self.load(tensors, prefix: prefix, into: weights, layout: layout(trainableOnly))
     }
 
-    /// Sets the moments from `m.<name>` and `v.<name>` tensors.
-    public func loadMoments(_ tensors: [String: SafeTensors.Tensor], trainableOnly: Bool = false) throws {
-        try Self.load(tensors, prefix: "m.", into: firstMoments, layout: layout(trainableOnly))
-        try Self.load(tensors, prefix: "v.", into: secondMoments, layout: layout(trainableOnly))
+    /// Sets the moments of every trainable tensor from `m.<name>` and `v.<name>` tensors.
+    public func loadMoments(_ tensors: [String: SafeTensors.Tensor]) throws {
+        try Self.load(tensors, prefix: "m.", into: firstMoments, layout: layout(true), at: \.gradientOffset)
+        try Self.load(tensors, prefix: "v.", into: secondMoments, layout: layout(true), at: \.gradientOffset)
     }
 
     private func layout(_ trainableOnly: Bool) -> [Tensor] { trainableOnly ? tensors.filter(\.trainable) : tensors }
@@ -149,21 +158,23 @@ public final class ParameterSet {
         try Self.load(tensors, prefix: "", into: copy, layout: layout(trainableOnly))
     }
 
-    private static func named(_ layout: [Tensor], in storage: FloatStorage) -> [String: SafeTensors.Tensor] {
+    private static func named(_ layout: [Tensor], in storage: FloatStorage, at offset: KeyPath<Tensor, Int> = \.offset) -> [String: SafeTensors.Tensor] {
         var result: [String: SafeTensors.Tensor] = [:]
         for tensor in layout {
-            result[tensor.name] = SafeTensors.Tensor(shape: tensor.shape, values: storage.buffer(count: tensor.count, offset: tensor.offset).array)
+            result[tensor.name] = SafeTensors.Tensor(shape: tensor.shape, values: storage.buffer(count: tensor.count, offset: tensor[keyPath: offset]).array)
         }
         return result
     }
 
-    private static func load(_ tensors: [String: SafeTensors.Tensor], prefix: String, into storage: FloatStorage, layout: [Tensor]) throws {
+    private static func load(
+        _ tensors: [String: SafeTensors.Tensor], prefix: String, into storage: FloatStorage, layout: [Tensor], at offset: KeyPath<Tensor, Int> = \.offset
+    ) throws {
         for tensor in layout {
             guard let given = tensors[prefix + tensor.name] else { throw ParameterSetError.missing(name: prefix + tensor.name) }
             guard given.shape == tensor.shape, given.values.count == tensor.count else {
                 throw ParameterSetError.shape(name: prefix + tensor.name, found: given.shape, expected: tensor.shape)
             }
-            storage.buffer(count: tensor.count, offset: tensor.offset).assign(given.values)
+            storage.buffer(count: tensor.count, offset: tensor[keyPath: offset]).assign(given.values)
         }
     }
 }

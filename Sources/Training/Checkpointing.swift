@@ -85,7 +85,7 @@ public struct Checkpointing: Sendable {
             // trainable ones are saved.
             try SafeTensors.write(parameters.weightTensors(trainableOnly: true), metadata: ["format": "pt"], to: inStaging(Self.weightsFile))
             try SafeTensors.write(
-                parameters.momentTensors(trainableOnly: true), metadata: ["step": String(record.step)], to: inStaging(Self.optimizerFile))
+                parameters.momentTensors(), metadata: ["step": String(record.step)], to: inStaging(Self.optimizerFile))
             if let best, let step = record.bestStep {
                 try SafeTensors.write(
                     parameters.weightTensors(of: best, trainableOnly: true), metadata: ["format": "pt", "step": String(step)],
@@ -107,7 +107,7 @@ public struct Checkpointing: Sendable {
                 throw TrainingError.unreadableCheckpoint(
                     path: path(Self.optimizerFile), detail: "its step \(metadata["step"] ?? "none") is not the record's \(record.step)")
             }
-            try parameters.loadMoments(moments, trainableOnly: true)
+            try parameters.loadMoments(moments)
             if record.bestStep != nil {
                 parameters.copyWeights(into: best)
                 try parameters.load(SafeTensors.read(path(Self.bestFile)).tensors, into: best, trainableOnly: true)

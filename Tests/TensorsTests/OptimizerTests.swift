@@ -52,6 +52,28 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(a.gradient.array, [0.6, 0], "below the limit nothing changes")
     }
 
+    func testFrozenTensorsTakeNoPlaceInTheGradientAndMomentBuffers() throws {
+        let set = ParameterSet([
+            .init(name: "base", shape: [40], values: [Float](repeating: 1, count: 40), decays: true, trainable: false),
+            .init(name: "lora", shape: [3], values: [1, 2, 3], decays: false),
+        ])
+        XCTAssertEqual(set.capacity, 64, "weights: 40 → 48, then 3 → 16")
+        XCTAssertEqual(set.trainableCapacity, 16, "gradients and moments: the adapter alone")
+        XCTAssertEqual(set.tensors.map(\.gradientOffset), [0, 0])
+        let (base, lora) = (set.variable(named: "base")!, set.variable(named: "lora")!)
+        XCTAssertEqual(lora.gradient.base, set.gradients.base)
+        XCTAssertFalse(base.hasGradient, "a frozen tensor's gradient exists only once something asks for it")
+        XCTAssertEqual(base.gradient.array, [Float](repeating: 0, count: 40))
+        XCTAssertEqual(set.momentTensors().keys.sorted(), ["m.lora", "v.lora"])
+        lora.gradient.assign([1, 1, 1])
+        base.gradient.assign([Float](repeating: 5, count: 40))
+        AdamW(weightDecay: 0).update(set, step: 1, lr: 0.1)
+        for (value, expected) in zip(lora.value.array, [0.9, 1.9, 2.9] as [Float]) { XCTAssertEqual(value, expected, accuracy: 1e-6, "Adam's first step moves by lr") }
+        XCTAssertEqual(base.value.array, [Float](repeating: 1, count: 40))
+        try set.loadMoments(["m.lora": .init(shape: [3], values: [7, 8, 9]), "v.lora": .init(shape: [3], values: [1, 1, 1])])
+        XCTAssertEqual(set.firstMoments.buffer(count: 3).array, [7, 8, 9])
+    }
+
     func testTensorsOfASetAreAlignedSlicesOfOneBufferPerRole() {
         let set = ParameterSet([
             .init(name: "x", shape: [3], values: [1, 2, 3], decays: false), .init(name: "y", shape: [2, 2], values: [4, 5, 6, 7], decays: true),

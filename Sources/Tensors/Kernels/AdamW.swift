@@ -45,8 +45,8 @@ extension AdamW {
     public func update(_ set: ParameterSet, step: Int, lr: Float) {
         let (p, g, m, v) = (set.weights.base, set.gradients.base, set.firstMoments.base, set.secondMoments.base)
         for tensor in set.tensors where tensor.trainable {
-            let o = tensor.offset
-            update(parameters: p + o, gradients: g + o, m: m + o, v: v + o, count: tensor.count, step: step, lr: lr, decay: tensor.decays)
+            let o = tensor.gradientOffset
+            update(parameters: p + tensor.offset, gradients: g + o, m: m + o, v: v + o, count: tensor.count, step: step, lr: lr, decay: tensor.decays)
         }
     }
 }
@@ -84,14 +84,14 @@ public enum GradientClipping {
         let gradients = set.gradients.base
         var sum: Double = 0
         for tensor in set.tensors where tensor.trainable {
-            let g = gradients + tensor.offset
+            let g = gradients + tensor.gradientOffset
             for i in 0..<tensor.count { sum += Double(g[i]) * Double(g[i]) }
         }
         let norm = Float(sum.squareRoot())
         if norm > maxNorm && norm > 0 {
             let scale = maxNorm / norm
             for tensor in set.tensors where tensor.trainable {
-                let g = gradients + tensor.offset
+                let g = gradients + tensor.gradientOffset
                 for i in 0..<tensor.count { g[i] *= scale }
             }
         }
