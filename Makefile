@@ -9,7 +9,7 @@ CALREC       := .build/release/calrec
 CALREC_TUNE  ?= $(shell Scripts/host-tuning.sh)
 export CALREC_TUNE
 
-.PHONY: run test deps build bench clean fuzz fuzz-smoke fuzz-build models reference-venv
+.PHONY: run test deps build bench clean fuzz fuzz-smoke fuzz-build models venv
 
 ## run: install, build, and run the main workbook (Workbooks/quickstart.md) → Reports/quickstart.{md,html}.
 run: build
@@ -17,8 +17,8 @@ run: build
 
 ## test: install, build and run every test, optimised (numeric code is 10–100x slower in debug), then
 ## the fuzz smoke of each parser target (skipped, and said, where the Swift toolchain has no libFuzzer).
-test: deps models
-	CALREC_REQUIRE_MODELS=1 $(SWIFT) test -c release -Xswiftc -enable-testing
+test: deps models venv
+	CALREC_REQUIRE_MODELS=1 CALREC_REQUIRE_PYTHON=1 $(SWIFT) test -c release -Xswiftc -enable-testing
 	@if [ -f "$(FUZZER_LIB)" ]; then $(MAKE) --no-print-directory fuzz-smoke; \
 	else echo "fuzz smoke skipped: this Swift toolchain has no libFuzzer ($(FUZZER_LIB))"; fi
 
@@ -55,21 +55,21 @@ $(SMOLLM2_GGUF):
 	@echo "model ready: $@"
 
 
-## reference-venv: Python with PyTorch, transformers and peft (pinned) in .cache/reference-venv, for
-## the scripts that computed the Hugging Face fixtures (Tests/Fixtures/smollm2/make_reference.py), the
-## PEFT loading check (run by make test when this venv exists) and the SmolLM2 benchmark. About 5 GB
-## (PyPI's torch wheel brings its CUDA libraries); make test does not need it.
-REFERENCE_VENV := .cache/reference-venv
-REFERENCE_PIP  := torch==2.15.0 transformers==5.24.0 tokenizers==0.23.3 gguf==0.19.0 numpy==2.4.6 safetensors==0.8.0 accelerate==1.15.0 peft==0.21.2
-reference-venv: $(REFERENCE_VENV)/.installed
-$(REFERENCE_VENV)/.installed:
-	python3 -m venv $(REFERENCE_VENV)
-	$(REFERENCE_VENV)/bin/pip install --quiet --upgrade pip
-	$(REFERENCE_VENV)/bin/pip install --quiet $(REFERENCE_PIP)
+## venv: the Python environment (.venv, git-ignored) of the PyTorch engine (python/calrec_torch, its
+## versions pinned in python/pyproject.toml: torch, transformers, accelerate, peft, safetensors, numpy,
+## gguf). make test uses it for the engine-equality tests and the PEFT loading check; the SmolLM2
+## benchmark and the scripts that computed the Hugging Face fixtures run in it. About 5 GB (PyPI's
+## torch wheel brings its CUDA libraries).
+VENV := .venv
+venv: $(VENV)/.installed
+$(VENV)/.installed: python/pyproject.toml | deps
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e './python[gguf]'
 	touch $@
 
 ## bench: the benchmarks of Benchmarks/ (see Benchmarks/README.md).
-bench: deps models reference-venv
+bench: deps models venv
 	Benchmarks/run.sh
 
 ## fuzz: build the libFuzzer targets (Fuzz/README.md), replay Fuzz/regressions, then fuzz each target

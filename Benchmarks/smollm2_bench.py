@@ -48,7 +48,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_MODEL = os.path.join(ROOT, ".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf")
 DEFAULT_TEXTS = os.path.join(ROOT, "Tests/Fixtures/smollm2/office-item-texts.jsonl")
-DEFAULT_VENV = os.path.join(ROOT, ".cache/reference-venv/bin/python")
+DEFAULT_VENV = os.path.join(ROOT, ".venv/bin/python")
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 

@@ -243,3 +243,16 @@ extension BPETokenizer {
         try TokenizerJSONFile(self).write(to: (folder as NSString).appendingPathComponent("tokenizer.json"))
     }
 }
+
+extension BPETokenizer {
+    /// SHA-256 of what decides the ids: the pre-tokenization, every token with its id, the merges in
+    /// rank order and the special tokens. Two tokenizers with the same fingerprint encode every text alike.
+    public var fingerprint: String {
+        var text = "pre-tokenization \(preTokenization.rawValue)\n"
+        for (id, token) in tokens.enumerated() { text += "\(id) \(token)\n" }
+        text += "merges\n"
+        for (left, right) in merges { text += "\(left) \(right)\n" }
+        text += "specials\n" + specialTokens.sorted().joined(separator: "\n")
+        return ContentHash.sha256(text)
+    }
+}

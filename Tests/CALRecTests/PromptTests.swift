@@ -3,6 +3,7 @@ import RecData
 import Retrieval
 import Support
 import Tensors
+import Tokenization
 import XCTest
 @testable import CALRec
 
@@ -140,6 +141,28 @@ final class ModelSettingsFileTests: XCTestCase {
         XCTAssertThrowsError(try ModelSettingsFile.read(folder: folder)) { error in
             let message = (error as? LocalizedError)?.errorDescription ?? ""
             XCTAssert(message.contains("calrec.json") && message.contains("update calrec"), message)
+        }
+    }
+}
+
+final class TrainingExportTests: XCTestCase {
+    func testAnExportOfALaterVersionIsRefusedByName() throws {
+        let tokenizer = CALRecFixtures.tokenizer()
+        let builder = try CALRecFixtures.builder(tokenizer)
+        let dataset = CALRecFixtures.dataset()
+        var export = try TrainingExport(
+            datasets: [(TrainingSequences(dataset: dataset), builder, dataset.itemIDs, [])], evaluationSplit: "test", mixtureExponent: 0.3)
+        XCTAssertEqual(export.template.name, "compact")
+        XCTAssertEqual(export.datasets[0].itemTokens, builder.itemTokens)
+        XCTAssertEqual(export.tokenizer.endOfText, builder.endOfText)
+        XCTAssertEqual(export.tokenizer.sha256.count, 64)
+        XCTAssertNotEqual(export.tokenizer.sha256, BPETrainer.train(texts: ["other texts"], vocabularySize: 300).fingerprint)
+        export.version = 2
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("export-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try export.write(to: path)
+        XCTAssertThrowsError(try TrainingExport.read(path)) { error in
+            XCTAssertTrue(error.localizedDescription.contains("version 2") && error.localizedDescription.contains("calrec export"), error.localizedDescription)
         }
     }
 }

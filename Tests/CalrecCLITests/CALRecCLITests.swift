@@ -45,6 +45,22 @@ final class CALRecCLITests: XCTestCase {
         XCTAssertGreaterThan(settings["cpu_seconds"] as? Double ?? 0, 0)
         XCTAssertGreaterThan(settings["wall_seconds"] as? Double ?? 0, 0)
 
+        // What the PyTorch engine reads: the prompt settings come from the model's calrec.json.
+        let export = try run(["export", "--model", folder + "/m2", "--recbole", recbole, "--out", folder + "/export.json", "--max-users", "12"])
+        XCTAssertEqual(export.status, 0, export.err)
+        let exported = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/export.json"))) as! [String: Any]
+        XCTAssertEqual(exported["format"] as? String, "calrec-training-export")
+        XCTAssertEqual(exported["max_input_tokens"] as? Int, 96)
+        XCTAssertEqual(exported["max_output_tokens"] as? Int, 32)
+        XCTAssertEqual((exported["template"] as? [String: Any])?["name"] as? String, "compact")
+        let exportedData = try XCTUnwrap((exported["datasets"] as? [[String: Any]])?.first)
+        XCTAssertEqual((exportedData["evaluation"] as? [Any])?.count, 12)
+        XCTAssertEqual((exportedData["item_tokens"] as? [Any])?.count, (exportedData["item_ids"] as? [Any])?.count)
+        XCTAssertFalse((exportedData["sequences"] as? [Any] ?? []).isEmpty)
+        let refused = try run(["export", "--model", folder + "/m2", "--recbole", recbole, "--out", folder + "/x/export.json", "--template", "wordy"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.err.contains("--template must be paper or compact"), refused.err)
+
         let recommend = try run([
             "recommend", "--model", folder + "/m2", "--recbole", recbole, "--out", folder + "/rec", "--samples", "3", "--max-users", "12",
             "--metrics-file", folder + "/metrics/calrec.json", "--seed", "7",

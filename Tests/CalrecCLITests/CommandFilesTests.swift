@@ -12,7 +12,7 @@ final class CommandFilesTests: XCTestCase {
         XCTAssertEqual(
             Set(subcommands.map(\.name)),
             ["doctor", "lm train", "lm generate", "lm score", "train", "recommend", "synth", "prepare", "stats", "baseline", "evaluate",
-             "compare", "results"])
+             "compare", "results", "export"])
         for (name, type) in subcommands {
             XCTAssertTrue(type is DeclaresFiles.Type, "calrec \(name) does not declare its files (a DeclaresFiles conformance beside the command)")
         }
@@ -33,6 +33,7 @@ final class CommandFilesTests: XCTestCase {
         try assertFiles("lm train --text-file docs.txt --out lm", inputs: ["docs.txt"], outputs: ["lm"])
         try assertFiles("lm train --recbole prepared --out lm", inputs: ["prepared"], outputs: ["lm"])
         try assertFiles("lm score --model lm --text hello", inputs: ["lm"])
+        try assertFiles("export --model s2 --recbole prepared --out export.json", inputs: ["prepared", "s2"], outputs: ["export.json"])
         try assertFiles(
             "recommend --model s2 --recbole prepared --out runs/calrec --metrics-file metrics/calrec.json", inputs: ["s2", "prepared"],
             outputs: ["runs/calrec", "metrics/calrec.json"])

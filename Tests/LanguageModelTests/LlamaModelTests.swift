@@ -204,7 +204,7 @@ final class LlamaModelTests: XCTestCase {
     /// loads with `PeftModel.from_pretrained` and gives the same logits; skipped otherwise.
     func assertPEFTLoadsTheSameLogits(base: String, adapter: String, tokens: [Int32], expected: [Float]) throws {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let python = ProcessInfo.processInfo.environment["CALREC_PYTHON"] ?? repository.appendingPathComponent(".cache/reference-venv/bin/python").path
+        let python = ProcessInfo.processInfo.environment["CALREC_PYTHON"] ?? repository.appendingPathComponent(".venv/bin/python").path
         guard FileManager.default.isExecutableFile(atPath: python) else { return }
         let check = Process()
         check.executableURL = URL(fileURLWithPath: python)

@@ -4,7 +4,7 @@ compare them with calrec's own (Tests/LanguageModelTests/LlamaModelTests.swift).
 
     python Tests/Fixtures/peft/check_adapter.py <base folder> <adapter folder> <comma-separated ids>
 
-Needs torch, transformers and peft (e.g. the reference venv: make reference-venv).
+Needs torch, transformers and peft (the project environment: make venv).
 """
 import json
 import sys

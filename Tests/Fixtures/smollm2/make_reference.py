@@ -28,7 +28,7 @@ What it computes
    those of the ``tokenizers`` build.
 
    The built tokenizer is also saved (about 1.6 MB, so not under Tests/) as
-   ``.cache/reference-venv/smollm2-tokenizer.json``.
+   ``.cache/smollm2-tokenizer.json``.
 
 2. ``logprobs.expected.json``: for 20 short texts (8 Office item texts, 4
    CALRec-style prompts, plain English, digits, unicode, special tokens; each
@@ -53,11 +53,8 @@ The versions actually used are written into both JSON files.
 
 How to rerun
 ------------
-    python3 -m venv .cache/reference-venv
-    .cache/reference-venv/bin/pip install torch==2.15.0 transformers==5.24.0 \
-        tokenizers==0.23.3 gguf==0.19.0 numpy==2.4.6 safetensors==0.8.0 \
-        accelerate==1.15.0
-    HF_HUB_OFFLINE=1 .cache/reference-venv/bin/python \
+    make venv      # .venv with the versions above (python/pyproject.toml)
+    HF_HUB_OFFLINE=1 .venv/bin/python \
         Tests/Fixtures/smollm2/make_reference.py \
         .cache/models/SmolLM2-135M-Instruct.Q4_1.gguf
 
@@ -94,7 +91,7 @@ REPO = HERE.parent.parent.parent
 ITEMS_PATH = HERE / "office-item-texts.jsonl"
 TOKENIZER_OUT = HERE / "tokenizer.expected.json"
 LOGPROBS_OUT = HERE / "logprobs.expected.json"
-SAVED_TOKENIZER = REPO / ".cache" / "reference-venv" / "smollm2-tokenizer.json"
+SAVED_TOKENIZER = REPO / ".cache" / "smollm2-tokenizer.json"
 
 HEADER = "This is the summary of a user's purchase history."
 FIRST = " The first purchased item is as follows:"

@@ -1,0 +1,194 @@
+import Foundation
+import LanguageModel
+import RecData
+import Support
+import Tensors
+import Tokenization
+import XCTest
+@testable import CALRec
+
+/// The PyTorch engine (`python/calrec_torch`) against this one on the same weights and the same
+/// exported examples: prompt assembly, the objective's parts, gradients, and 20 AdamW steps. Runs
+/// with the project's Python environment (`make venv`, or `CALREC_PYTHON`); skipped without torch.
+final class TorchEngineTests: XCTestCase {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The environment's Python; without one the tests skip, or fail where `CALREC_REQUIRE_PYTHON=1`
+    /// (`make test`, which makes the environment first).
+    func python() throws -> String {
+        let python = ProcessInfo.processInfo.environment["CALREC_PYTHON"] ?? Self.repository.appendingPathComponent(".venv/bin/python").path
+        let required = ProcessInfo.processInfo.environment["CALREC_REQUIRE_PYTHON"] == "1"
+        func missing(_ why: String) -> Error {
+            if required { XCTFail(why) }
+            return XCTSkip(why)
+        }
+        guard FileManager.default.isExecutableFile(atPath: python) else { throw missing("no Python environment at \(python) (make venv)") }
+        let probe = try run(python, ["-c", "import torch, transformers, peft, accelerate"])
+        guard probe.status == 0 else { throw missing("\(python) lacks torch, transformers, peft or accelerate (make venv): \(probe.err)") }
+        return python
+    }
+
+    func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, out: Data, err: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["PYTHONPATH"] = Self.repository.appendingPathComponent("python").path
+        environment["HF_HUB_OFFLINE"] = "1"
+        process.environment = environment
+        // stderr to a file: a pipe nobody reads while stdout is drained could fill and stall the child.
+        let errPath = FileManager.default.temporaryDirectory.appendingPathComponent("calrec-torch-\(UUID().uuidString).err").path
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: errPath) }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle(forWritingAtPath: errPath)
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let errors = FileManager.default.contents(atPath: errPath) ?? Data()
+        return (process.terminationStatus, output, String(decoding: errors, as: UTF8.self))
+    }
+
+    /// Runs `python -m calrec_torch check …` and returns its JSON.
+    func harness(_ arguments: [String]) throws -> [String: Any] {
+        let result = try run(try python(), ["-m", "calrec_torch", "check"] + arguments)
+        XCTAssertEqual(result.status, 0, result.err)
+        return try XCTUnwrap(try JSONSerialization.jsonObject(with: result.out) as? [String: Any], result.err)
+    }
+
+    func scratch(_ name: String) throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("calrec-torch-\(name)-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: folder) }
+        return folder
+    }
+
+    func writeExport(builder: PromptBuilder, dataset: SequenceDataset, to folder: String) throws -> String {
+        let path = folder + "/export.json"
+        let export = try TrainingExport(
+            datasets: [(TrainingSequences(dataset: dataset), builder, dataset.itemIDs, [])], evaluationSplit: "test", mixtureExponent: 0.3)
+        try export.write(to: path)
+        XCTAssertEqual(try TrainingExport.read(path), export, "the export reads back as written")
+        return path
+    }
+
+    func json(_ examples: [SequenceExample]) -> [[String: Any]] { examples.map { ["history": $0.history.map(Int.init), "target": Int($0.target)] } }
+
+    func write(_ object: Any, to path: String) throws {
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// 500 draws under a budget that keeps several of the 12-purchase histories' items and 500
+    /// under one that a single item overflows (the prompt then keeps that item's last tokens).
+    func testPromptAssemblyInPythonEqualsTheSwiftTokenIdsOnAThousandDraws() throws {
+        _ = try python()
+        let tokenizer = CALRecFixtures.tokenizer()
+        let dataset = CALRecFixtures.dataset(length: 12)
+        let sequences = TrainingSequences(dataset: dataset)
+        var random = SeededRandom(seed: 11)
+        for maxInput in [64, 24] {
+            let folder = try scratch("prompts")
+            let builder = try CALRecFixtures.builder(tokenizer, maxInput: maxInput, maxOutput: 12)
+            let exportPath = try writeExport(builder: builder, dataset: dataset, to: folder)
+            let draws = (0..<500).map { _ in sequences.draw(Int(random.next() % UInt64(sequences.sequences.count)), random: &random) }
+            try write(json(draws), to: folder + "/draws.json")
+            let result = try harness(["--export", exportPath, "--draws", folder + "/draws.json"])
+            let prompts = try XCTUnwrap(result["prompts"] as? [[Int]]), targets = try XCTUnwrap(result["targets"] as? [[Int]])
+            XCTAssertEqual(prompts.count, 500)
+            var lengths = Set<Int>()
+            for (index, draw) in draws.enumerated() {
+                let prompt = builder.prompt(history: draw.history)
+                lengths.insert(prompt.count)
+                XCTAssertEqual(prompts[index], prompt.map(Int.init), "budget \(maxInput), draw \(index)")
+                XCTAssertEqual(targets[index], builder.target(draw.target).map(Int.init), "budget \(maxInput), draw \(index)")
+            }
+            if maxInput == 64 {
+                XCTAssertGreaterThan(lengths.count, 3, "histories of several lengths: \(lengths.sorted())")
+            } else {
+                XCTAssertEqual(lengths, [24], "every prompt cut to the budget")
+            }
+        }
+    }
+
+    func testGPT2ObjectiveGradientsAndTwentyAdamWStepsAgreeWithPyTorch() throws {
+        let tokenizer = CALRecFixtures.tokenizer()
+        let model = try CALRecFixtures.model(tokenizer)
+        try assertEnginesAgree(model: model, tokenizer: tokenizer, gradients: ["wte.weight", "h.0.attn.c_attn.weight", "ln_f.bias"])
+    }
+
+    func testLlamaObjectiveGradientsAndTwentyAdamWStepsAgreeWithPyTorch() throws {
+        let tokenizer = CALRecFixtures.tokenizer()
+        let config = LlamaConfig(
+            vocabularySize: tokenizer.vocabulary.count, hiddenSize: 32, intermediateSize: 64, layers: 2, attentionHeads: 4, keyValueHeads: 2,
+            maxPositions: 128, rmsNormEpsilon: 1e-5, ropeTheta: 10_000, tiedEmbeddings: true)
+        let model = try LlamaModel.initialized(config: config, seed: 5)
+        try assertEnginesAgree(
+            model: model, tokenizer: tokenizer,
+            gradients: ["model.embed_tokens.weight", "model.layers.0.self_attn.k_proj.weight", "model.layers.1.mlp.down_proj.weight"])
+    }
+
+    func assertEnginesAgree(
+        model: any CausalLanguageModel, tokenizer: BPETokenizer, gradients names: [String], file: StaticString = #filePath, line: UInt = #line
+    ) throws {
+        _ = try python()
+        let folder = try scratch("objective")
+        let builder = try CALRecFixtures.builder(tokenizer)
+        let dataset = CALRecFixtures.dataset()
+        let exportPath = try writeExport(builder: builder, dataset: dataset, to: folder)
+        try model.save(to: folder + "/model")
+        try tokenizer.save(to: folder + "/model")
+        let sequences = TrainingSequences(dataset: dataset)
+        var random = SeededRandom(seed: 3)
+        let examples = (0..<5).map { _ in (0..<4).map { _ in sequences.draw(Int(random.next() % 20), random: &random) } }
+        try write(examples.map(json), to: folder + "/batches.json")
+        let batches = examples.map { CALRecBatch(examples: $0, builder: builder) }
+        // Contrastive weights large enough that L_TT and L_UT shape the gradients.
+        let objective = CALRecObjective(alpha: 0.3, beta: -0.1, temperature: 0.5)
+        let steps = 20
+
+        let trainer = try model.trainer(fineTuning: .full)
+        let set = trainer.parameterSet
+        let tape = Tape()
+        set.zeroGradients()
+        let initial = objective.record(tape, trainer: trainer, batch: batches[0])
+        tape.backward()
+        let swiftGradients = names.map { set.required($0).gradient.array }
+        var curve: [CALRecObjective.Losses] = []
+        for step in 1...steps {
+            set.zeroGradients()
+            curve.append(objective.record(tape, trainer: trainer, batch: batches[(step - 1) % batches.count]))
+            tape.backward()
+            GradientClipping.clip(set, maxNorm: 1)
+            AdamW(weightDecay: 0.01).update(set, step: step, lr: 1e-3)
+        }
+
+        let result = try harness([
+            "--export", exportPath, "--model", folder + "/model", "--batches", folder + "/batches.json", "--alpha", "0.3", "--beta", "-0.1",
+            "--tau", "0.5", "--steps", String(steps), "--lr", "1e-3", "--weight-decay", "0.01", "--clip", "1", "--gradients",
+        ] + names)
+        func close(_ a: Double, _ b: Float, _ tolerance: Double, _ what: String) {
+            XCTAssertEqual(a, Double(b), accuracy: tolerance * max(1, abs(Double(b))), what, file: file, line: line)
+        }
+        let torchInitial = try XCTUnwrap(result["initial"] as? [String: Double])
+        close(torchInitial["nig"]!, initial.nextItem, 1e-4, "L_NIG")
+        close(torchInitial["tt"]!, initial.targetTarget, 1e-4, "L_TT")
+        close(torchInitial["ut"]!, initial.userTarget, 1e-4, "L_UT")
+        close(torchInitial["loss"]!, initial.total, 1e-4, "total")
+        let torchGradients = try XCTUnwrap(result["gradients"] as? [String: [Double]])
+        for (name, ours) in zip(names, swiftGradients) {
+            guard let theirs = torchGradients[name] else {
+                XCTFail("no gradient of \(name) from PyTorch", file: file, line: line)
+                continue
+            }
+            XCTAssertEqual(theirs.count, ours.count, name, file: file, line: line)
+            let scale = max(1e-6, ours.map { abs(Double($0)) }.max() ?? 0)
+            let worst = zip(theirs, ours).map { abs($0 - Double($1)) }.max() ?? 0
+            XCTAssertLessThan(worst / scale, 1e-3, "\(name): largest difference \(worst) against gradients up to \(scale)", file: file, line: line)
+        }
+        let torchCurve = try XCTUnwrap(result["steps"] as? [[String: Double]])
+        XCTAssertEqual(torchCurve.count, steps, file: file, line: line)
+        for (step, (theirs, ours)) in zip(torchCurve, curve).enumerated() { close(theirs["loss"]!, ours.total, 1e-3, "loss of step \(step + 1)") }
+        XCTAssertLessThan(curve.last!.total, curve.first!.total, "the steps train", file: file, line: line)
+    }
+}
