@@ -191,4 +191,79 @@ final class TorchEngineTests: XCTestCase {
         for (step, (theirs, ours)) in zip(torchCurve, curve).enumerated() { close(theirs["loss"]!, ours.total, 1e-3, "loss of step \(step + 1)") }
         XCTAssertLessThan(curve.last!.total, curve.first!.total, "the steps train", file: file, line: line)
     }
+
+    /// The sampler's cached decoding (left-padded prompts of different lengths, then one token a
+    /// step) scores fixed continuations as this engine's full passes do.
+    func testSamplerLogProbabilitiesOfFixedContinuationsEqualTheSwiftScores() throws {
+        let python = try python()
+        let folder = try scratch("score")
+        let tokenizer = CALRecFixtures.tokenizer()
+        let builder = try CALRecFixtures.builder(tokenizer)
+        let config = LlamaConfig(
+            vocabularySize: tokenizer.vocabulary.count, hiddenSize: 32, intermediateSize: 64, layers: 2, attentionHeads: 4, keyValueHeads: 2,
+            maxPositions: 128, rmsNormEpsilon: 1e-5, ropeTheta: 10_000, tiedEmbeddings: true)
+        let models: [(String, any CausalLanguageModel)] = [
+            ("gpt2", try CALRecFixtures.model(tokenizer)), ("llama", try LlamaModel.initialized(config: config, seed: 9)),
+        ]
+        let pairs: [(prompt: [Int32], continuation: [Int32])] = [
+            (builder.prompt(history: [0, 1, 2]), builder.target(3)), (builder.prompt(history: [5]), builder.target(6)),
+            (builder.prompt(history: [7, 8, 9, 10, 11]), builder.target(0)),
+        ]
+        try write(pairs.map { ["prompt": $0.prompt.map(Int.init), "continuation": $0.continuation.map(Int.init)] }, to: folder + "/pairs.json")
+        for (name, model) in models {
+            try model.save(to: folder + "/" + name)
+            let result = try run(python, ["-m", "calrec_torch", "score", "--model", folder + "/" + name, "--pairs", folder + "/pairs.json"])
+            XCTAssertEqual(result.status, 0, result.err)
+            let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: result.out) as? [String: Any])
+            let theirs = try XCTUnwrap(object["logprobs"] as? [Double])
+            for (index, pair) in pairs.enumerated() {
+                let ours = model.logProbability(of: pair.prompt + pair.continuation) - model.logProbability(of: pair.prompt)
+                XCTAssertEqual(theirs[index], ours, accuracy: 1e-4 * max(1, abs(ours)), "\(name), pair \(index)")
+            }
+        }
+    }
+
+    /// `accelerate launch` with two CPU processes (gloo), each with half the micro-batch, trains as
+    /// one process with the whole micro-batch: the same losses for 20 steps.
+    func testTwoProcessesTrainAsOneWithTheSameGlobalBatch() throws {
+        let python = try python()
+        let folder = try scratch("ddp")
+        let tokenizer = CALRecFixtures.tokenizer()
+        let builder = try CALRecFixtures.builder(tokenizer)
+        let dataset = CALRecFixtures.dataset()
+        let exportPath = try writeExport(builder: builder, dataset: dataset, to: folder)
+        try CALRecFixtures.model(tokenizer).save(to: folder + "/m0")
+        try tokenizer.save(to: folder + "/m0")
+        let common = [
+            "train", "--export", exportPath, "--init", folder + "/m0", "--steps", "20", "--lr", "1e-3", "--validation-users", "8", "--threads", "1",
+            "--cpu", "--seed", "4",
+        ]
+        let one = try run(python, ["-m", "calrec_torch"] + common + ["--out", folder + "/one", "--batch", "4"])
+        XCTAssertEqual(one.status, 0, one.err)
+        let accelerate = URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("accelerate").path
+        let port = String(29_500 + Int.random(in: 100..<2_000))
+        let two = try run(accelerate, [
+            "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+            "--main_process_port", port, "-m", "calrec_torch",
+        ] + common + ["--out", folder + "/two", "--batch", "2"])
+        XCTAssertEqual(two.status, 0, two.err)
+        func curve(_ run: String) throws -> [[String: Any]] {
+            try String(contentsOfFile: folder + "/" + run + "/train.jsonl", encoding: .utf8).split(separator: "\n").map {
+                try XCTUnwrap(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+            }
+        }
+        let (a, b) = (try curve("one"), try curve("two"))
+        XCTAssertEqual(a.count, 20)
+        XCTAssertEqual(b.count, 20)
+        for (step, (x, y)) in zip(a, b).enumerated() {
+            for key in ["loss", "nig", "tt", "ut"] {
+                let (u, v) = ((x[key] as! NSNumber).doubleValue, (y[key] as! NSNumber).doubleValue)
+                XCTAssertEqual(u, v, accuracy: 1e-5, "step \(step + 1) \(key)")
+            }
+        }
+        let settings = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/two/calrec_torch.json"))) as? [String: Any])
+        XCTAssertEqual((settings["environment"] as? [String: Any])?["world_size"] as? Int, 2)
+    }
 }
+
