@@ -41,6 +41,10 @@ public struct TrainingExport: Codable, Sendable, Equatable {
         public var sha256: String
         public var vocabularySize: Int
         public var endOfText: Int32
+        /// Every token by id, in byte-level form, and the special tokens: what decoding generated
+        /// ids to text needs (byte-level BPE), so the other engine decodes as `BPETokenizer.decode`.
+        public var tokens: [String]
+        public var specialTokens: [String]
     }
 
     /// One dataset: its catalogue as token ids, the training parts of its users (at least two items)
@@ -96,6 +100,8 @@ extension TrainingExport.TokenizerIdentity {
         case sha256
         case vocabularySize = "vocabulary_size"
         case endOfText = "end_of_text"
+        case tokens
+        case specialTokens = "special_tokens"
     }
 }
 
@@ -119,7 +125,8 @@ extension TrainingExport {
         let name = first.template == .paper ? "paper" : first.template == .compact ? "compact" : "custom"
         template = Template(name: name, historyPrefix: first.historyPrefix, firstPrefix: first.firstPrefix, nextPrefix: first.nextPrefix)
         tokenizer = TokenizerIdentity(
-            sha256: first.tokenizer.fingerprint, vocabularySize: first.tokenizer.tokens.count, endOfText: first.endOfText)
+            sha256: first.tokenizer.fingerprint, vocabularySize: first.tokenizer.tokens.count, endOfText: first.endOfText,
+            tokens: first.tokenizer.tokens, specialTokens: first.tokenizer.specialTokens)
         maxInputTokens = first.maxInputTokens
         maxOutputTokens = first.maxOutputTokens
         maximumDropped = datasets[0].sequences.maximumDropped

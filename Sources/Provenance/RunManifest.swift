@@ -36,14 +36,21 @@ public struct RunManifest: Codable, Equatable, Sendable {
         public var metrics: [String: Double]
         /// Why the block failed or was interrupted.
         public var error: String?
+        /// What an outside engine the block ran on reported (Python, torch, CUDA versions, devices,
+        /// world size); absent for blocks that ran in calrec alone.
+        public var environment: [String: String]?
 
-        public init(id: String, status: String, key: String, seconds: Double, metrics: [String: Double], error: String? = nil) {
+        public init(
+            id: String, status: String, key: String, seconds: Double, metrics: [String: Double], error: String? = nil,
+            environment: [String: String]? = nil
+        ) {
             self.id = id
             self.status = status
             self.key = key
             self.seconds = seconds
             self.metrics = metrics
             self.error = error
+            self.environment = environment
         }
     }
 

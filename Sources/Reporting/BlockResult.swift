@@ -50,8 +50,27 @@ public struct BlockResult: Sendable, Equatable, Codable {
     public var lineCharts: [LineChart] = []
     /// Metrics a block reported, by name (e.g. `pop ndcg@10 opt`), for run comparisons.
     public var metrics: [String: Double] = [:]
+    /// What an outside engine the block ran on reported about itself (e.g. `torch` → `2.15.0`,
+    /// `devices`, `world_size`), for the run record.
+    public var environment: [String: String] = [:]
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case stdout, stderr, tables, barCharts, lineCharts, metrics, environment
+    }
+
+    /// Reads results cached before `environment` existed as having none.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        stdout = try c.decode(String.self, forKey: .stdout)
+        stderr = try c.decode(String.self, forKey: .stderr)
+        tables = try c.decode([Table].self, forKey: .tables)
+        barCharts = try c.decode([BarChart].self, forKey: .barCharts)
+        lineCharts = try c.decode([LineChart].self, forKey: .lineCharts)
+        metrics = try c.decode([String: Double].self, forKey: .metrics)
+        environment = try c.decodeIfPresent([String: String].self, forKey: .environment) ?? [:]
+    }
 }
 
 /// Where `calrec` commands running inside a workbook put their structured results. Outside a
@@ -77,6 +96,7 @@ public final class ResultCollector: @unchecked Sendable {
     public func add(_ chart: BarChart) { locked { $0.barCharts.append(chart) } }
     public func add(_ chart: LineChart) { locked { $0.lineCharts.append(chart) } }
     public func record(metric: String, _ value: Double) { locked { $0.metrics[metric] = value } }
+    public func record(environment: [String: String]) { locked { $0.environment.merge(environment) { $1 } } }
 
     /// What has been collected so far.
     public var collected: BlockResult {

@@ -49,6 +49,7 @@ extension WorkbookRunner {
         result.barCharts += collected.barCharts
         result.lineCharts += collected.lineCharts
         result.metrics.merge(collected.metrics) { $1 }
+        result.environment.merge(collected.environment) { $1 }
         result.stderr += collected.stderr
     }
 }

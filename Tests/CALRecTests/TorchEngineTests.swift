@@ -95,6 +95,7 @@ final class TorchEngineTests: XCTestCase {
             try write(json(draws), to: folder + "/draws.json")
             let result = try harness(["--export", exportPath, "--draws", folder + "/draws.json"])
             let prompts = try XCTUnwrap(result["prompts"] as? [[Int]]), targets = try XCTUnwrap(result["targets"] as? [[Int]])
+            let decoded = try XCTUnwrap(result["decoded"] as? [String])
             XCTAssertEqual(prompts.count, 500)
             var lengths = Set<Int>()
             for (index, draw) in draws.enumerated() {
@@ -102,6 +103,7 @@ final class TorchEngineTests: XCTestCase {
                 lengths.insert(prompt.count)
                 XCTAssertEqual(prompts[index], prompt.map(Int.init), "budget \(maxInput), draw \(index)")
                 XCTAssertEqual(targets[index], builder.target(draw.target).map(Int.init), "budget \(maxInput), draw \(index)")
+                XCTAssertEqual(decoded[index], tokenizer.decode(prompt + builder.target(draw.target)), "decoded, draw \(index)")
             }
             if maxInput == 64 {
                 XCTAssertGreaterThan(lengths.count, 3, "histories of several lengths: \(lengths.sorted())")

@@ -191,6 +191,9 @@ final class CLITests: XCTestCase {
 
 /// Runs the built `calrec` binary (found beside the test bundle) and captures its output.
 struct CLIRunner {
+    /// Variables added to the environment of every calrec it runs.
+    var extraEnvironment: [String: String] = [:]
+
     var binary: URL {
         var folder = Bundle(for: CLITests.self).bundleURL
         while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("calrec").path) && folder.path != "/" {
@@ -208,6 +211,7 @@ struct CLIRunner {
         } else {
             environment["CALREC_NO_PROVENANCE"] = "1"
         }
+        environment.merge(extraEnvironment) { $1 }
         return try run(executable: binary, arguments, in: directory, environment: environment)
     }
 

@@ -274,3 +274,74 @@ final class WorkbookCLITests: XCTestCase {
         XCTAssertTrue(status.out.contains("#first: up to date"), status.out)
     }
 }
+
+/// A workbook whose CALRec stage and inference run on the PyTorch engine: trained, sampled,
+/// evaluated here, reported, and the engine's environment in the run record.
+final class TorchWorkbookCLITests: XCTestCase {
+    func testAWorkbookTrainsAndSamplesOnThePyTorchEngineAndRecordsItsEnvironment() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let python = ProcessInfo.processInfo.environment["CALREC_PYTHON"] ?? repository.appendingPathComponent(".venv/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            let why = "no Python environment at \(python) (make venv)"
+            if ProcessInfo.processInfo.environment["CALREC_REQUIRE_PYTHON"] == "1" { XCTFail(why) }
+            throw XCTSkip(why)
+        }
+        let cli = CLIRunner(extraEnvironment: ["CALREC_PYTHON": python])
+        let folder = try scratchFolder("calrec-torch-run")
+        let workbook = """
+            ---
+            title: Torch engine
+            params:
+              budget: tiny
+            ---
+            ```calrec {#data}
+            synth --out artifacts/t/data --budget {{budget}} --seed 3
+            prepare --amazon2018 artifacts/t/data --out artifacts/t/prepared
+            ```
+
+            ```calrec {#stage0}
+            train --stage 0 --recbole artifacts/t/prepared/Synthetic --out artifacts/t/m0 --budget {{budget}} --vocab 400 --channels 32 --context 128 --template compact
+            ```
+
+            ```calrec {#stage2}
+            train --stage 2 --engine torch --device cpu --init artifacts/t/m0 --recbole artifacts/t/prepared/Synthetic --out artifacts/t/m2 --budget {{budget}} --template compact --max-output 32 --lr 1e-3
+            ```
+
+            ```calrec {#calrec}
+            recommend --engine torch --device cpu --model artifacts/t/m2 --recbole artifacts/t/prepared/Synthetic --out artifacts/t/rec --budget {{budget}} --samples 3 --metrics-file artifacts/t/metrics/calrec.json --method calrec-torch
+            ```
+
+            ```calrec {#results}
+            results CALRec-torch=artifacts/t/metrics/calrec.json
+            ```
+            """
+        try workbook.write(toFile: folder + "/torch.md", atomically: true, encoding: .utf8)
+        for arguments in [["init", "-q"], ["-c", "user.email=t@e", "-c", "user.name=T", "commit", "-q", "--allow-empty", "-m", "start"]] {
+            XCTAssertEqual(try cli.run(executable: URL(fileURLWithPath: "/usr/bin/git"), arguments, in: folder).status, 0)
+        }
+        let run = try cli.run(["run", "torch.md"], in: folder)
+        XCTAssertEqual(run.status, 0, run.err)
+        let curve = try String(contentsOfFile: folder + "/artifacts/t/m2/train.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(curve.count, 20, "tiny: 20 steps")
+        let samples = try String(contentsOfFile: folder + "/artifacts/t/rec/samples.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(samples.count, 150, "50 users × 3 samples")
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/artifacts/t/metrics/calrec.json"))) as! [String: Any]
+        XCTAssertEqual(metrics["method"] as? String, "calrec-torch")
+        let report = try String(contentsOfFile: folder + "/Reports/torch.md", encoding: .utf8)
+        XCTAssertTrue(report.contains("CALRec-torch"), report)
+        // The run record: each torch block with the engine's versions, devices and world size.
+        let runs = try cli.run(["runs"], in: folder)
+        let runID = String(runs.out.prefix { $0 != " " })
+        let manifest = try cli.run(executable: URL(fileURLWithPath: "/usr/bin/git"), ["show", "refs/calrec/runs/\(runID):manifest.json"], in: folder)
+        XCTAssertEqual(manifest.status, 0, manifest.err)
+        let object = try JSONSerialization.jsonObject(with: Data(manifest.out.utf8)) as! [String: Any]
+        let blocks = Dictionary(uniqueKeysWithValues: (object["blocks"] as! [[String: Any]]).map { ($0["id"] as! String, $0) })
+        let trained = try XCTUnwrap(blocks["stage2"]?["environment"] as? [String: String], "\(blocks["stage2"] ?? [:])")
+        XCTAssertEqual(trained["engine"], "torch")
+        XCTAssertEqual(trained["torch"]?.hasPrefix("2.15.0"), true, "\(trained)")
+        XCTAssertEqual(trained["world_size"], "1")
+        for key in ["python", "transformers", "accelerate", "cuda", "devices"] { XCTAssertNotNil(trained[key], key) }
+        XCTAssertEqual((blocks["calrec"]?["environment"] as? [String: String])?["engine"], "torch")
+        XCTAssertNil(blocks["stage0"]?["environment"], "a block on this engine alone records none")
+    }
+}

@@ -32,6 +32,7 @@ def run(args) -> dict:
             draws = [Example(tuple(d["history"]), d["target"]) for d in json.load(f)]
         result["prompts"] = [assembler.prompt(e.history) for e in draws]
         result["targets"] = [assembler.target(e.target) for e in draws]
+        result["decoded"] = [export.decode(p + t) for p, t in zip(result["prompts"], result["targets"])]
     if args.model:
         with open(args.batches) as f:
             batches = [Batch.assemble([Example(tuple(e["history"]), e["target"]) for e in b], assembler) for b in json.load(f)]

@@ -75,7 +75,25 @@ def main(argv=None) -> int:
     scorer.add_argument("--pairs", required=True, help="JSON list of {prompt: [ids], continuation: [ids]}")
     scorer.add_argument("--threads", type=int, default=1)
 
+    seeded = commands.add_parser("seed-model", help="a Llama-architecture model with seeded random weights (a GPU check without the weights)")
+    seeded.add_argument("--like", default="smollm2-135m", choices=("smollm2-135m",), help="the architecture")
+    seeded.add_argument("--vocabulary", type=int, required=True, help="vocabulary size (the export's tokenizer)")
+    seeded.add_argument("--out", required=True)
+    seeded.add_argument("--seed", type=int, default=0)
+
     args = parser.parse_args(argv)
+    if args.command == "seed-model":
+        import torch
+        from transformers import LlamaConfig, LlamaForCausalLM
+
+        torch.manual_seed(args.seed)
+        # SmolLM2-135M: 30 blocks, width 576, 9 query / 3 key-value heads, SwiGLU 1536, RoPE 100000, tied head.
+        config = LlamaConfig(vocab_size=args.vocabulary, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
+                             num_attention_heads=9, num_key_value_heads=3, max_position_embeddings=2048, rms_norm_eps=1e-5,
+                             rope_theta=100000.0, tie_word_embeddings=True, bos_token_id=None, eos_token_id=None)
+        LlamaForCausalLM(config).save_pretrained(args.out, safe_serialization=True)
+        print(f"seeded {args.like} architecture → {args.out}")
+        return 0
     if args.command == "train":
         from . import train as trainer
 

@@ -50,6 +50,23 @@ class Export:
     maximum_dropped: int
     mixture_exponent: float
     datasets: list[Dataset]
+    tokens: list[str]
+    special_tokens: list[str]
+
+    def decode(self, ids) -> str:
+        """Text of token ids, as the Swift tokenizer decodes them: byte-level tokens to their bytes,
+        special tokens as their text, invalid UTF-8 replaced."""
+        table = _byte_decoder()
+        data = bytearray()
+        for i in ids:
+            if not 0 <= i < len(self.tokens):
+                continue
+            token = self.tokens[i]
+            if token in self.special_tokens:
+                data += token.encode("utf-8")
+            else:
+                data += bytes(table[c] for c in token if c in table)
+        return data.decode("utf-8", errors="replace")
 
     @staticmethod
     def read(path: str) -> "Export":
@@ -73,7 +90,22 @@ class Export:
             template=t["name"], history_prefix=t["history_prefix"], first_prefix=t["first_prefix"], next_prefix=t["next_prefix"],
             tokenizer_sha256=k["sha256"], vocabulary_size=k["vocabulary_size"], end_of_text=k["end_of_text"],
             max_input_tokens=raw["max_input_tokens"], max_output_tokens=raw["max_output_tokens"],
-            maximum_dropped=raw["maximum_dropped"], mixture_exponent=raw["mixture_exponent"], datasets=datasets)
+            maximum_dropped=raw["maximum_dropped"], mixture_exponent=raw["mixture_exponent"], datasets=datasets,
+            tokens=k["tokens"], special_tokens=k["special_tokens"])
+
+
+def _byte_decoder() -> dict:
+    """GPT-2's byte-level alphabet, inverted: printable bytes stand for themselves, the others for
+    the characters from U+0100 on, in byte order."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    codes = printable[:]
+    extra = 0
+    for b in range(256):
+        if b not in printable:
+            printable.append(b)
+            codes.append(256 + extra)
+            extra += 1
+    return {chr(c): b for b, c in zip(printable, codes)}
 
 
 class PromptAssembler:

@@ -84,17 +84,17 @@ def score(model, prompts, continuations, device, pad: int) -> list[float]:
     return totals
 
 
-def tokenizer_for(path: str):
-    from transformers import AutoTokenizer
+def strip_spaces(text: str) -> str:
+    """Spaces and tabs off both ends, as the Swift engine trims samples (newlines stay)."""
+    import unicodedata
 
-    if os.path.isfile(path) and path.endswith(".gguf"):
-        folder, name = os.path.split(os.path.abspath(path))
-        return AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    reference = os.path.join(path, "base_model.json")
-    if os.path.isfile(reference) and not any(os.path.isfile(os.path.join(path, f)) for f in ("tokenizer.json", "vocab.json")):
-        with open(reference) as f:
-            return tokenizer_for(json.load(f)["path"])
-    return AutoTokenizer.from_pretrained(path)
+    space = lambda c: c == "\t" or unicodedata.category(c) == "Zs"
+    start, end = 0, len(text)
+    while start < end and space(text[start]):
+        start += 1
+    while end > start and space(text[end - 1]):
+        end -= 1
+    return text[start:end]
 
 
 def run(args) -> int:
@@ -116,9 +116,13 @@ def run(args) -> int:
     users = dataset.evaluation[: args.max_users] if args.max_users else dataset.evaluation
     model = load_model(args.model).to(device)
     model.eval()
-    tokenizer = tokenizer_for(args.model)
     max_new = export.max_output_tokens - 1
     lines = []
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats(device)
+    import time
+
+    began, new_tokens = time.perf_counter(), 0
     mine = list(range(rank, len(users), world))
     for start in range(0, len(mine), args.users_per_batch):
         group = [users[i] for i in mine[start: start + args.users_per_batch]]
@@ -128,9 +132,10 @@ def run(args) -> int:
         generator = torch.Generator(device=device).manual_seed(args.seed * 1_000_003 + mine[start])
         with accelerator.autocast():
             results = sample(model, prompts, args.temperature, max_new, export.end_of_text, generator, device)
+        new_tokens += sum(len(t) + 1 for t, _ in results)
         for index, (tokens, logprob) in enumerate(results):
             user = group[index // args.samples][0]
-            text = tokenizer.decode(tokens, skip_special_tokens=False, clean_up_tokenization_spaces=False).strip()
+            text = strip_spaces(export.decode(tokens))
             lines.append((mine[start + index // args.samples], json.dumps(dict(logprob=logprob, text=text, user=user), sort_keys=True)))
     if world > 1:
         gathered = [None] * world
@@ -144,7 +149,9 @@ def run(args) -> int:
             f.writelines(line + "\n" for _, line in lines)
         os.replace(temporary, os.path.join(args.out, "samples.jsonl"))
         settings = dict(engine="torch", model=args.model, samples=args.samples, temperature=args.temperature, seed=args.seed,
-                        users=len(users), split=dataset.evaluation_split, environment=environment(accelerator))
+                        users=len(users), split=dataset.evaluation_split, environment=environment(accelerator),
+                        seconds=time.perf_counter() - began, new_tokens_process0=new_tokens,
+                        peak_gpu_memory_bytes=torch.cuda.max_memory_allocated(device) if torch.cuda.is_available() else None)
         with open(os.path.join(args.out, "sampling.json"), "w") as f:
             json.dump(settings, f, indent=2, sort_keys=True)
         print(f"{len(users)} users × {args.samples} samples → {os.path.join(args.out, 'samples.jsonl')}")

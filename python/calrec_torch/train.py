@@ -22,6 +22,7 @@ import os
 import platform
 import random
 import shutil
+import sys
 import time
 
 import torch
@@ -200,11 +201,16 @@ def save_model(model, args, out: str, export: Export):
     inner = model
     if hasattr(inner, "peft_config"):
         inner.save_pretrained(staging, safe_serialization=True)
-        base = args.init
-        is_gguf = os.path.isfile(base)
-        hashed = base if is_gguf else os.path.join(base, "model.safetensors")
-        reference = dict(format="gguf" if is_gguf else "huggingface", path=os.path.abspath(base), sha256=sha256(hashed),
-                         bytes=os.path.getsize(hashed))
+        inherited = os.path.join(args.init, "base_model.json")
+        if os.path.isfile(inherited):  # adapters trained further: the same base
+            with open(inherited) as f:
+                reference = json.load(f)
+        else:
+            base = args.init
+            is_gguf = os.path.isfile(base)
+            hashed = base if is_gguf else os.path.join(base, "model.safetensors")
+            reference = dict(format="gguf" if is_gguf else "huggingface", path=os.path.abspath(base), sha256=sha256(hashed),
+                             bytes=os.path.getsize(hashed))
         with open(os.path.join(staging, "base_model.json"), "w") as f:
             json.dump(reference, f, indent=2, sort_keys=True)
     else:
@@ -258,6 +264,9 @@ def run(args) -> int:
         curve, best, start = state["curve"], state["best"], state["step"] + 1
         accelerator.print(f"resuming at step {start} from {checkpoint_folder}")
     model.train()
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats(device)
+    run_started = time.perf_counter()
     per_process = args.batch
     for step in range(start, args.steps + 1):
         began = time.perf_counter()
@@ -301,7 +310,10 @@ def run(args) -> int:
             if best is None or value < best["value"]:
                 best = dict(value=value, step=step, trainable=trainable_state(model))
         curve.append(point)
-        accelerator.print(json.dumps(point))
+        if accelerator.is_main_process:
+            valid = f"  valid nig {point['valid_nig']:.4f}" if "valid_nig" in point else ""
+            print(f"calrec_torch: stage {args.stage} step {step}/{args.steps} loss {point['loss']:.4f} (nig {point['nig']:.4f} "
+                  f"tt {point['tt']:.3f} ut {point['ut']:.3f})  {point['tokens_per_second']:.0f} tok/s{valid}", file=sys.stderr, flush=True)
         if accelerator.is_main_process and args.checkpoint_every and step % args.checkpoint_every == 0 and step < args.steps:
             os.makedirs(checkpoint_folder, exist_ok=True)
             atomic_save(dict(trainable=trainable_state(model), optimizer=optimizer.state_dict(),
@@ -319,7 +331,11 @@ def run(args) -> int:
                         template=export.template, max_input_tokens=export.max_input_tokens, max_output_tokens=export.max_output_tokens,
                         alpha=args.alpha, beta=args.beta, tau=args.tau, steps=args.steps, batch_per_process=per_process,
                         accumulate=args.accumulate, lr=args.lr, seed=args.seed, lora=lora, best_step=best["step"] if best else None,
-                        best_valid_nig=best["value"] if best else None, environment=environment(accelerator))
+                        best_valid_nig=best["value"] if best else None, environment=environment(accelerator),
+                        parameters=sum(p.numel() for p in final.parameters()),
+                        trainable_parameters=sum(p.numel() for p in final.parameters() if p.requires_grad),
+                        seconds=time.perf_counter() - run_started,
+                        peak_gpu_memory_bytes=torch.cuda.max_memory_allocated(device) if torch.cuda.is_available() else None)
         with open(os.path.join(staging, "calrec_torch.json"), "w") as f:
             json.dump(settings, f, indent=2, sort_keys=True)
         shutil.rmtree(args.out, ignore_errors=True)

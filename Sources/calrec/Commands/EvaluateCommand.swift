@@ -2,6 +2,7 @@ import ArgumentParser
 import Evaluation
 import Foundation
 import RecData
+import Reporting
 import Retrieval
 import Workbench
 
@@ -47,6 +48,13 @@ struct EvaluateCommand: ParsableCommand {
                 row.assign(qrr.scores(samples: samples[dataset.userIDs[c.user]] ?? [], index: index))
             }
             settings.qrr = qrr
+            // Samples from the PyTorch engine come with sampling.json: its versions and devices go into the run record.
+            let sampling = ((input as NSString).deletingLastPathComponent as NSString).appendingPathComponent("sampling.json")
+            var environment = TorchEngine.environment(recordedIn: sampling)
+            if !environment.isEmpty {
+                environment["engine"] = "torch"
+                ResultCollector.current?.record(environment: environment.reduce(into: [:]) { $0["sample " + $1.key] = $1.value })
+            }
             let missing = cases.filter { samples[dataset.userIDs[$0.user]] == nil }.count
             if missing > 0 { log("\(missing) evaluated users have no samples; all their items tie at 0") }
         }

@@ -4,6 +4,7 @@ import Evaluation
 import Foundation
 import LanguageModel
 import RecData
+import Reporting
 import Retrieval
 import Support
 import Workbench
@@ -27,6 +28,18 @@ struct RecommendCommand: ParsableCommand {
     @Option(help: "Sampling seed.") var seed: UInt64 = 0
     @OptionGroup var ranking: RankingOptions
     @Option(help: "Method name recorded in metrics.json.") var method = "calrec"
+    @Option(help: "swift (this engine) or torch (python/calrec_torch: the KV-cache sampler on a GPU, several processes).")
+    var engine = "swift"
+    @Option(help: "--engine torch: processes (accelerate launch; one per GPU).") var processes = 1
+    @Option(help: "--engine torch: auto (a GPU where there is one) or cpu.") var device = "auto"
+    @Option(help: "--engine torch: the Python to run (default: CALREC_PYTHON, else .venv/bin/python).") var python: String?
+
+    func validate() throws {
+        guard engine == "swift" || engine == "torch" else { throw ValidationError("--engine must be swift or torch; got '\(engine)'") }
+        guard device == "auto" || device == "cpu" else { throw ValidationError("--device must be auto or cpu; got '\(device)'") }
+        if engine == "torch" && (topK != nil || topP != nil) { throw ValidationError("--engine torch samples from the whole distribution; --top-k and --top-p are this engine's") }
+        if engine == "swift" && (processes != 1 || python != nil) { throw ValidationError("--processes and --python apply to --engine torch") }
+    }
 
     func run() throws {
         var datasets: [SequenceDataset] = []
@@ -56,23 +69,57 @@ struct RecommendCommand: ParsableCommand {
         let progress = ProgressDisplay(total: cases.count, label: "users")
         let started = Date()
         let cpuStarted = Platform.processCPUSeconds()
-        let generated = recommender.generate(cases: cases) { done, _ in
-            let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-9)
-            progress.update(done, detail: String(format: "%.1f users/s", rate))
+        let childCPUStarted = Platform.childrenCPUSeconds()
+        let generated: [[GeneratedSample]]
+        if engine == "torch" {
+            generated = try generateOnTorch(cases: cases, dataset: dataset, builder: builder)
+        } else {
+            generated = recommender.generate(cases: cases) { done, _ in
+                let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-9)
+                progress.update(done, detail: String(format: "%.1f users/s", rate))
+            }
         }
+        let childCPU = Platform.childrenCPUSeconds() - childCPUStarted
         let generationSeconds = Date().timeIntervalSince(started)
-        let generationCPUSeconds = Platform.processCPUSeconds() - cpuStarted
+        let generationCPUSeconds = Platform.processCPUSeconds() - cpuStarted + childCPU
         var rows: [(user: String, sample: GeneratedSample)] = []
         for (c, list) in zip(cases, generated) { for sample in list { rows.append((dataset.userIDs[c.user], sample)) } }
         try AtomicWrite.write(try SamplesFile.render(rows), to: (evaluation.out as NSString).appendingPathComponent("samples.jsonl"))
         let index = BM25Index(documents: dataset.items.map(source.itemTextFormat.plainText))
         let ranks = recommender.rank(cases: cases, samples: generated, dataset: dataset, index: index, excludeHistory: evaluation.excludeHistory)
-        let cost = ComputeCost(trainingStages: ComputeCost.trainingChain(model: model), inferenceSeconds: Platform.processCPUSeconds() - cpuStarted)
+        let cost = ComputeCost(
+            trainingStages: ComputeCost.trainingChain(model: model), inferenceSeconds: Platform.processCPUSeconds() - cpuStarted + childCPU)
         let inference = InferenceSettings(
             model: model, samples: samples, temperature: temperature, seed: seed, usersEvaluated: cases.count,
             generationSeconds: generationSeconds, generationCPUSeconds: generationCPUSeconds,
             qrr: ranking.quasiRoundRobin)
         try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: false, settings: inference, cost: cost)
+    }
+
+    /// The samples of every case from the PyTorch engine: the cases and the catalogue exported with
+    /// this builder's tokens, `calrec_torch sample` into the output folder (samples.jsonl and
+    /// sampling.json, whose environment goes into the run record), read back in case order.
+    private func generateOnTorch(cases: [EvaluationCase], dataset: SequenceDataset, builder: PromptBuilder) throws -> [[GeneratedSample]] {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("calrec-export-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let users = cases.map { TrainingExport.EvaluationUser(user: dataset.userIDs[$0.user], history: $0.history) }
+        let export = try TrainingExport(
+            datasets: [(TrainingSequences(dataset: dataset), builder, dataset.itemIDs, users)], evaluationSplit: evaluation.split.rawValue,
+            mixtureExponent: 0.3)
+        try export.write(to: scratch + "/export.json")
+        var arguments = [
+            "sample", "--export", scratch + "/export.json", "--model", model, "--out", evaluation.out, "--samples", String(samples), "--temperature",
+            String(temperature), "--seed", String(seed), "--users-per-batch", String(usersPerBatch),
+        ]
+        if device == "cpu" { arguments.append("--cpu") }
+        try TorchEngine(python: python).run(arguments, processes: processes)
+        let samplesPath = (evaluation.out as NSString).appendingPathComponent("samples.jsonl")
+        let byUser = try SamplesFile.read(samplesPath)
+        var environment = TorchEngine.environment(recordedIn: (evaluation.out as NSString).appendingPathComponent("sampling.json"))
+        environment["engine"] = "torch"
+        ResultCollector.current?.record(environment: environment)
+        return cases.map { byUser[dataset.userIDs[$0.user]] ?? [] }
     }
 
     /// The prompt settings a model folder's `calrec.json` records (the paper's when absent).

@@ -151,7 +151,7 @@ struct RunFinisher: @unchecked Sendable {
             blocks: report.outcomes.map {
                 RunManifest.Block(
                     id: $0.id, status: $0.status.rawValue, key: $0.key, seconds: $0.seconds, metrics: $0.result?.metrics ?? [:],
-                    error: $0.error)
+                    error: $0.error, environment: ($0.result?.environment).flatMap { $0.isEmpty ? nil : $0 })
             },
             artifacts: try recorder.artifacts(outputs))
         let commit = try recorder.record(manifest)

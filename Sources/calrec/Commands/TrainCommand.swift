@@ -102,6 +102,13 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("train-top-blocks"), help: "Train only the last N blocks (with LoRA: adapt only them); default all.")
     var trainTopBlocks: Int?
 
+    // Stages 1–2: which engine trains.
+    @Option(help: "swift (this engine) or torch (python/calrec_torch on PyTorch + Accelerate: GPUs, several processes).")
+    var engine = "swift"
+    @Option(help: "--engine torch: processes (accelerate launch; one per GPU).") var processes = 1
+    @Option(help: "--engine torch: auto (a GPU where there is one) or cpu.") var device = "auto"
+    @Option(help: "--engine torch: the Python to run (default: CALREC_PYTHON, else .venv/bin/python).") var python: String?
+
     /// What trains, from the LoRA and top-block options.
     var adaptation: FineTuningOptions {
         let targets = loraTargets.split(separator: ",").compactMap { LlamaMatrix(rawValue: String($0).trimmingCharacters(in: .whitespaces)) }
@@ -120,6 +127,16 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--lora-targets: '\(name)' is not one of \(LlamaMatrix.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let trainTopBlocks, trainTopBlocks < 1 { throw ValidationError("--train-top-blocks must be at least 1") }
+        guard engine == "swift" || engine == "torch" else { throw ValidationError("--engine must be swift or torch; got '\(engine)'") }
+        guard device == "auto" || device == "cpu" else { throw ValidationError("--device must be auto or cpu; got '\(device)'") }
+        if engine == "torch" {
+            if stage == 0 { throw ValidationError("--engine torch trains stages 1 and 2; stage 0 runs on this engine") }
+            if select != "loss" { throw ValidationError("--engine torch keeps the checkpoint by validation L_NIG (--select loss)") }
+            if trainTopBlocks != nil { throw ValidationError("--engine torch trains every weight or LoRA adapters; --train-top-blocks is this engine's") }
+            guard processes >= 1 else { throw ValidationError("--processes must be at least 1") }
+        } else if processes != 1 || python != nil {
+            throw ValidationError("--processes and --python apply to --engine torch")
+        }
     }
 
 
@@ -192,6 +209,10 @@ struct TrainCommand: ParsableCommand {
             (TrainingSequences(dataset: dataset),
              try PromptBuilder(template: template, tokenizer: start.tokenizer, items: dataset.items, format: format, maxInputTokens: maxInput, maxOutputTokens: maxOutput))
         }
+        if engine == "torch" {
+            try runOnTorch(start: start, datasets: datasets, pairs: pairs, steps: steps, maxInput: maxInput, template: template, started: started)
+            return
+        }
         var options = CALRecTraining.Options()
         options.steps = steps
         options.batch = batch
@@ -242,6 +263,54 @@ struct TrainCommand: ParsableCommand {
             select == "ndcg" ? String(format: " (validation NDCG@10 %.4f)", -$0) : String(format: " (validation L_NIG %.4f)", $0)
         } ?? ""
         print("stage \(stage) → \(out): L_NIG \(CurveSummary(result.curve.map(\.nextItem)).text); kept step \(result.bestStep)\(kept)")
+    }
+
+    /// Stages 1–2 on the PyTorch engine: the export of these datasets with this tokenizer and
+    /// template, `calrec_torch train` on it (in `--processes` processes), then calrec.json beside
+    /// what it wrote, and its environment (versions, devices, world size) in the run record.
+    private func runOnTorch(
+        start: ModelFolder, datasets: [SequenceDataset], pairs: [(TrainingSequences, PromptBuilder)], steps: Int, maxInput: Int,
+        template: PromptTemplate, started: TrainingCost.Mark
+    ) throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("calrec-export-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let exportPath = scratch + "/export.json"
+        let entries = zip(datasets, pairs).map { dataset, pair in
+            (sequences: pair.0, builder: pair.1, itemIDs: dataset.itemIDs, evaluation: [TrainingExport.EvaluationUser]())
+        }
+        try TrainingExport(datasets: entries, evaluationSplit: "test", mixtureExponent: mixtureExponent).write(to: exportPath)
+        var arguments = [
+            "train", "--export", exportPath, "--init", `init`!, "--out", out, "--stage", String(stage), "--steps", String(steps), "--batch", String(batch),
+            "--accumulate", String(accumulate), "--lr", String(learningRate ?? 1e-4), "--warmup", String(max(1, steps / 10)), "--alpha", String(alpha),
+            "--beta", String(beta), "--tau", String(tau), "--seed", String(seed), "--validate-every", String(validateEvery ?? max(1, steps / 5)),
+            "--validation-users", String(validationUsers ?? budget.validationUsers), "--lora-rank", String(loraRank),
+            "--lora-alpha", String(loraAlpha), "--lora-dropout", String(loraDropout), "--lora-targets", loraTargets,
+        ]
+        if checkpointEvery > 0 { arguments += ["--checkpoint-every", String(checkpointEvery)] }
+        if resume { arguments.append("--resume") }
+        if device == "cpu" { arguments.append("--cpu") }
+        // Adapters of --init (a LoRA folder) go on training as they are, whatever the LoRA options say.
+        let adaptation = (start.model as? LlamaModel)?.lora.map { FineTuningOptions(lora: $0, trainableTopBlocks: nil) } ?? self.adaptation
+        log("stage \(stage) on the PyTorch engine (\(processes) process\(processes == 1 ? "" : "es")) from a \(start.model.family) model: \(describe(adaptation))")
+        let childCPU = Platform.childrenCPUSeconds()
+        try TorchEngine(python: python).run(arguments, processes: processes)
+        let cost = TrainingCost(cpuSeconds: Platform.childrenCPUSeconds() - childCPU, wallSeconds: 0) + started.elapsed()
+        // The tokenizer beside the model, as this engine's folders have it (adapters on a GGUF base have none otherwise).
+        try start.tokenizer.save(to: out)
+        let recorded = (out as NSString).appendingPathComponent("calrec_torch.json")
+        var environment = TorchEngine.environment(recordedIn: recorded)
+        environment["engine"] = "torch"
+        ResultCollector.current?.record(environment: environment)
+        let settings = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: recorded)))) as? [String: Any] ?? [:]
+        let bestStep = (settings["best_step"] as? NSNumber)?.intValue ?? steps
+        let best = (settings["best_valid_nig"] as? NSNumber)?.doubleValue
+        let fineTuning = ModelSettingsFile.FineTuning(
+            initFolder: `init`!, alpha: alpha, beta: beta, tau: tau, steps: steps, bestStep: bestStep, selection: select, bestValidNIG: best,
+            bestValidNDCG10: nil, backbone: start.model.family, adaptation: adaptation)
+        try writeSettings(
+            to: out, fineTuning: fineTuning, datasets: datasets.map(\.name), cost: cost, template: template, maxInput: maxInput)
+        if let best, let collector = ResultCollector.current { collector.record(metric: "stage \(stage) best validation L_NIG", best) }
     }
 
     /// What trains, in words.
