@@ -20,6 +20,8 @@ from .export import Batch
 
 @dataclass
 class Losses:
+    """``total`` carries the gradient; the parts are values."""
+
     total: torch.Tensor
     next_item: torch.Tensor
     target_target: torch.Tensor
@@ -60,21 +62,108 @@ def info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tens
     return F.cross_entropy(logits, torch.arange(a.shape[0], device=a.device))
 
 
-def calrec_losses(model, batch: Batch, alpha: float = 0.125, beta: float = -0.025, temperature: float = 0.5) -> Losses:
-    lm = causal_lm(model)
-    hidden = hidden_states(model, batch.joint)
+def predicted_logits(model, hidden: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """Logits only at the rows L_NIG reads: the vocabulary projection is the largest product."""
     flat = hidden.reshape(-1, hidden.shape[-1])
-    # Logits only at the rows L_NIG reads: the vocabulary projection is the largest product.
-    logits = lm.get_output_embeddings()(flat.index_select(0, batch.predicted_rows)).float()
-    next_item = F.cross_entropy(logits, batch.predicted_targets)
-    zero = next_item.new_zeros(())
-    if alpha == 0 and beta == 0:
-        return Losses((1 - alpha - beta) * next_item, next_item, zero, zero)
-    joint_target = F.normalize(mean_pool(hidden, batch.target_mask).float(), dim=-1, eps=1e-12)
-    joint_history = F.normalize(mean_pool(hidden, batch.history_mask).float(), dim=-1, eps=1e-12)
-    alone = hidden_states(model, batch.target_only)
-    target = F.normalize(mean_pool(alone, batch.target_only_mask).float(), dim=-1, eps=1e-12)
-    target_target = info_nce(joint_target, target, temperature)
-    user_target = info_nce(joint_history, target, temperature)
-    total = (1 - alpha - beta) * next_item + alpha * target_target + beta * user_target
-    return Losses(total, next_item, target_target, user_target)
+    return causal_lm(model).get_output_embeddings()(flat.index_select(0, batch.predicted_rows)).float()
+
+
+class Collectives:
+    """Sums and gathers across processes (no-ops for one)."""
+
+    def __init__(self, world: int):
+        self.world = world
+
+    def sum(self, value: float, device) -> float:
+        if self.world == 1:
+            return value
+        t = torch.tensor([value], dtype=torch.float64, device=device)
+        torch.distributed.all_reduce(t)
+        return float(t.item())
+
+    def average_gradients(self, parameters):
+        """The mean of every process's gradients, in one all-reduce of the flattened gradients."""
+        if self.world == 1:
+            return
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in parameters]
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        torch.distributed.all_reduce(flat)
+        flat /= self.world
+        offset = 0
+        for p, g in zip(parameters, grads):
+            n = g.numel()
+            p.grad = flat[offset: offset + n].view_as(p).clone()
+            offset += n
+
+    def gather_rows(self, rows: torch.Tensor, count: int, padded: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every process's ``rows`` (its first ``count`` valid, padded to ``padded``), concatenated in
+        rank order, and the validity mask. Only this process's own block carries its gradient (the
+        others arrive as values), so backward needs no collective."""
+        if self.world == 1:
+            return rows[:count], torch.ones(count, dtype=torch.bool, device=rows.device)
+        pad = rows.new_zeros((padded - rows.shape[0], rows.shape[1]))
+        block = torch.cat([rows, pad]) if pad.shape[0] else rows
+        valid = torch.zeros(padded, dtype=torch.bool, device=rows.device)
+        valid[:count] = True
+        blocks = [torch.empty_like(block) for _ in range(self.world)]
+        torch.distributed.all_gather(blocks, block.detach().contiguous())
+        blocks[torch.distributed.get_rank()] = block
+        masks = [torch.empty_like(valid) for _ in range(self.world)]
+        torch.distributed.all_gather(masks, valid)
+        return torch.cat(blocks), torch.cat(masks)
+
+
+def dataset_losses(model, batch, collectives, global_count, alpha, beta, tau, hidden_size, device):
+    """The objective's parts for one dataset's examples of the global micro-batch, of which this
+    process holds ``batch`` (None: none of them); returns (the loss this process backpropagates, the
+    global parts, the tokens it ran). With one process this is ``calrec_losses``."""
+    w = collectives.world
+    local = batch.size if batch is not None else 0
+    if local:
+        hidden = hidden_states(model, batch.joint)
+        logits = predicted_logits(model, hidden, batch)
+        token_sum = F.cross_entropy(logits, batch.predicted_targets, reduction="sum")
+        target_tokens = float(batch.predicted_rows.numel())
+        # Tokens through the model, as the Swift trainer counts them: the joint pass and the target pass.
+        tokens = float(batch.joint.numel() + (batch.target_only.numel() if alpha != 0 or beta != 0 else 0))
+    else:
+        batch, hidden = None, None
+        token_sum = torch.zeros((), device=device)
+        target_tokens = tokens = 0.0
+    all_tokens = collectives.sum(target_tokens, device)
+    nig_local = token_sum / all_tokens
+    nig = collectives.sum(float(token_sum.detach()), device) / all_tokens
+    # DDP averages gradients over processes: the local token sum counts W times to give the global mean.
+    loss = (1 - alpha - beta) * nig_local * w
+    tt = ut = 0.0
+    if alpha != 0 or beta != 0:
+        padded = -(-global_count // w)  # the largest slice
+        if local:
+            joint_target = F.normalize(mean_pool(hidden, batch.target_mask).float(), dim=-1, eps=1e-12)
+            joint_history = F.normalize(mean_pool(hidden, batch.history_mask).float(), dim=-1, eps=1e-12)
+            alone = hidden_states(model, batch.target_only)
+            target = F.normalize(mean_pool(alone, batch.target_only_mask).float(), dim=-1, eps=1e-12)
+            vectors = torch.cat([joint_target, joint_history, target], dim=1)
+        else:
+            vectors = torch.zeros((0, 3 * hidden_size), device=device)
+        gathered, valid = collectives.gather_rows(vectors, local, padded)
+        gathered = gathered[valid]
+        c = hidden_size
+        a_target, a_history, b = gathered[:, :c], gathered[:, c: 2 * c], gathered[:, 2 * c:]
+        tt_loss = info_nce(a_target, b, tau)
+        ut_loss = info_nce(a_history, b, tau)
+        # Every process computes the same global InfoNCE, differentiated through its own vectors only;
+        # DDP's averaging over the W processes then needs the factor W, as for L_NIG.
+        loss = loss + (alpha * tt_loss + beta * ut_loss) * w
+        tt, ut = float(tt_loss.detach()), float(ut_loss.detach())
+    total = (1 - alpha - beta) * nig + alpha * tt + beta * ut
+    return loss, dict(loss=total, nig=nig, tt=tt, ut=ut), tokens
+
+
+def calrec_losses(model, batch: Batch, alpha: float = 0.125, beta: float = -0.025, temperature: float = 0.5) -> Losses:
+    """The objective of one process's batch (the trainer's own code, with one process)."""
+    lm = causal_lm(model)
+    hidden_size = getattr(lm.config, "hidden_size", None) or lm.config.n_embd
+    loss, parts, _ = dataset_losses(model, batch, Collectives(1), batch.size, alpha, beta, temperature, hidden_size, batch.joint.device)
+    as_tensor = lambda v: torch.tensor(v)
+    return Losses(loss, as_tensor(parts["nig"]), as_tensor(parts["tt"]), as_tensor(parts["ut"]))

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from .export import Batch, Export, PromptAssembler, draw, mixture_weights
 from .models import decay_groups, load_model, sha256
-from .objective import causal_lm, hidden_states, info_nce, mean_pool
+from .objective import Collectives, causal_lm, dataset_losses, hidden_states, predicted_logits
 
 
 def learning_rate(step: int, peak: float, warmup: int, total: int, minimum_fraction: float = 0.1) -> float:
@@ -50,113 +50,17 @@ def without_model_dropout(model):
             module.p = 0.0
 
 
-class Collectives:
-    """Sums and gathers across processes (no-ops for one)."""
-
-    def __init__(self, world: int):
-        self.world = world
-
-    def sum(self, value: float, device) -> float:
-        if self.world == 1:
-            return value
-        t = torch.tensor([value], dtype=torch.float64, device=device)
-        torch.distributed.all_reduce(t)
-        return float(t.item())
-
-    def average_gradients(self, parameters):
-        """The mean of every process's gradients, in one all-reduce of the flattened gradients."""
-        if self.world == 1:
-            return
-        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in parameters]
-        flat = torch.cat([g.reshape(-1) for g in grads])
-        torch.distributed.all_reduce(flat)
-        flat /= self.world
-        offset = 0
-        for p, g in zip(parameters, grads):
-            n = g.numel()
-            p.grad = flat[offset: offset + n].view_as(p).clone()
-            offset += n
-
-    def gather_rows(self, rows: torch.Tensor, count: int, padded: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Every process's ``rows`` (its first ``count`` valid, padded to ``padded``), concatenated in
-        rank order, and the validity mask. Only this process's own block carries its gradient (the
-        others arrive as values), so backward needs no collective."""
-        if self.world == 1:
-            return rows[:count], torch.ones(count, dtype=torch.bool, device=rows.device)
-        pad = rows.new_zeros((padded - rows.shape[0], rows.shape[1]))
-        block = torch.cat([rows, pad]) if pad.shape[0] else rows
-        valid = torch.zeros(padded, dtype=torch.bool, device=rows.device)
-        valid[:count] = True
-        blocks = [torch.empty_like(block) for _ in range(self.world)]
-        torch.distributed.all_gather(blocks, block.detach().contiguous())
-        blocks[torch.distributed.get_rank()] = block
-        masks = [torch.empty_like(valid) for _ in range(self.world)]
-        torch.distributed.all_gather(masks, valid)
-        return torch.cat(blocks), torch.cat(masks)
-
-
-def dataset_losses(model, local, assembler, collectives, global_count, alpha, beta, tau, hidden_size, device):
-    """The objective's parts for one dataset's examples of the global micro-batch, of which this
-    process holds ``local`` (possibly none); returns (loss this process backpropagates, global parts)."""
-    w = collectives.world
-    if local:
-        batch = Batch.assemble(local, assembler).to(device)
-        lm = causal_lm(model)
-        hidden = hidden_states(model, batch.joint)
-        flat = hidden.reshape(-1, hidden.shape[-1])
-        logits = lm.get_output_embeddings()(flat.index_select(0, batch.predicted_rows)).float()
-        token_sum = F.cross_entropy(logits, batch.predicted_targets, reduction="sum")
-        target_tokens = float(batch.predicted_rows.numel())
-        # Tokens through the model, as the Swift trainer counts them: the joint pass and the target pass.
-        tokens = float(batch.joint.numel() + (batch.target_only.numel() if alpha != 0 or beta != 0 else 0))
-    else:
-        batch, hidden = None, None
-        token_sum = torch.zeros((), device=device)
-        target_tokens = tokens = 0.0
-    all_tokens = collectives.sum(target_tokens, device)
-    nig_local = token_sum / all_tokens
-    nig = collectives.sum(float(token_sum.detach()), device) / all_tokens
-    # DDP averages gradients over processes: the local token sum counts W times to give the global mean.
-    loss = (1 - alpha - beta) * nig_local * w
-    tt = ut = 0.0
-    if alpha != 0 or beta != 0:
-        padded = -(-global_count // w)  # the largest slice
-        if local:
-            joint_target = F.normalize(mean_pool(hidden, batch.target_mask).float(), dim=-1, eps=1e-12)
-            joint_history = F.normalize(mean_pool(hidden, batch.history_mask).float(), dim=-1, eps=1e-12)
-            alone = hidden_states(model, batch.target_only)
-            target = F.normalize(mean_pool(alone, batch.target_only_mask).float(), dim=-1, eps=1e-12)
-            vectors = torch.cat([joint_target, joint_history, target], dim=1)
-        else:
-            vectors = torch.zeros((0, 3 * hidden_size), device=device)
-        gathered, valid = collectives.gather_rows(vectors, len(local), padded)
-        gathered = gathered[valid]
-        c = hidden_size
-        a_target, a_history, b = gathered[:, :c], gathered[:, c: 2 * c], gathered[:, 2 * c:]
-        tt_loss = info_nce(a_target, b, tau)
-        ut_loss = info_nce(a_history, b, tau)
-        # Every process computes the same global InfoNCE, differentiated through its own vectors only;
-        # DDP's averaging over the W processes then needs the factor W, as for L_NIG.
-        loss = loss + (alpha * tt_loss + beta * ut_loss) * w
-        tt, ut = float(tt_loss.detach()), float(ut_loss.detach())
-    total = (1 - alpha - beta) * nig + alpha * tt + beta * ut
-    return loss, dict(loss=total, nig=nig, tt=tt, ut=ut), tokens
-
-
 @torch.no_grad()
 def validation_loss(model, export, assemblers, users, batch_size, device) -> float:
     """Mean L_NIG over the first ``users`` validation examples of every dataset (each batch weighted
     by its users), as the Swift trainer's ``validationLoss``."""
-    lm = causal_lm(model)
     total, count = 0.0, 0
     for dataset, assembler in zip(export.datasets, assemblers):
         examples = dataset.validation[:users]
         for start in range(0, len(examples), batch_size):
             chunk = examples[start: start + batch_size]
             batch = Batch.assemble(chunk, assembler).to(device)
-            hidden = hidden_states(model, batch.joint)
-            hidden = hidden.reshape(-1, hidden.shape[-1])
-            logits = lm.get_output_embeddings()(hidden.index_select(0, batch.predicted_rows)).float()
+            logits = predicted_logits(model, hidden_states(model, batch.joint), batch)
             total += float(F.cross_entropy(logits, batch.predicted_targets)) * len(chunk)
             count += len(chunk)
     return total / count if count else float("nan")
@@ -289,8 +193,9 @@ def run(args) -> int:
                     everyone = [(i, e) for i, (dd, e) in enumerate(examples) if dd == d]
                     local = [e for i, e in everyone if i in mine]
                     share = len(everyone) / len(examples)
+                    batch = Batch.assemble(local, assemblers[d]).to(device) if local else None
                     loss, values, local_tokens = dataset_losses(
-                        model, local, assemblers[d], collectives, len(everyone), args.alpha, args.beta, args.tau, hidden_size, device)
+                        model, batch, collectives, len(everyone), args.alpha, args.beta, args.tau, hidden_size, device)
                     total_loss = total_loss + loss * share / args.accumulate
                     for key in parts:
                         parts[key] += values[key] * share / args.accumulate
