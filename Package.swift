@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "LanguageModel", targets: ["LanguageModel"]),
+        .library(name: "TextEncoders", targets: ["TextEncoders"]),
         .library(name: "CALRec", targets: ["CALRec"]),
         .library(name: "Retrieval", targets: ["Retrieval"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
@@ -65,12 +66,13 @@ let package = Package(
             swiftSettings: engineTuning),
         .target(name: "Training", dependencies: ["Support", "Tensors"]),
         .target(name: "LanguageModel", dependencies: ["Support", "Tensors", "Training", "Tokenization"]),
+        .target(name: "TextEncoders", dependencies: ["Support", "Tensors", "Tokenization", "RecData"]),
         .target(
             name: "CALRec", dependencies: ["Support", "LanguageModel", "Tensors", "Training", "Tokenization", "RecData", "Retrieval", "Evaluation"]),
         .target(name: "Retrieval", dependencies: ["RecData"]),
         .target(name: "Evaluation", dependencies: ["Support", "RecData"]),
         .target(name: "Baselines", dependencies: ["RecData", "Retrieval", "Evaluation"]),
-        .target(name: "SequentialRecommenders", dependencies: ["Support", "Tensors", "Training", "RecData", "Evaluation"]),
+        .target(name: "SequentialRecommenders", dependencies: ["Support", "Tensors", "Training", "RecData", "Evaluation", "TextEncoders"]),
         .target(
             name: "Provenance",
             dependencies: ["Support", "CGit2", "RecData"]),
@@ -85,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "calrec",
             dependencies: [
-                "Support", "RecData", "Retrieval", "Evaluation", "Baselines", "Reporting", "Provenance", "Workbench", "LanguageModel", "Tokenization", "Tensors", "Training", "CALRec", "SequentialRecommenders",
+                "Support", "RecData", "Retrieval", "Evaluation", "Baselines", "Reporting", "Provenance", "Workbench", "LanguageModel", "Tokenization", "Tensors", "Training", "CALRec", "SequentialRecommenders", "TextEncoders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -107,6 +109,7 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Support"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensors", "Support"]),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Tensors", "Training"]),
+        .testTarget(name: "TextEncodersTests", dependencies: ["TextEncoders", "Tensors", "Tokenization", "RecData", "Support"]),
         .testTarget(
             name: "CALRecTests",
             dependencies: ["CALRec", "Support", "LanguageModel", "Tensors", "Training", "Tokenization", "RecData", "Evaluation", "Retrieval"]),

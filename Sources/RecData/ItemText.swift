@@ -60,6 +60,13 @@ public struct ItemTextFormat: Sendable, Equatable {
         attributes(of: item).map { "\($0.name): \($0.value ?? unknown)" }.joined(separator: ", ")
     }
 
+    /// What a text encoder reads for the item (UniSRec's sentence: title, categories and brand
+    /// joined by spaces, no labels, no price); a free-text-only item (RecBole `text`) is its text.
+    public static func encoderText(of item: ItemAttributes) -> String {
+        if item.title == nil, item.brand == nil, item.categories.isEmpty, let text = item.text { return text }
+        return ([item.title ?? item.text] + item.categories.map(Optional.some) + [item.brand]).compactMap { $0 }.joined(separator: " ")
+    }
+
     /// The item's words without labels or `unknown` placeholders: the values present, joined by
     /// spaces. This is the text Table 1 counts and the text written to RecBole `.item` files.
     public func plainText(of item: ItemAttributes) -> String {

@@ -71,21 +71,7 @@ public final class SequentialModel {
             "item_embedding.weight": [config.vocabularySize, c], "position_embedding.weight": [config.maxLength, c],
             "input_ln.weight": [c], "input_ln.bias": [c],
         ]
-        for i in 0..<config.layers {
-            let p = "layers.\(i)."
-            shapes[p + "attention.qkv.weight"] = [c, 3 * c]
-            shapes[p + "attention.qkv.bias"] = [3 * c]
-            shapes[p + "attention.out.weight"] = [c, c]
-            shapes[p + "attention.out.bias"] = [c]
-            shapes[p + "attention.ln.weight"] = [c]
-            shapes[p + "attention.ln.bias"] = [c]
-            shapes[p + "ffn.up.weight"] = [c, inner]
-            shapes[p + "ffn.up.bias"] = [inner]
-            shapes[p + "ffn.down.weight"] = [inner, c]
-            shapes[p + "ffn.down.bias"] = [c]
-            shapes[p + "ffn.ln.weight"] = [c]
-            shapes[p + "ffn.ln.bias"] = [c]
-        }
+        for i in 0..<config.layers { shapes.merge(PostLNBlock.shapes(prefix: "layers.\(i).", hidden: c, inner: inner)) { $1 } }
         if config.architecture == .bert4rec {
             shapes["head.dense.weight"] = [c, c]
             shapes["head.dense.bias"] = [c]
@@ -148,18 +134,9 @@ public final class SequentialModel {
             tape, tokens: sequences.flatMap { $0 }, positions: sequences.flatMap { $0.indices.map(Int32.init) },
             wte: w.itemEmbedding, wpe: w.positionEmbedding)
         x = drop(Ops.layerNorm(tape, x, weight: w.inputNormWeight, bias: w.inputNormBias), config.hiddenDropout)
-        for l in w.layers {
-            let qkv = Ops.linear(tape, x, weight: l.qkvWeight, bias: l.qkvBias)
-            let attentionMask: DropoutMask? =
-                dropout != nil && config.attentionDropout > 0 ? DropoutMask(probability: config.attentionDropout, seed: dropout!.next()) : nil
-            let attended = Ops.packedAttention(tape, qkv, offsets: offsets, causal: causal, heads: config.heads, dropout: attentionMask)
-            let projected = drop(
-                Ops.linear(tape, attended, weight: l.outWeight, bias: l.outBias), config.hiddenDropout)
-            x = Ops.layerNorm(tape, Ops.add(tape, x, projected), weight: l.attentionNormWeight, bias: l.attentionNormBias)
-            let up = Ops.gelu(tape, Ops.linear(tape, x, weight: l.upWeight, bias: l.upBias))
-            let down = drop(Ops.linear(tape, up, weight: l.downWeight, bias: l.downBias), config.hiddenDropout)
-            x = Ops.layerNorm(tape, Ops.add(tape, x, down), weight: l.ffnNormWeight, bias: l.ffnNormBias)
-        }
+        let settings = PostLNBlock.Settings(
+            heads: config.heads, causal: causal, gelu: .tanh, hiddenDropout: config.hiddenDropout, attentionDropout: config.attentionDropout)
+        for block in w.layers { x = block.forward(tape, x, offsets: offsets, settings: settings, dropout: &dropout) }
         return x
     }
 

@@ -12,11 +12,14 @@ public enum Ops {
         return out
     }
 
-    public static func layerNorm(_ tape: Tape, _ x: Variable, weight: Variable, bias: Variable) -> Variable {
+    /// Layer normalisation of each row of `x` (N, C) with ε `epsilon` (GPT-2's 1e-5 by default).
+    public static func layerNorm(_ tape: Tape, _ x: Variable, weight: Variable, bias: Variable, epsilon: Float = LayerNorm.epsilon) -> Variable {
         let c = x.shape.last!, n = x.count / c
         let out = Variable(zeros: x.shape)
         let mean = PooledBuffer(count: n), rstd = PooledBuffer(count: n)
-        LayerNorm.forward(out: out.value.base, mean: mean.values.base, rstd: rstd.values.base, inp: x.value.base, weight: weight.value.base, bias: bias.value.base, rows: n, channels: c)
+        LayerNorm.forward(
+            out: out.value.base, mean: mean.values.base, rstd: rstd.values.base, inp: x.value.base, weight: weight.value.base, bias: bias.value.base, rows: n,
+            channels: c, epsilon: epsilon)
         tape.record {
             LayerNorm.backward(
                 dinp: x.gradient.base, dweight: weight.gradient.base, dbias: bias.gradient.base, dout: out.gradient.base, inp: x.value.base, weight: weight.value.base,
@@ -40,10 +43,17 @@ public enum Ops {
         return out
     }
 
-    public static func gelu(_ tape: Tape, _ x: Variable) -> Variable {
+    /// GELU, elementwise: GPT-2's tanh form (the default) or the exact erf form of BERT.
+    public static func gelu(_ tape: Tape, _ x: Variable, form: GELUForm = .tanh) -> Variable {
         let out = Variable(zeros: x.shape)
-        GELU.forward(out: out.value.base, inp: x.value.base, count: x.count)
-        tape.record { GELU.backward(dinp: x.gradient.base, inp: x.value.base, dout: out.gradient.base, count: x.count) }
+        switch form {
+        case .tanh:
+            GELU.forward(out: out.value.base, inp: x.value.base, count: x.count)
+            tape.record { GELU.backward(dinp: x.gradient.base, inp: x.value.base, dout: out.gradient.base, count: x.count) }
+        case .erf:
+            ExactGELU.forward(out: out.value.base, inp: x.value.base, count: x.count)
+            tape.record { ExactGELU.backward(dinp: x.gradient.base, inp: x.value.base, dout: out.gradient.base, count: x.count) }
+        }
         return out
     }
 
@@ -195,6 +205,17 @@ public enum Ops {
         tape.record {
             SegmentMeanPool.backward(dinp: x.gradient.base, dout: out.gradient.base, mask: mask, batch: b, length: t, channels: c)
         }
+        return out
+    }
+
+    /// The mean row of each packed sequence: (N, C) with `offsets` (S + 1 starts) → (S, C).
+    public static func packedMeanPool(_ tape: Tape, _ x: Variable, offsets: [Int]) -> Variable {
+        let c = x.shape.last!
+        precondition(offsets.first == 0 && offsets.last == x.count / c, "offsets must run from 0 to the packed rows")
+        let out = Variable(zeros: [offsets.count - 1, c])
+        PackedMeanPool.forward(out: out.value.base, inp: x.value.base, offsets: offsets, channels: c)
+        guard x.requiresGradient else { return out }
+        tape.record { PackedMeanPool.backward(dinp: x.gradient.base, dout: out.gradient.base, offsets: offsets, channels: c) }
         return out
     }
 

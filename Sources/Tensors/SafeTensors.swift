@@ -64,8 +64,12 @@ public enum SafeTensors {
             let width: Int
             switch dtype {
             case "F32": width = 4
-            case "F16", "BF16": width = 2
-            default: throw Failure.malformed(path: path, detail: "tensor '\(name)' has dtype \(dtype); F32, F16 and BF16 are supported")
+            case "F16", "BF16", "I16": width = 2
+            // Integer buffers some checkpoints carry (BERT's `position_ids`), read as floats.
+            case "I64": width = 8
+            case "I32": width = 4
+            case "I8", "U8", "BOOL": width = 1
+            default: throw Failure.malformed(path: path, detail: "tensor '\(name)' has dtype \(dtype); F32, F16, BF16 and integer types are supported")
             }
             guard offsets[0] >= 0, offsets[1] == offsets[0] + shape.reduce(1, *) * width else {
                 throw Failure.malformed(path: path, detail: "tensor '\(name)': data_offsets \(offsets) do not fit shape \(shape) × \(width) bytes")
@@ -86,6 +90,11 @@ public enum SafeTensors {
                     switch dtype {
                     case "F32": values[i] = Float(bitPattern: UInt32(littleEndian: start.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
                     case "F16": values[i] = Float(Float16(bitPattern: UInt16(littleEndian: start.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))))
+                    case "I64": values[i] = Float(Int64(littleEndian: start.loadUnaligned(fromByteOffset: i * 8, as: Int64.self)))
+                    case "I32": values[i] = Float(Int32(littleEndian: start.loadUnaligned(fromByteOffset: i * 4, as: Int32.self)))
+                    case "I16": values[i] = Float(Int16(littleEndian: start.loadUnaligned(fromByteOffset: i * 2, as: Int16.self)))
+                    case "I8": values[i] = Float(start.loadUnaligned(fromByteOffset: i, as: Int8.self))
+                    case "U8", "BOOL": values[i] = Float(start.loadUnaligned(fromByteOffset: i, as: UInt8.self))
                     default: values[i] = Float(bitPattern: UInt32(UInt16(littleEndian: start.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))) << 16)
                     }
                 }

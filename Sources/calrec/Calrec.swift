@@ -17,7 +17,7 @@ struct Calrec: ParsableCommand {
             DoctorCommand.self, LMCommand.self, TrainCommand.self, RecommendCommand.self,
             RunCommand.self, StatusCommand.self, SynthCommand.self, PrepareCommand.self, StatsCommand.self,
             BaselineCommand.self, EvaluateCommand.self, CompareCommand.self, ResultsCommand.self, RunsCommand.self, AuditCommand.self,
-            DiffCommand.self, ExportCommand.self,
+            DiffCommand.self, ExportCommand.self, FeaturesCommand.self,
         ])
 }
 

@@ -52,6 +52,21 @@ final class FastKernelTests: XCTestCase {
         for i in 0..<count { XCTAssertEqual(fastGrad[i], referenceGrad[i], accuracy: 1e-5, "backward \(i)") }
     }
 
+    func testExactGELUMatchesItsReferenceLoops() {
+        let count = 40_003
+        let inp = (0..<count).map { _ in Float.random(in: -7...7) }
+        let dout = (0..<count).map { _ in Float.random(in: -1...1) }
+        var fast = [Float](repeating: 0, count: count), reference = fast
+        ExactGELU.forward(out: &fast, inp: inp, count: count)
+        ExactGELU.referenceForward(out: &reference, inp: inp, count: count)
+        // erf's rational approximation: a few 1e-7 absolute near |x / √2| = 4, times |x| / 2.
+        for i in 0..<count { XCTAssertEqual(fast[i], reference[i], accuracy: 2e-6, "forward \(inp[i])") }
+        var fastGrad = [Float](repeating: 0.5, count: count), referenceGrad = fastGrad
+        ExactGELU.backward(dinp: &fastGrad, inp: inp, dout: dout, count: count)
+        ExactGELU.referenceBackward(dinp: &referenceGrad, inp: inp, dout: dout, count: count)
+        for i in 0..<count { XCTAssertEqual(fastGrad[i], referenceGrad[i], accuracy: 2e-6, "backward \(inp[i])") }
+    }
+
     func testCrossEntropyMatchesItsReferenceLoop() {
         let (n, v) = (37, 1_003)  // a vocabulary that is not a multiple of the vector width
         let logits = (0..<(n * v)).map { _ in Float.random(in: -8...8) }

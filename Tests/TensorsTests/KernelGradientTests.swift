@@ -121,6 +121,51 @@ final class KernelGradientTests: GradientCheckCase {
         assertClose(dinp, numericGradient(inp, reference), "dinp")
     }
 
+    func testExactGELUGradients() {
+        let inp = randoms(40, scale: 5), g = randoms(40)
+        func reference(_ x: [Double]) -> Double {
+            zip(x, g).reduce(0.0) { sum, pair in sum + 0.5 * pair.0 * (1 + erf(pair.0 / 2.0.squareRoot())) * pair.1 }
+        }
+        var out = [Float](repeating: 0, count: 40)
+        ExactGELU.forward(out: &out, inp: inp.map(Float.init), count: 40)
+        XCTAssertEqual(zip(out, g).reduce(0.0) { $0 + Double($1.0) * $1.1 }, reference(inp), accuracy: 1e-5)
+        var dinp = [Float](repeating: 0, count: 40)
+        ExactGELU.backward(dinp: &dinp, inp: inp.map(Float.init), dout: g.map(Float.init), count: 40)
+        assertClose(dinp, numericGradient(inp, reference), "dinp")
+    }
+
+    func testPackedMeanPoolGradients() {
+        let c = 3, offsets = [0, 2, 2, 7]  // an empty sequence in the middle
+        let inp = randoms(7 * c), g = randoms(3 * c)
+        func reference(_ x: [Double]) -> Double {
+            var total = 0.0
+            for s in 0..<3 where offsets[s + 1] > offsets[s] {
+                for k in 0..<c {
+                    let mean = (offsets[s]..<offsets[s + 1]).reduce(0.0) { $0 + x[$1 * c + k] } / Double(offsets[s + 1] - offsets[s])
+                    total += mean * g[s * c + k]
+                }
+            }
+            return total
+        }
+        var out = [Float](repeating: 9, count: 3 * c)
+        PackedMeanPool.forward(out: &out, inp: inp.map(Float.init), offsets: offsets, channels: c)
+        XCTAssertEqual(Array(out[3..<6]), [0, 0, 0])
+        XCTAssertEqual(zip(out, g).reduce(0.0) { $0 + Double($1.0) * $1.1 }, reference(inp), accuracy: 1e-5)
+        var dinp = [Float](repeating: 0, count: 7 * c)
+        PackedMeanPool.backward(dinp: &dinp, dout: g.map(Float.init), offsets: offsets, channels: c)
+        assertClose(dinp, numericGradient(inp, reference), "dinp")
+    }
+
+    func testLayerNormEpsilonIsTheOneGiven() {
+        // A row of variance 1e-6: ε = 1e-5 shrinks it to ~0.3 of unit scale, ε = 1e-12 normalises it fully.
+        let inp: [Float] = [-1e-3, 1e-3], one: [Float] = [1, 1], zero: [Float] = [0, 0]
+        var out = [Float](repeating: 0, count: 2), mean = [Float](repeating: 0, count: 1), rstd = mean
+        LayerNorm.forward(out: &out, mean: &mean, rstd: &rstd, inp: inp, weight: one, bias: zero, rows: 1, channels: 2, epsilon: 1e-12)
+        XCTAssertEqual(out[1], 1, accuracy: 1e-4)
+        LayerNorm.forward(out: &out, mean: &mean, rstd: &rstd, inp: inp, weight: one, bias: zero, rows: 1, channels: 2)
+        XCTAssertEqual(out[1], Float(1e-3 / (1e-6 + 1e-5).squareRoot()), accuracy: 1e-4)
+    }
+
     func testMaskedCrossEntropyLossAndGradient() {
         let (n, v) = (4, 7)
         let logits = randoms(n * v, scale: 3)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Layer normalisation over the last axis (GPT-2: ε = 1e-5).
+/// Layer normalisation over the last axis (ε: GPT-2 1e-5, the default; BERT 1e-12).
 ///
 ///     inp, out: (N, C);  weight, bias: (C);  mean, rstd: (N) saved for the backward pass
 ///     out = (inp − mean) · rstd · weight + bias,  rstd = 1 / sqrt(var + ε)
@@ -9,7 +9,8 @@ public enum LayerNorm {
 
     public static func forward(
         out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
-        inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows n: Int, channels c: Int
+        inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows n: Int, channels c: Int,
+        epsilon: Float = LayerNorm.epsilon
     ) {
         Parallel.forEachRange(n, minimumPerPart: 64) { rows in
             for r in rows {

@@ -74,3 +74,39 @@ public enum L2Normalize {
         }
     }
 }
+
+/// Mean of each packed sequence's rows (sentence-transformers' mean pooling without padding).
+///
+///     inp: (N, C) rows of the sequences end to end;  offsets: S + 1 starts (0 … N);  out: (S, C)
+///
+/// An empty sequence gets a zero vector (and passes no gradient).
+public enum PackedMeanPool {
+    public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, offsets: [Int], channels c: Int) {
+        for s in 0..<(offsets.count - 1) {
+            let o = out + s * c
+            o.update(repeating: 0, count: c)
+            let rows = offsets[s]..<offsets[s + 1]
+            guard !rows.isEmpty else { continue }
+            for r in rows {
+                let x = inp + r * c
+                for i in 0..<c { o[i] += x[i] }
+            }
+            let scale = 1 / Float(rows.count)
+            for i in 0..<c { o[i] *= scale }
+        }
+    }
+
+    /// Accumulates `dinp` (`+=`) from `dout` (S, C).
+    public static func backward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, offsets: [Int], channels c: Int) {
+        for s in 0..<(offsets.count - 1) {
+            let rows = offsets[s]..<offsets[s + 1]
+            guard !rows.isEmpty else { continue }
+            let scale = 1 / Float(rows.count)
+            let g = dout + s * c
+            for r in rows {
+                let d = dinp + r * c
+                for i in 0..<c { d[i] += scale * g[i] }
+            }
+        }
+    }
+}
