@@ -25,9 +25,9 @@ enum SequentialBatches {
     /// SASRec: every position predicts the next item of the last `maxLength + 1` items. With
     /// `sampleNegatives`, each position also gets an item the user never bought in training.
     static func nextItem(
-        sequences: [[Int32]], config: SequentialModelConfig, sampleNegatives: Bool, random: inout SeededRandom
+        sequences: [[Int32]], maxLength: Int, itemCount: Int, sampleNegatives: Bool, random: inout SeededRandom
     ) -> TrainingBatch {
-        let windows = sequences.map { Array($0.suffix(config.maxLength + 1)).map { $0 + 1 } }
+        let windows = sequences.map { Array($0.suffix(maxLength + 1)).map { $0 + 1 } }
         let inputs = windows.map { Array($0.dropLast()) }
         let offsets = offsets(inputs)
         var batch = TrainingBatch(sequences: inputs, rows: [], targets: [], negatives: [])
@@ -38,7 +38,7 @@ enum SequentialBatches {
                 batch.targets.append(window[position + 1])
                 if sampleNegatives {
                     var negative: Int32
-                    repeat { negative = Int32(random.next() % UInt64(config.itemCount)) } while bought.contains(negative) && bought.count < config.itemCount
+                    repeat { negative = Int32(random.next() % UInt64(itemCount)) } while bought.contains(negative) && bought.count < itemCount
                     batch.negatives.append(negative + 1)
                 }
             }

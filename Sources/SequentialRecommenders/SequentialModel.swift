@@ -11,7 +11,7 @@ import Tensors
 ///
 /// Weights live in one `ParameterSet` (names sorted: the optimiser's and the file's order) and in
 /// one safetensors file under the names of `shapes(_:)`, next to `config.json`.
-public final class SequentialModel {
+public final class SequentialModel: SequentialRecommender {
     public let config: SequentialModelConfig
     /// Weights, gradients and Adam moments of every tensor.
     public let parameterSet: ParameterSet
@@ -24,19 +24,9 @@ public final class SequentialModel {
 
     public init(config: SequentialModelConfig, parameters: [String: [Float]]) throws {
         try config.validate()
-        let shapes = Self.shapes(config)
-        var initial: [ParameterSet.Initial] = []
-        for name in shapes.keys.sorted() {
-            let shape = shapes[name]!
-            guard let values = parameters[name] else { throw SequentialModelError.malformed(path: "", detail: "tensor '\(name)' missing") }
-            guard values.count == shape.reduce(1, *) else {
-                throw SequentialModelError.malformed(path: "", detail: "tensor '\(name)' has \(values.count) values, expected shape \(shape)")
-            }
-            // Adam without weight decay, as RecBole trains both models.
-            initial.append(ParameterSet.Initial(name: name, shape: shape, values: values, decays: false))
-        }
+        let set = try SequentialParameters.set(Self.shapes(config), values: parameters)
         self.config = config
-        parameterSet = ParameterSet(initial)
+        parameterSet = set
         weights = SequentialWeights(parameterSet, config: config)
         names = parameterSet.tensors.map(\.name)
         self.parameters = Dictionary(uniqueKeysWithValues: zip(names, parameterSet.variables))
@@ -46,21 +36,7 @@ public final class SequentialModel {
     /// Deterministic for a seed.
     public static func initialized(config: SequentialModelConfig, seed: UInt64) throws -> SequentialModel {
         try config.validate()
-        var random = SeededRandom(seed: seed)
-        var parameters: [String: [Float]] = [:]
-        for (name, shape) in shapes(config).sorted(by: { $0.key < $1.key }) {
-            let count = shape.reduce(1, *)
-            if name.hasSuffix("ln.weight") {
-                parameters[name] = [Float](repeating: 1, count: count)
-            } else if name.hasSuffix("bias") {
-                parameters[name] = [Float](repeating: 0, count: count)
-            } else {
-                parameters[name] = (0..<count).map { _ in
-                    let u1 = max(random.unit(), 1e-300), u2 = random.unit()
-                    return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2) * 0.02)
-                }
-            }
-        }
+        let parameters = SequentialParameters.recBoleInitial(shapes(config), seed: seed)
         return try SequentialModel(config: config, parameters: parameters)
     }
 
@@ -102,19 +78,38 @@ public final class SequentialModel {
         }
     }
 
-    /// Writes `config.json` and `model.safetensors` into `folder` (each through a temporary file).
-    public func save(to folder: String) throws {
-        try saveConfig(to: folder)
-        try SafeTensors.write(
-            parameterSet.weightTensors(), metadata: ["format": "pt"], to: (folder as NSString).appendingPathComponent("model.safetensors"))
-    }
-
     /// Writes `config.json` into `folder` (through a temporary file), creating the folder if needed.
-    public func saveConfig(to folder: String) throws {
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        try encoder.encode(config).write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent("config.json")), options: .atomic)
+    public func saveConfig(to folder: String) throws { try Self.writeConfig(config, to: folder) }
+
+    public var itemCount: Int { config.itemCount }
+    public var methodName: String { config.architecture.rawValue }
+    public var checkpointConfig: String { Self.checkpointText(config) }
+    public var minimumTrainingLength: Int { config.architecture == .sasrec ? 2 : 1 }
+
+    /// SASRec: next-item cross-entropy at every position (or BCE with one sampled negative);
+    /// BERT4Rec: the cloze loss at the masked positions.
+    public func trainingLoss(_ tape: Tape, sequences: [[Int32]], random: inout SeededRandom, dropout: inout SeededRandom?) -> Float {
+        let batch: SequentialBatches.TrainingBatch
+        switch config.architecture {
+        case .sasrec:
+            batch = SequentialBatches.nextItem(
+                sequences: sequences, maxLength: config.maxLength, itemCount: config.itemCount, sampleNegatives: config.loss == .bce, random: &random)
+        case .bert4rec: batch = SequentialBatches.cloze(sequences: sequences, config: config, random: &random)
+        }
+        let hidden = encode(tape, sequences: batch.sequences, dropout: &dropout)
+        let rows = Ops.gatherRows(tape, hidden, rows: batch.rows)
+        guard config.loss == .bce && config.architecture == .sasrec else {
+            return Ops.crossEntropy(tape, logits: logits(tape, hidden: rows), targets: batch.targets, mask: [Float](repeating: 1, count: batch.targets.count))
+        }
+        let table = weights.itemEmbedding
+        let positive = Ops.pairDot(tape, rows, table: table, ids: batch.targets)
+        let negative = Ops.pairDot(tape, rows, table: table, ids: batch.negatives)
+        let n = batch.targets.count
+        let mask = [Float](repeating: 1, count: n)
+        // The original's loss: the mean over positions of −log σ(s⁺) − log(1 − σ(s⁻)), i.e. the sum
+        // of the two means, each seeding its own scores' gradient.
+        return Ops.binaryCrossEntropy(tape, logits: positive, labels: [Float](repeating: 1, count: n), mask: mask)
+            + Ops.binaryCrossEntropy(tape, logits: negative, labels: [Float](repeating: 0, count: n), mask: mask)
     }
 
     // MARK: Forward pass

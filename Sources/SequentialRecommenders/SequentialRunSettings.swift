@@ -1,3 +1,4 @@
+import TextEncoders
 /// What `metrics.json` records about a SASRec / BERT4Rec result: the model's configuration, and
 /// either how it was trained (with early stopping on validation) or where it was loaded from.
 public struct SequentialRunSettings: Codable, Sendable, Equatable {
@@ -68,5 +69,57 @@ public struct SequentialRunSettings: Codable, Sendable, Equatable {
         case config, training
         case loadedFrom = "loaded_from"
         case modelSelection = "model_selection"
+    }
+}
+
+/// What `metrics.json` records about a text-aware recommender (UniSRec, FDSA with text): its
+/// configuration, the text vectors it read, whether it was pre-trained on other domains, and how
+/// it was trained or where it was loaded from.
+public struct TextAwareRunSettings<Config: Codable & Sendable & Equatable>: Codable, Sendable, Equatable {
+    /// The item-feature file's identity.
+    public struct Features: Codable, Sendable, Equatable {
+        public var encoder: String
+        public var weightsSHA256: String
+        public var pooling: String
+        public var normalized: Bool
+        public var maxTokens: Int
+        public var dimension: Int
+        public var cacheKey: String
+
+        public init(_ header: ItemFeatures.Header) {
+            encoder = header.encoder.name
+            weightsSHA256 = header.encoder.weightsSHA256
+            pooling = header.pooling.rawValue
+            normalized = header.normalized
+            maxTokens = header.maxTokens
+            dimension = header.dimension
+            cacheKey = header.cacheKey
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case encoder, pooling, normalized, dimension
+            case weightsSHA256 = "weights_sha256", maxTokens = "max_tokens", cacheKey = "cache_key"
+        }
+    }
+
+    public var config: Config
+    public var features: Features
+    /// "none (no cross-domain pre-training)" or what it was pre-trained on.
+    public var pretraining: String
+    public var training: SequentialRunSettings.Training?
+    public var loadedFrom: String?
+    public var modelSelection = "validation NDCG@10 (each user's second-to-last purchase)"
+
+    public init(config: Config, features: ItemFeatures.Header, pretraining: String, training: SequentialRunSettings.Training?, loadedFrom: String?) {
+        self.config = config
+        self.features = Features(features)
+        self.pretraining = pretraining
+        self.training = training
+        self.loadedFrom = loadedFrom
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case config, features, pretraining, training
+        case loadedFrom = "loaded_from", modelSelection = "model_selection"
     }
 }

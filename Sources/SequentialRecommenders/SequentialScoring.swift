@@ -7,7 +7,10 @@ import Tensors
 extension SequentialModel {
     /// Scores of every item (itemCount per history, dataset item order) for the next purchase after
     /// each history, in batches of `batchSize`; dropout is off. Histories must not be empty.
-    public func scores(histories: [[Int32]], batchSize: Int = 64) -> [Float] {
+    public func scores(histories: [[Int32]]) -> [Float] { scores(histories: histories, batchSize: 64) }
+
+    /// `scores(histories:)` in batches of `batchSize` histories.
+    public func scores(histories: [[Int32]], batchSize: Int) -> [Float] {
         let n = config.itemCount, v = config.vocabularySize
         var out = [Float](repeating: 0, count: histories.count * n)
         for start in stride(from: 0, to: histories.count, by: batchSize) {
@@ -28,16 +31,5 @@ extension SequentialModel {
             }
         }
         return out
-    }
-
-    /// Tie-aware ranks of each case's target among all items (the history stays in the ranking
-    /// unless `excludeHistory`).
-    public func rank(cases: [EvaluationCase], dataset: SequenceDataset, excludeHistory: Bool = false) -> [UserRank] {
-        let n = config.itemCount
-        precondition(n == dataset.itemIDs.count, "the model was trained on \(n) items, the dataset has \(dataset.itemIDs.count)")
-        let scores = self.scores(histories: cases.map(\.history))
-        return FullRankingEvaluator.rankByIndex(cases: cases, dataset: dataset, excludeHistory: excludeHistory) { index, row in
-            row.assign(scores[(index * n)..<((index + 1) * n)])
-        }
     }
 }

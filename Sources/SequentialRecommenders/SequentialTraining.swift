@@ -43,11 +43,11 @@ public struct SequentialEpochRecord: Codable, Sendable, Equatable {
     }
 }
 
-/// Trains a `SequentialModel` on the training part of a leave-one-out split: each user's purchases
+/// Trains a `SequentialRecommender` on the training part of a leave-one-out split: each user's purchases
 /// except the last two (the validation and test targets), through the shared `TrainingLoop`: one
 /// optimiser step a mini-batch, a validation after each epoch's last batch.
 public final class SequentialTrainer {
-    public let model: SequentialModel
+    public let model: any SequentialRecommender
     public let options: SequentialTrainingOptions
     let trainingSequences: [[Int32]]
     let validationCases: [EvaluationCase]
@@ -67,15 +67,15 @@ public final class SequentialTrainer {
     /// The checkpoint record of this run's kind.
     public typealias Checkpoint = TrainingCheckpoint<SequentialEpochRecord>
 
-    public init(model: SequentialModel, dataset: SequenceDataset, options: SequentialTrainingOptions) throws {
-        guard model.config.itemCount == dataset.itemIDs.count else {
+    public init(model: any SequentialRecommender, dataset: SequenceDataset, options: SequentialTrainingOptions) throws {
+        guard model.itemCount == dataset.itemIDs.count else {
             throw SequentialModelError.invalidConfig(
-                field: "item_count", detail: "is \(model.config.itemCount) but the dataset '\(dataset.name)' has \(dataset.itemIDs.count) items")
+                field: "item_count", detail: "is \(model.itemCount) but the dataset '\(dataset.name)' has \(dataset.itemIDs.count) items")
         }
         self.model = model
         self.options = options
         self.dataset = dataset
-        let minimum = model.config.architecture == .sasrec ? 2 : 1
+        let minimum = model.minimumTrainingLength
         trainingSequences = dataset.sequences.filter { $0.count >= 3 }.map { $0.dropLast(2).map(\.item) }.filter { $0.count >= minimum }
         validationCases = Array(dataset.evaluationCases(.valid).prefix(options.validationUsers ?? Int.max))
         guard !trainingSequences.isEmpty, !validationCases.isEmpty else {
@@ -121,29 +121,7 @@ public final class SequentialTrainer {
 
     /// Records the loss of `sequences` and runs its backward pass into the gradients; returns the loss.
     func forwardBackward(sequences: [[Int32]]) -> Float {
-        let config = model.config
-        let batch: SequentialBatches.TrainingBatch
-        switch config.architecture {
-        case .sasrec: batch = SequentialBatches.nextItem(sequences: sequences, config: config, sampleNegatives: config.loss == .bce, random: &batchRandom)
-        case .bert4rec: batch = SequentialBatches.cloze(sequences: sequences, config: config, random: &batchRandom)
-        }
-        let hidden = model.encode(tape, sequences: batch.sequences, dropout: &dropoutRandom)
-        let rows = Ops.gatherRows(tape, hidden, rows: batch.rows)
-        let loss: Float
-        if config.loss == .bce && config.architecture == .sasrec {
-            let table = model.weights.itemEmbedding
-            let positive = Ops.pairDot(tape, rows, table: table, ids: batch.targets)
-            let negative = Ops.pairDot(tape, rows, table: table, ids: batch.negatives)
-            let n = batch.targets.count
-            let mask = [Float](repeating: 1, count: n)
-            // The original's loss: the mean over positions of −log σ(s⁺) − log(1 − σ(s⁻)), i.e. the sum
-            // of the two means, each seeding its own scores' gradient.
-            loss = Ops.binaryCrossEntropy(tape, logits: positive, labels: [Float](repeating: 1, count: n), mask: mask)
-                + Ops.binaryCrossEntropy(tape, logits: negative, labels: [Float](repeating: 0, count: n), mask: mask)
-        } else {
-            let logits = model.logits(tape, hidden: rows)
-            loss = Ops.crossEntropy(tape, logits: logits, targets: batch.targets, mask: [Float](repeating: 1, count: batch.targets.count))
-        }
+        let loss = model.trainingLoss(tape, sequences: sequences, random: &batchRandom, dropout: &dropoutRandom)
         tape.backward()
         return loss
     }
@@ -167,13 +145,13 @@ public final class SequentialTrainer {
         let initial = FloatStorage(capacity: set.capacity)
         set.copyWeights(into: initial)
         var setup = Checkpoint.setup(of: options)
-        setup["config"] = Checkpoint.setup(of: ["config": model.config])["config"]
+        setup["config"] = model.checkpointConfig
         setup["dataset"] = dataset.name
         setup["training_users"] = String(trainingSequences.count)
         var epochLoss = 0.0, epochBatches = 0
         var epochStarted = Date()
         let task = TrainingLoop<SequentialEpochRecord>.Task(
-            model: model.config.architecture.rawValue, setup: setup,
+            model: model.methodName, setup: setup,
             microBatch: { [self] step, _, tally in
                 let index = (step - 1) % perEpoch
                 if index == 0 {

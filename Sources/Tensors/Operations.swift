@@ -219,6 +219,20 @@ public enum Ops {
         return out
     }
 
+    /// `factor · x`, elementwise (a temperature's 1/τ).
+    public static func scale(_ tape: Tape, _ x: Variable, by factor: Float) -> Variable {
+        let out = Variable(zeros: x.shape)
+        let count = x.count
+        let (o, inp) = (out.value.base, x.value.base)
+        for i in 0..<count { o[i] = factor * inp[i] }
+        guard x.requiresGradient else { return out }
+        tape.record {
+            let (g, d) = (out.gradient.base, x.gradient.base)
+            for i in 0..<count { d[i] += factor * g[i] }
+        }
+        return out
+    }
+
     /// Rows scaled to unit length: (N, C) → (N, C).
     public static func l2Normalize(_ tape: Tape, _ x: Variable) -> Variable {
         let c = x.shape.last!, n = x.count / c

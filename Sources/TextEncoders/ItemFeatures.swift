@@ -66,6 +66,25 @@ public struct ItemFeatures: Sendable, Equatable {
         public var tokens: Int
         public var truncatedItems: Int
 
+        public init(
+            encoder: FeatureEncoderIdentity, pooling: FeaturePooling, normalized: Bool, maxTokens: Int, dataset: String, itemCount: Int, dimension: Int,
+            itemIDs: [String], textsSHA256: String, matrixSHA256: String, cacheKey: String, tokens: Int, truncatedItems: Int
+        ) {
+            self.encoder = encoder
+            self.pooling = pooling
+            self.normalized = normalized
+            self.maxTokens = maxTokens
+            self.dataset = dataset
+            self.itemCount = itemCount
+            self.dimension = dimension
+            self.itemIDs = itemIDs
+            self.textsSHA256 = textsSHA256
+            self.matrixSHA256 = matrixSHA256
+            self.cacheKey = cacheKey
+            self.tokens = tokens
+            self.truncatedItems = truncatedItems
+        }
+
         enum CodingKeys: String, CodingKey {
             case format, version, encoder, pooling, normalized, maxTokens = "max_tokens", dataset, itemCount = "item_count", dimension
             case itemIDs = "item_ids", textsSHA256 = "texts_sha256", matrixSHA256 = "matrix_sha256", cacheKey = "cache_key", tokens

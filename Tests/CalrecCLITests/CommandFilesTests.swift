@@ -12,7 +12,7 @@ final class CommandFilesTests: XCTestCase {
         XCTAssertEqual(
             Set(subcommands.map(\.name)),
             ["doctor", "lm train", "lm generate", "lm score", "train", "recommend", "synth", "prepare", "stats", "baseline", "evaluate",
-             "compare", "results", "export"])
+             "compare", "results", "export", "features"])
         for (name, type) in subcommands {
             XCTAssertTrue(type is DeclaresFiles.Type, "calrec \(name) does not declare its files (a DeclaresFiles conformance beside the command)")
         }
@@ -28,6 +28,9 @@ final class CommandFilesTests: XCTestCase {
     func testDataAndModelFoldersAreInputsAndOutFoldersOutputs() throws {
         try assertFiles("synth --out raw --budget tiny", inputs: [], outputs: ["raw"])
         try assertFiles("prepare --amazon2018 raw --out prepared", inputs: ["raw"], outputs: ["prepared"])
+        try assertFiles("features --recbole data --encoder enc --out feats", inputs: ["data", "enc"], outputs: ["feats"])
+        try assertFiles("baseline unisrec-t --recbole data --features feats --out runs/u", inputs: ["data", "feats"], outputs: ["runs/u"])
+        try assertFiles("baseline fdsa --recbole data --encoder enc --out runs/f", inputs: ["data", "enc"], outputs: ["runs/f"])
         try assertFiles("train --stage 0 --recbole a --recbole b --out s0", inputs: ["a", "b"], outputs: ["s0"])
         try assertFiles("train --stage 2 --init s0 --amazon2018 raw --out s2", inputs: ["raw", "s0"], outputs: ["s2"])
         try assertFiles("lm train --text-file docs.txt --out lm", inputs: ["docs.txt"], outputs: ["lm"])

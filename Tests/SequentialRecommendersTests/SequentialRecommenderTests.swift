@@ -182,7 +182,8 @@ final class SequentialRecommenderTests: XCTestCase {
         var config = tinyConfig(.sasrec)
         config.maxLength = 3
         var random = SeededRandom(seed: 1)
-        let batch = SequentialBatches.nextItem(sequences: [[0, 1, 2, 3, 4], [5, 6]], config: config, sampleNegatives: true, random: &random)
+        let batch = SequentialBatches.nextItem(
+            sequences: [[0, 1, 2, 3, 4], [5, 6]], maxLength: config.maxLength, itemCount: config.itemCount, sampleNegatives: true, random: &random)
         // Window of the last 4 items (ids shifted by 1): 2 3 4 5 → inputs 2 3 4, targets 3 4 5; then 6 → 7.
         XCTAssertEqual(batch.sequences, [[2, 3, 4], [6]])
         XCTAssertEqual(batch.rows, [0, 1, 2, 3])

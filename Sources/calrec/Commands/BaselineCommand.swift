@@ -5,6 +5,7 @@ import RecData
 import Retrieval
 import Support
 import SequentialRecommenders
+import TextEncoders
 import Workbench
 
 /// `calrec baseline pop|bm25|sasrec|bert4rec`: the baselines, through the tie-aware evaluator.
@@ -16,15 +17,24 @@ struct BaselineCommand: ParsableCommand {
 
     enum Method: String, ExpressibleByArgument, CaseIterable {
         case pop, bm25, sasrec, bert4rec
+        case uniSRecText = "unisrec-t", uniSRecIDText = "unisrec-idt", fdsa
+
+        /// Whether it reads item-text vectors.
+        var isTextAware: Bool { self == .uniSRecText || self == .uniSRecIDText || self == .fdsa }
     }
 
     @Argument(
-        help: "pop (training-set popularity), bm25 (BM25 over the last history items' text), sasrec or bert4rec (ID-only transformers trained here).")
+        help: """
+            pop (training-set popularity), bm25 (BM25 over the last history items' text), sasrec or bert4rec (ID-only transformers trained \
+            here), unisrec-t or unisrec-idt (UniSRec over frozen item-text vectors, inductive T or transductive ID+T), fdsa (item-ID and \
+            item-text streams).
+            """)
     var method: Method
 
     @OptionGroup var source: DataSourceOptions
     @OptionGroup var evaluation: EvaluationOptions
     @OptionGroup var sequential: SequentialModelOptions
+    @OptionGroup var text: TextFeatureOptions
 
     @Option(name: .customLong("last-items"), help: "bm25: history items whose text forms the query.")
     var lastItems = 1
@@ -45,6 +55,12 @@ struct BaselineCommand: ParsableCommand {
     func run() throws {
         if let architecture = SequentialArchitecture(rawValue: method.rawValue) {
             return try runSequential(architecture)
+        }
+        switch method {
+        case .uniSRecText: return try runUniSRec(.text)
+        case .uniSRecIDText: return try runUniSRec(.idText)
+        case .fdsa: return try runFDSA()
+        default: break
         }
         let baseline: BaselineMethod =
             method == .pop
@@ -90,8 +106,79 @@ struct BaselineCommand: ParsableCommand {
     }
 }
 
+extension BaselineCommand {
+    /// The datasets of the source, each with its output folder.
+    func datasetsWithFolders() throws -> [(dataset: SequenceDataset, folder: String, multiple: Bool)] {
+        var datasets: [SequenceDataset] = []
+        try source.forEachDataset { datasets.append($0) }
+        return datasets.map { ($0, datasets.count > 1 ? (evaluation.out as NSString).appendingPathComponent($0.name) : evaluation.out, datasets.count > 1) }
+    }
+
+    /// Trains (or loads) UniSRec per dataset over its item-text vectors, then ranks the evaluated
+    /// users' targets. No cross-domain pre-training: every tensor is trained on the dataset itself.
+    func runUniSRec(_ variant: UniSRecVariant) throws {
+        try runTextAware(
+            load: { folder, features in
+                let model = try UniSRecModel(folder: folder, features: features)
+                guard model.config.variant == variant else { throw ValidationError("\(folder) holds \(model.methodName), not \(variant.methodName)") }
+                return (model, model.config)
+            },
+            make: { dataset, features in
+                let config = sequential.uniSRecConfig(variant, itemCount: dataset.itemIDs.count, features: features)
+                return (try UniSRecModel.initialized(config: config, features: features, seed: sequential.seed), config)
+            })
+    }
+
+    /// Trains (or loads) FDSA per dataset with the item-text vector as its feature.
+    func runFDSA() throws {
+        try runTextAware(
+            load: { folder, features in
+                let model = try FDSAModel(folder: folder, features: features)
+                return (model, model.config)
+            },
+            make: { dataset, features in
+                let config = sequential.fdsaConfig(itemCount: dataset.itemIDs.count, features: features)
+                return (try FDSAModel.initialized(config: config, features: features, seed: sequential.seed), config)
+            })
+    }
+
+    /// Per dataset: the item-text vectors, the model (`--load`ed, or made and trained with early
+    /// stopping), the ranks of the evaluated users' targets and `metrics.json` with the settings.
+    func runTextAware<Config: Codable & Sendable & Equatable>(
+        load: (String, ItemFeatures) throws -> (any SequentialRecommender, Config),
+        make: (SequenceDataset, ItemFeatures) throws -> (any SequentialRecommender, Config)
+    ) throws {
+        for (dataset, folder, multiple) in try datasetsWithFolders() {
+            let features = try text.features(for: dataset, out: folder)
+            let pretraining = "none (no cross-domain pre-training)"
+            let model: any SequentialRecommender
+            let settings: TextAwareRunSettings<Config>
+            let trainingSeconds: Double?
+            if let path = sequential.load {
+                let (loaded, config) = try load(path, features)
+                model = loaded
+                settings = TextAwareRunSettings(config: config, features: features.header, pretraining: pretraining, training: nil, loadedFrom: path)
+                trainingSeconds = nil
+            } else {
+                let (made, config) = try make(dataset, features)
+                model = made
+                let (training, seconds) = try sequential.train(model, dataset: dataset, folder: folder, budget: evaluation.budget)
+                settings = TextAwareRunSettings(config: config, features: features.header, pretraining: pretraining, training: training, loadedFrom: nil)
+                trainingSeconds = seconds
+            }
+            let started = Platform.processCPUSeconds()
+            let cases = Array(dataset.evaluationCases(evaluation.split).prefix(evaluation.userLimit ?? Int.max))
+            let ranks = model.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory)
+            let cost = ComputeCost(trainingStages: trainingSeconds.map { [("training", $0)] }, inferenceSeconds: Platform.processCPUSeconds() - started)
+            try evaluation.write(ranks: ranks, dataset: dataset.name, method: model.methodName, multiple: multiple, settings: settings, cost: cost)
+        }
+    }
+}
+
 extension BaselineCommand: DeclaresFiles {
     /// The data, a saved model with `--load`, and the evaluation's outputs (SASRec and BERT4Rec
     /// save their model inside `--out`).
-    var files: CommandFiles { source.files + sequential.files + evaluation.files }
+    var files: CommandFiles {
+        source.files + sequential.files + (method.isTextAware ? text.files : CommandFiles()) + evaluation.files
+    }
 }

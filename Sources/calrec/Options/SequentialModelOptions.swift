@@ -4,6 +4,7 @@ import Foundation
 import RecData
 import SequentialRecommenders
 import Support
+import TextEncoders
 import Training
 import Workbench
 
@@ -25,8 +26,8 @@ struct SequentialModelOptions: ParsableArguments {
     @Option(help: "sasrec/bert4rec: Adam learning rate.")
     var lr: Float = 1e-3
 
-    @Option(help: "sasrec/bert4rec: hidden size.")
-    var hidden = 64
+    @Option(help: "Hidden size (default: SASRec/BERT4Rec 64, UniSRec 300, as in their papers).")
+    var hidden: Int?
 
     @Option(help: "sasrec/bert4rec: transformer blocks.")
     var layers = 2
@@ -55,6 +56,15 @@ struct SequentialModelOptions: ParsableArguments {
     @Option(name: .customLong("validation-users"), help: "sasrec/bert4rec: users ranked for early stopping each epoch (default: all).")
     var validationUsers: Int?
 
+    @Option(help: "unisrec: whitening experts of the MoE adaptor.")
+    var experts = 8
+
+    @Option(help: "unisrec: temperature of the cosine scores.")
+    var temperature: Float = 0.07
+
+    @Option(name: .customLong("adaptor-dropout"), help: "unisrec: dropout on the text vectors inside each expert.")
+    var adaptorDropout: Float = 0.2
+
     @Option(help: "sasrec/bert4rec: evaluate this saved model folder (config.json + model.safetensors) instead of training (model and training options are then ignored).")
     var load: String?
 
@@ -67,6 +77,7 @@ struct SequentialModelOptions: ParsableArguments {
     var resume = false
 
     func validate() throws {
+        if let hidden, hidden < 1 { throw ValidationError("--hidden must be at least 1") }
         guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
         guard (maxEpochs ?? 1) >= 1, patience >= 1, batch >= 1, lr > 0 else {
             throw ValidationError("--max-epochs, --patience, --batch and --lr must be positive")
@@ -78,7 +89,7 @@ struct SequentialModelOptions: ParsableArguments {
     func config(_ architecture: SequentialArchitecture, itemCount: Int) -> SequentialModelConfig {
         let paper = SequentialModelConfig.defaults(for: architecture, itemCount: itemCount)
         return SequentialModelConfig(
-            architecture: architecture, itemCount: itemCount, hidden: hidden, layers: layers, heads: heads, maxLength: maxLength,
+            architecture: architecture, itemCount: itemCount, hidden: hidden ?? 64, layers: layers, heads: heads, maxLength: maxLength,
             hiddenDropout: dropout ?? paper.hiddenDropout, attentionDropout: attentionDropout ?? dropout ?? paper.attentionDropout, loss: loss,
             maskProbability: maskProbability)
     }
@@ -111,10 +122,20 @@ struct SequentialModelOptions: ParsableArguments {
         }
         let config = self.config(architecture, itemCount: dataset.itemIDs.count)
         let model = try SequentialModel.initialized(config: config, seed: seed)
+        let (training, seconds) = try train(model, dataset: dataset, folder: folder, budget: budget)
+        return (model, SequentialRunSettings(config: config, training: training, loadedFrom: nil), seconds)
+    }
+
+    /// Trains `model` on `dataset` with early stopping, saving it with its curve under
+    /// `folder/model`; returns how the training went and its CPU seconds.
+    func train(
+        _ model: any SequentialRecommender, dataset: SequenceDataset, folder: String, budget: Budget
+    ) throws -> (training: SequentialRunSettings.Training, cpuSeconds: Double) {
+        let name = model.methodName
         let maxEpochs = epochs(budget)
         let trainer = try SequentialTrainer(model: model, dataset: dataset, options: training(budget))
         let started = TrainingCost.Mark.now()
-        let progress = ProgressDisplay(total: maxEpochs, label: "\(architecture.rawValue) \(dataset.name)")
+        let progress = ProgressDisplay(total: maxEpochs, label: "\(name) \(dataset.name)")
         let modelFolder = (folder as NSString).appendingPathComponent("model")
         let checkpointFolder = modelFolder + ".checkpoint"
         // Before --resume looks for the checkpoint: one a killed writer had moved aside comes back.
@@ -130,19 +151,49 @@ struct SequentialModelOptions: ParsableArguments {
         }
         guard let best = records.filter(\.best).last else {
             throw ValidationError(
-                "\(architecture.rawValue) on '\(dataset.name)': the training loss was not finite from the first epoch (\(records.first?.loss ?? .nan)); try a lower --lr")
+                "\(name) on '\(dataset.name)': the training loss was not finite from the first epoch (\(records.first?.loss ?? .nan)); try a lower --lr")
         }
-        log("\(architecture.rawValue): stopped after \(records.count) epochs; best epoch \(best.epoch), valid NDCG@10 \(String(format: "%.4f", best.validNDCG10))")
+        log("\(name): stopped after \(records.count) epochs; best epoch \(best.epoch), valid NDCG@10 \(String(format: "%.4f", best.validNDCG10))")
         try model.save(to: modelFolder)
         try AtomicWrite.write(Data(try JSONLinesText.render(records).utf8), to: (modelFolder as NSString).appendingPathComponent("train.jsonl"))
         // Every process of a resumed run counts, up to the checkpoint it resumed from.
         let cost = trainer.priorCost + started.elapsed()
-        let trainingCPUSeconds = cost.cpuSeconds
         let training = SequentialRunSettings.Training(
             maxEpochs: maxEpochs, patience: patience, batch: batch, lr: lr, seed: seed, validationUsers: validationUsers,
-            epochsRun: records.count, bestEpoch: best.epoch, bestValidNDCG10: best.validNDCG10, cpuSeconds: trainingCPUSeconds,
+            epochsRun: records.count, bestEpoch: best.epoch, bestValidNDCG10: best.validNDCG10, cpuSeconds: cost.cpuSeconds,
             wallSeconds: cost.wallSeconds, trainingUsers: trainer.trainingUsers, resumed: resume ? true : nil)
-        return (model, SequentialRunSettings(config: config, training: training, loadedFrom: nil), trainingCPUSeconds)
+        return (training, cost.cpuSeconds)
+    }
+}
+
+extension SequentialModelOptions {
+    /// UniSRec's configuration: the authors' defaults, with the options given.
+    func uniSRecConfig(_ variant: UniSRecVariant, itemCount: Int, features: ItemFeatures) -> UniSRecConfig {
+        var config = UniSRecConfig(variant: variant, itemCount: itemCount, featureDimension: features.header.dimension, featuresKey: features.header.cacheKey)
+        config.hidden = hidden ?? config.hidden
+        config.layers = layers
+        config.heads = heads
+        config.maxLength = maxLength
+        config.hiddenDropout = dropout ?? config.hiddenDropout
+        config.attentionDropout = attentionDropout ?? dropout ?? config.attentionDropout
+        config.experts = experts
+        config.temperature = temperature
+        config.adaptorDropout = adaptorDropout
+        return config
+    }
+}
+
+extension SequentialModelOptions {
+    /// FDSA's configuration: RecBole's defaults, with the options given.
+    func fdsaConfig(itemCount: Int, features: ItemFeatures) -> FDSAConfig {
+        var config = FDSAConfig(itemCount: itemCount, featureDimension: features.header.dimension, featuresKey: features.header.cacheKey)
+        config.hidden = hidden ?? config.hidden
+        config.layers = layers
+        config.heads = heads
+        config.maxLength = maxLength
+        config.hiddenDropout = dropout ?? config.hiddenDropout
+        config.attentionDropout = attentionDropout ?? dropout ?? config.attentionDropout
+        return config
     }
 }
 

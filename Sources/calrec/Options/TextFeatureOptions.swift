@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import RecData
+import TextEncoders
+import Workbench
+
+/// Where a text-aware baseline gets its item-text vectors: a folder `calrec features` wrote, or
+/// computed here with a BERT encoder (cached in `<out>/features`, recomputed only when the encoder,
+/// the settings or a text changes).
+struct TextFeatureOptions: ParsableArguments {
+    @Option(help: "Item features written by calrec features (default: computed with --encoder into <out>/features).")
+    var features: String?
+    @Option(help: "BERT folder that encodes the item texts when --features is not given.")
+    var encoder = ".cache/models/all-MiniLM-L6-v2"
+    @Option(help: "With --encoder: mean or cls pooling.")
+    var pooling: FeaturePooling = .mean
+    @Option(name: .customLong("max-tokens"), help: "With --encoder: tokens per item at most.")
+    var maxTokens = 128
+
+    /// The features of `dataset`'s items, checked against its catalogue.
+    func features(for dataset: SequenceDataset, out: String) throws -> ItemFeatures {
+        if let features {
+            let loaded = try ItemFeatures.read(folder: features)
+            try loaded.checkItems(dataset.itemIDs, path: features)
+            return loaded
+        }
+        let folder = (out as NSString).appendingPathComponent("features")
+        guard FileManager.default.fileExists(atPath: (encoder as NSString).appendingPathComponent("config.json")) else {
+            throw ValidationError("--encoder \(encoder): no config.json there; `make models` fetches all-MiniLM-L6-v2, or pass --features")
+        }
+        let model = try BertEncoder(folder: encoder)
+        let name = URL(fileURLWithPath: encoder).standardizedFileURL.lastPathComponent
+        let texts = dataset.items.map(ItemTextFormat.encoderText)
+        let key = ItemFeatures.cacheKey(texts: texts, encoder: model.identity(name: name), pooling: pooling, normalized: false, maxTokens: maxTokens)
+        if let cached = try? ItemFeatures.read(folder: folder), cached.header.cacheKey == key, cached.header.itemIDs == dataset.itemIDs {
+            return cached
+        }
+        let progress = ProgressDisplay(total: texts.count, label: "features \(dataset.name)")
+        let computed = model.itemFeatures(
+            dataset: dataset, encoderName: name, pooling: pooling, normalized: false, maxTokens: maxTokens, progress: { progress.update($0, detail: "items") })
+        try computed.write(to: folder)
+        return computed
+    }
+}
+
+extension TextFeatureOptions: DeclaresFiles {
+    var files: CommandFiles { CommandFiles(reading: [features ?? encoder]) }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import XCTest
+
+/// End-to-end: `calrec features`, then UniSRec and FDSA over those features through `calrec baseline`.
+final class TextAwareBaselineCLITests: XCTestCase {
+    private let cli = CLIRunner()
+
+    /// The cached all-MiniLM-L6-v2 folder; skipped without it, failed under `make test`.
+    private func encoder() throws -> String {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = repository.appendingPathComponent(".cache/models/all-MiniLM-L6-v2").path
+        guard FileManager.default.fileExists(atPath: path + "/model.safetensors") else {
+            if ProcessInfo.processInfo.environment["CALREC_REQUIRE_MODELS"] == "1" { XCTFail("\(path) is missing; make models fetches it") }
+            throw XCTSkip("\(path) is missing; `make models` fetches it (make test does)")
+        }
+        return path
+    }
+
+    private func tinyDataset(_ folder: String) throws -> String {
+        let data = folder + "/tiny"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        var inter = "user_id:token\titem_id:token\ttimestamp:float\n"
+        for (user, items) in [("u0", "abcd"), ("u1", "bac"), ("u2", "cdba"), ("u3", "dabc")] {
+            for (t, item) in items.enumerated() { inter += "\(user)\t\(item)\t\(t)\n" }
+        }
+        try inter.write(toFile: data + "/T.inter", atomically: true, encoding: .utf8)
+        try "item_id:token\ttext:token_seq\na\tred pen\nb\tblue pen\nc\tred ink\nd\tpaper pad\n"
+            .write(toFile: data + "/T.item", atomically: true, encoding: .utf8)
+        return data
+    }
+
+    func testFeaturesAreComputedOnceAndTheTextAwareBaselinesTrainReloadAndRecordThem() throws {
+        let encoder = try encoder()
+        let folder = try scratchFolder("calrec-text-aware")
+        let data = try tinyDataset(folder)
+        let features = try cli.run(["features", "--recbole", data, "--encoder", encoder, "--out", folder + "/features"])
+        XCTAssertEqual(features.status, 0, features.err)
+        XCTAssertTrue(features.out.contains("4 items × 384"), features.out)
+        let again = try cli.run(["features", "--recbole", data, "--encoder", encoder, "--out", folder + "/features"])
+        XCTAssertTrue(again.out.contains("up to date"), again.out)
+        let header = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/features/item_features.json"))) as! [String: Any]
+        let key = header["cache_key"] as! String
+        XCTAssertEqual(header["item_ids"] as? [String], ["a", "b", "c", "d"])
+
+        for method in ["unisrec-t", "unisrec-idt", "fdsa"] {
+            let out = folder + "/" + method
+            let trained = try cli.run([
+                "baseline", method, "--recbole", data, "--features", folder + "/features", "--out", out, "--max-epochs", "2", "--hidden", "8",
+                "--layers", "1", "--seed", "3",
+            ])
+            XCTAssertEqual(trained.status, 0, trained.err)
+            let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as! [String: Any]
+            XCTAssertEqual(metrics["method"] as? String, method)
+            let settings = metrics["settings"] as! [String: Any]
+            XCTAssertEqual((settings["features"] as! [String: Any])["cache_key"] as? String, key)
+            XCTAssertEqual((settings["features"] as! [String: Any])["encoder"] as? String, "all-MiniLM-L6-v2")
+            XCTAssertEqual(settings["pretraining"] as? String, "none (no cross-domain pre-training)")
+            XCTAssertEqual((settings["config"] as! [String: Any])["hidden"] as? Int, 8)
+            let reloaded = try cli.run([
+                "baseline", method, "--recbole", data, "--features", folder + "/features", "--out", out + "-loaded", "--load", out + "/model",
+            ])
+            XCTAssertEqual(reloaded.status, 0, reloaded.err)
+            XCTAssertEqual(
+                try String(contentsOfFile: out + "/ranks.tsv", encoding: .utf8), try String(contentsOfFile: out + "-loaded/ranks.tsv", encoding: .utf8))
+        }
+        // Without --features the encoder computes them into <out>/features: the same vectors.
+        let computed = try cli.run([
+            "baseline", "fdsa", "--recbole", data, "--encoder", encoder, "--out", folder + "/fdsa-own", "--max-epochs", "2", "--hidden", "8",
+            "--layers", "1", "--seed", "3",
+        ])
+        XCTAssertEqual(computed.status, 0, computed.err)
+        XCTAssertEqual(
+            try Data(contentsOf: URL(fileURLWithPath: folder + "/fdsa-own/features/item_features.f32")),
+            try Data(contentsOf: URL(fileURLWithPath: folder + "/features/item_features.f32")))
+        XCTAssertEqual(
+            try String(contentsOfFile: folder + "/fdsa/ranks.tsv", encoding: .utf8), try String(contentsOfFile: folder + "/fdsa-own/ranks.tsv", encoding: .utf8))
+        // Features of another catalogue are refused, naming the first item that differs.
+        try "item_id:token\ttext:token_seq\na\tred pen\nx\tblue pen\nc\tred ink\nd\tpaper pad\n".write(toFile: data + "/T.item", atomically: true, encoding: .utf8)
+        var inter = try String(contentsOfFile: data + "/T.inter", encoding: .utf8)
+        inter = inter.replacingOccurrences(of: "\tb\t", with: "\tx\t")
+        try inter.write(toFile: data + "/T.inter", atomically: true, encoding: .utf8)
+        let refused = try cli.run(["baseline", "fdsa", "--recbole", data, "--features", folder + "/features", "--out", folder + "/x"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.err.contains("features"), refused.err)
+    }
+}
