@@ -45,6 +45,10 @@ extension Calrec {
             }
         } catch let code as ExitCode {
             exit(withError: code)
+        } catch where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+            // `--help` and `help <command>` parse to ArgumentParser's help command, whose run throws its
+            // own request for the help text: ArgumentParser prints it and exits 0.
+            exit(withError: error)
         } catch {
             FileHandle.standardError.write(Data("error: \(describe(error))\n".utf8))
             Foundation.exit(1)

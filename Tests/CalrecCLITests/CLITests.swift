@@ -14,6 +14,16 @@ final class CLITests: XCTestCase {
 
     private func scratch() throws -> String { try scratchFolder("calrec-cli") }
 
+    func testHelpIsPrintedAndExitsZeroForTheRootAndEverySubcommand() throws {
+        for arguments in [["--help"], ["baseline", "--help"], ["help", "features"], ["run", "-h"]] {
+            let result = try run(arguments)
+            XCTAssertEqual(result.status, 0, "\(arguments): \(result.err)")
+            XCTAssertTrue(result.out.contains("USAGE: calrec"), "\(arguments): \(result.out)")
+            XCTAssertFalse(result.err.contains("CommandError"), result.err)
+        }
+        XCTAssertTrue(try run(["baseline", "--help"]).out.contains("unisrec-t"))
+    }
+
     func testStatsJSONOnGiftCardsHasEveryKey() throws {
         let folder = Self.data.appendingPathComponent("amazon2018-gift-cards").path
         let result = try run(["stats", "--amazon2018", folder, "--category", "Gift_Cards", "--format", "json"])
