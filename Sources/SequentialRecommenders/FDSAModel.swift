@@ -168,23 +168,9 @@ public final class FDSAModel: SequentialRecommender {
     }
 
     public func scores(histories: [[Int32]]) -> [Float] {
-        let n = config.itemCount, v = n + 1, batchSize = 64
-        var out = [Float](repeating: 0, count: histories.count * n)
-        for start in stride(from: 0, to: histories.count, by: batchSize) {
-            let tape = Tape()
-            defer { tape.reset() }
-            let chunk = histories[start..<min(start + batchSize, histories.count)]
-            let sequences = chunk.map { $0.suffix(config.maxLength).map { $0 + 1 } }
-            var last: [Int32] = []
-            var offset = 0
-            for sequence in sequences {
-                offset += sequence.count
-                last.append(Int32(offset - 1))
-            }
+        batchedScores(histories: histories, maxLength: config.maxLength, width: config.itemCount + 1, firstItemColumn: 1) { tape, sequences, last in
             var inference: SeededRandom? = nil
-            let logits = Ops.tiedLogits(tape, represent(tape, sequences: sequences, rows: last, dropout: &inference), wte: itemEmbedding)
-            for r in 0..<chunk.count { for i in 0..<n { out[(start + r) * n + i] = logits.value[r * v + i + 1] } }
+            return Ops.tiedLogits(tape, represent(tape, sequences: sequences, rows: last, dropout: &inference), wte: itemEmbedding)
         }
-        return out
     }
 }

@@ -30,7 +30,46 @@ public protocol SequentialRecommender: AnyObject {
     func save(to folder: String) throws
 }
 
+/// The encoder settings every transformer recommender has, set from the shared command-line options.
+public protocol TransformerSettings {
+    var hidden: Int { get set }
+    var layers: Int { get set }
+    var heads: Int { get set }
+    var maxLength: Int { get set }
+    var hiddenDropout: Float { get set }
+    var attentionDropout: Float { get set }
+}
+
+extension UniSRecConfig: TransformerSettings {}
+extension FDSAConfig: TransformerSettings {}
+extension S3RecConfig: TransformerSettings {}
+
 extension SequentialRecommender {
+    /// Scores of every item after each history, in batches of 64 histories (each cut to its last
+    /// `maxLength` items, as model ids): `logits` maps a batch and the packed row of each history's
+    /// last item to logits of `width` columns, of which items are `firstItemColumn…`.
+    func batchedScores(
+        histories: [[Int32]], maxLength: Int, width: Int, firstItemColumn: Int, logits: (Tape, [[Int32]], [Int32]) -> Variable
+    ) -> [Float] {
+        let n = itemCount, batchSize = 64
+        var out = [Float](repeating: 0, count: histories.count * n)
+        for start in stride(from: 0, to: histories.count, by: batchSize) {
+            let tape = Tape()
+            defer { tape.reset() }
+            let chunk = histories[start..<min(start + batchSize, histories.count)]
+            let sequences = chunk.map { $0.suffix(maxLength).map { $0 + 1 } }
+            var last: [Int32] = []
+            var offset = 0
+            for sequence in sequences {
+                offset += sequence.count
+                last.append(Int32(offset - 1))
+            }
+            let values = logits(tape, sequences, last).value
+            for r in 0..<chunk.count { for i in 0..<n { out[(start + r) * n + i] = values[r * width + firstItemColumn + i] } }
+        }
+        return out
+    }
+
     /// Tie-aware ranks of each case's target among all items (the history stays in the ranking
     /// unless `excludeHistory`).
     public func rank(cases: [EvaluationCase], dataset: SequenceDataset, excludeHistory: Bool = false) -> [UserRank] {

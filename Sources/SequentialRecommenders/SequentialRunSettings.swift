@@ -123,3 +123,47 @@ public struct TextAwareRunSettings<Config: Codable & Sendable & Equatable>: Coda
         case loadedFrom = "loaded_from", modelSelection = "model_selection"
     }
 }
+
+/// What `metrics.json` records about an S³-Rec result: its configuration (with the attribute
+/// vocabulary), the self-supervised pre-training, and the fine-tuning (or where it was loaded from).
+public struct S3RecRunSettings: Codable, Sendable, Equatable {
+    public struct Pretraining: Codable, Sendable, Equatable {
+        public var epochs: Int
+        public var batch: Int
+        public var lr: Float
+        /// Mean weighted loss of the first and the last epoch.
+        public var firstLoss: Double
+        public var lastLoss: Double
+        public var cpuSeconds: Double
+
+        public init(epochs: Int, batch: Int, lr: Float, firstLoss: Double, lastLoss: Double, cpuSeconds: Double) {
+            self.epochs = epochs
+            self.batch = batch
+            self.lr = lr
+            self.firstLoss = firstLoss
+            self.lastLoss = lastLoss
+            self.cpuSeconds = cpuSeconds
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case epochs, batch, lr, firstLoss = "first_loss", lastLoss = "last_loss", cpuSeconds = "cpu_seconds"
+        }
+    }
+
+    public var config: S3RecConfig
+    public var pretraining: Pretraining?
+    public var training: SequentialRunSettings.Training?
+    public var loadedFrom: String?
+    public var modelSelection = "validation NDCG@10 (each user's second-to-last purchase)"
+
+    public init(config: S3RecConfig, pretraining: Pretraining?, training: SequentialRunSettings.Training?, loadedFrom: String?) {
+        self.config = config
+        self.pretraining = pretraining
+        self.training = training
+        self.loadedFrom = loadedFrom
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case config, pretraining, training, loadedFrom = "loaded_from", modelSelection = "model_selection"
+    }
+}

@@ -183,7 +183,7 @@ public final class UniSRecModel: SequentialRecommender {
     }
 
     public func scores(histories: [[Int32]]) -> [Float] {
-        let n = config.itemCount, batchSize = 64
+        let n = config.itemCount
         var inference: SeededRandom? = nil
         // The items' unit representations once, as a constant for every batch of histories.
         let tableTape = Tape()
@@ -191,19 +191,9 @@ public final class UniSRecModel: SequentialRecommender {
         let table = Variable(shape: computed.shape, value: computed.value.array)
         table.requiresGradient = false
         tableTape.reset()
-        var out = [Float](repeating: 0, count: histories.count * n)
-        for start in stride(from: 0, to: histories.count, by: batchSize) {
-            let tape = Tape()
-            defer { tape.reset() }
-            let chunk = histories[start..<min(start + batchSize, histories.count)]
-            let sequences = chunk.map { $0.suffix(config.maxLength).map { $0 + 1 } }
-            var offsets = [0]
-            for sequence in sequences { offsets.append(offsets.last! + sequence.count) }
+        return batchedScores(histories: histories, maxLength: config.maxLength, width: n, firstItemColumn: 0) { tape, sequences, last in
             let hidden = encode(tape, sequences: sequences, dropout: &inference)
-            let last = Ops.gatherRows(tape, hidden, rows: offsets.dropFirst().map { Int32($0 - 1) })
-            let logits = Ops.tiedLogits(tape, Ops.l2Normalize(tape, last), wte: table)
-            for r in 0..<chunk.count { for i in 0..<n { out[(start + r) * n + i] = logits.value[r * n + i] } }
+            return Ops.tiedLogits(tape, Ops.l2Normalize(tape, Ops.gatherRows(tape, hidden, rows: last)), wte: table)
         }
-        return out
     }
 }

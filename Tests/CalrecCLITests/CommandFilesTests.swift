@@ -31,6 +31,7 @@ final class CommandFilesTests: XCTestCase {
         try assertFiles("features --recbole data --encoder enc --out feats", inputs: ["data", "enc"], outputs: ["feats"])
         try assertFiles("baseline unisrec-t --recbole data --features feats --out runs/u", inputs: ["data", "feats"], outputs: ["runs/u"])
         try assertFiles("baseline fdsa --recbole data --encoder enc --out runs/f", inputs: ["data", "enc"], outputs: ["runs/f"])
+        try assertFiles("baseline s3rec --amazon2018 raw --out runs/s", inputs: ["raw"], outputs: ["runs/s"])
         try assertFiles("train --stage 0 --recbole a --recbole b --out s0", inputs: ["a", "b"], outputs: ["s0"])
         try assertFiles("train --stage 2 --init s0 --amazon2018 raw --out s2", inputs: ["raw", "s0"], outputs: ["s2"])
         try assertFiles("lm train --text-file docs.txt --out lm", inputs: ["docs.txt"], outputs: ["lm"])

@@ -29,6 +29,31 @@ final class TextAwareBaselineCLITests: XCTestCase {
         return data
     }
 
+    func testS3RecPretrainsFineTunesAndReloadsOnGiftCardsAndRefusesAFileWithoutAttributes() throws {
+        let folder = try scratchFolder("calrec-s3rec")
+        let giftCards = CLITests.data.appendingPathComponent("amazon2018-gift-cards").path
+        let out = folder + "/s3rec"
+        let trained = try cli.run([
+            "baseline", "s3rec", "--amazon2018", giftCards, "--out", out, "--max-epochs", "2", "--pretrain-epochs", "2", "--hidden", "8", "--layers", "1",
+            "--max-users", "40",
+        ])
+        XCTAssertEqual(trained.status, 0, trained.err)
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as! [String: Any]
+        XCTAssertEqual(metrics["method"] as? String, "s3rec")
+        let settings = metrics["settings"] as! [String: Any]
+        let attributes = (settings["config"] as! [String: Any])["attributes"] as! [String]
+        XCTAssertTrue(attributes.contains { $0.hasPrefix("brand:") } && attributes.contains { $0.hasPrefix("category:") })
+        XCTAssertEqual((settings["pretraining"] as! [String: Any])["epochs"] as? Int, 2)
+        let stages = (metrics["cpu_seconds"] as! [String: Any])["training_stages"] as! [String: Double]
+        XCTAssertEqual(Set(stages.keys), ["pre-training", "fine-tuning"])
+        let reloaded = try cli.run(["baseline", "s3rec", "--amazon2018", giftCards, "--out", out + "-loaded", "--load", out + "/model", "--max-users", "40"])
+        XCTAssertEqual(reloaded.status, 0, reloaded.err)
+        XCTAssertEqual(try String(contentsOfFile: out + "/ranks.tsv", encoding: .utf8), try String(contentsOfFile: out + "-loaded/ranks.tsv", encoding: .utf8))
+        let refused = try cli.run(["baseline", "s3rec", "--recbole", try tinyDataset(folder), "--out", folder + "/x"])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.err.contains("item attributes"), refused.err)
+    }
+
     func testFeaturesAreComputedOnceAndTheTextAwareBaselinesTrainReloadAndRecordThem() throws {
         let encoder = try encoder()
         let folder = try scratchFolder("calrec-text-aware")

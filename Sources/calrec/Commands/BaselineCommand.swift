@@ -17,7 +17,7 @@ struct BaselineCommand: ParsableCommand {
 
     enum Method: String, ExpressibleByArgument, CaseIterable {
         case pop, bm25, sasrec, bert4rec
-        case uniSRecText = "unisrec-t", uniSRecIDText = "unisrec-idt", fdsa
+        case uniSRecText = "unisrec-t", uniSRecIDText = "unisrec-idt", fdsa, s3rec
 
         /// Whether it reads item-text vectors.
         var isTextAware: Bool { self == .uniSRecText || self == .uniSRecIDText || self == .fdsa }
@@ -27,7 +27,7 @@ struct BaselineCommand: ParsableCommand {
         help: """
             pop (training-set popularity), bm25 (BM25 over the last history items' text), sasrec or bert4rec (ID-only transformers trained \
             here), unisrec-t or unisrec-idt (UniSRec over frozen item-text vectors, inductive T or transductive ID+T), fdsa (item-ID and \
-            item-text streams).
+            item-text streams), s3rec (self-supervised pre-training over item attributes, then SASRec fine-tuning).
             """)
     var method: Method
 
@@ -60,6 +60,7 @@ struct BaselineCommand: ParsableCommand {
         case .uniSRecText: return try runUniSRec(.text)
         case .uniSRecIDText: return try runUniSRec(.idText)
         case .fdsa: return try runFDSA()
+        case .s3rec: return try runS3Rec()
         default: break
         }
         let baseline: BaselineMethod =
@@ -140,6 +141,49 @@ extension BaselineCommand {
                 let config = sequential.fdsaConfig(itemCount: dataset.itemIDs.count, features: features)
                 return (try FDSAModel.initialized(config: config, features: features, seed: sequential.seed), config)
             })
+    }
+
+    /// Pre-trains S³-Rec on each dataset's training sequences and item attributes (category levels,
+    /// brand), fine-tunes it with early stopping, then ranks the evaluated users' targets.
+    func runS3Rec() throws {
+        for (dataset, folder, multiple) in try datasetsWithFolders() {
+            let model: S3RecModel
+            let settings: S3RecRunSettings
+            var stages: [(String, Double)] = []
+            if let path = sequential.load {
+                model = try S3RecModel(folder: path, items: dataset.items)
+                settings = S3RecRunSettings(config: model.config, pretraining: nil, training: nil, loadedFrom: path)
+            } else {
+                let attributes = S3RecConfig.attributeVocabulary(dataset.items)
+                guard !attributes.isEmpty else {
+                    throw SequentialModelError.invalidConfig(
+                        field: "attributes",
+                        detail: "are empty: s3rec learns from item attributes (category levels, brand) and '\(dataset.name)' has none (a text-only catalogue such as a RecBole text field); use a source with categories or brands")
+                }
+                let config = sequential.s3RecConfig(itemCount: dataset.itemIDs.count, attributes: attributes)
+                model = try S3RecModel.initialized(config: config, items: dataset.items, seed: sequential.seed)
+                let epochs = sequential.pretrainingEpochs(evaluation.budget)
+                let started = Platform.processCPUSeconds()
+                let progress = ProgressDisplay(total: epochs, label: "s3rec pre-training \(dataset.name)")
+                let curve = model.pretrain(
+                    dataset: SequenceDatasetSequences(dataset), epochs: epochs, batchSize: sequential.batch, learningRate: sequential.lr,
+                    seed: sequential.seed, progress: { progress.update($0, detail: String(format: "loss %.4f", $1)) })
+                let pretrainingSeconds = Platform.processCPUSeconds() - started
+                let (training, seconds) = try sequential.train(model, dataset: dataset, folder: folder, budget: evaluation.budget)
+                stages = [("pre-training", pretrainingSeconds), ("fine-tuning", seconds)]
+                settings = S3RecRunSettings(
+                    config: config,
+                    pretraining: .init(
+                        epochs: epochs, batch: sequential.batch, lr: sequential.lr, firstLoss: curve.first ?? .nan, lastLoss: curve.last ?? .nan,
+                        cpuSeconds: pretrainingSeconds),
+                    training: training, loadedFrom: nil)
+            }
+            let started = Platform.processCPUSeconds()
+            let cases = Array(dataset.evaluationCases(evaluation.split).prefix(evaluation.userLimit ?? Int.max))
+            let ranks = model.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory)
+            let cost = ComputeCost(trainingStages: stages.isEmpty ? nil : stages, inferenceSeconds: Platform.processCPUSeconds() - started)
+            try evaluation.write(ranks: ranks, dataset: dataset.name, method: model.methodName, multiple: multiple, settings: settings, cost: cost)
+        }
     }
 
     /// Per dataset: the item-text vectors, the model (`--load`ed, or made and trained with early

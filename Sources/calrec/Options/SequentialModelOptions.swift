@@ -65,6 +65,9 @@ struct SequentialModelOptions: ParsableArguments {
     @Option(name: .customLong("adaptor-dropout"), help: "unisrec: dropout on the text vectors inside each expert.")
     var adaptorDropout: Float = 0.2
 
+    @Option(name: .customLong("pretrain-epochs"), help: "s3rec: epochs of self-supervised pre-training (default by --budget: tiny 1, default 20, full 100).")
+    var pretrainEpochs: Int?
+
     @Option(help: "sasrec/bert4rec: evaluate this saved model folder (config.json + model.safetensors) instead of training (model and training options are then ignored).")
     var load: String?
 
@@ -170,12 +173,7 @@ extension SequentialModelOptions {
     /// UniSRec's configuration: the authors' defaults, with the options given.
     func uniSRecConfig(_ variant: UniSRecVariant, itemCount: Int, features: ItemFeatures) -> UniSRecConfig {
         var config = UniSRecConfig(variant: variant, itemCount: itemCount, featureDimension: features.header.dimension, featuresKey: features.header.cacheKey)
-        config.hidden = hidden ?? config.hidden
-        config.layers = layers
-        config.heads = heads
-        config.maxLength = maxLength
-        config.hiddenDropout = dropout ?? config.hiddenDropout
-        config.attentionDropout = attentionDropout ?? dropout ?? config.attentionDropout
+        applyShared(to: &config)
         config.experts = experts
         config.temperature = temperature
         config.adaptorDropout = adaptorDropout
@@ -187,13 +185,40 @@ extension SequentialModelOptions {
     /// FDSA's configuration: RecBole's defaults, with the options given.
     func fdsaConfig(itemCount: Int, features: ItemFeatures) -> FDSAConfig {
         var config = FDSAConfig(itemCount: itemCount, featureDimension: features.header.dimension, featuresKey: features.header.cacheKey)
+        applyShared(to: &config)
+        return config
+    }
+}
+
+extension SequentialModelOptions {
+    /// S³-Rec's configuration over `items`' attribute vocabulary: RecBole's defaults, with the options given.
+    func s3RecConfig(itemCount: Int, attributes: [String]) -> S3RecConfig {
+        var config = S3RecConfig(itemCount: itemCount, attributes: attributes)
+        applyShared(to: &config)
+        return config
+    }
+
+    /// Pre-training epochs: `--pretrain-epochs`, or by budget.
+    func pretrainingEpochs(_ budget: Budget) -> Int {
+        if let pretrainEpochs { return pretrainEpochs }
+        switch trainBudget ?? budget {
+        case .tiny: return 1
+        case .default: return 20
+        case .full: return 100
+        }
+    }
+}
+
+extension SequentialModelOptions {
+    /// The shared encoder options given (`--hidden`, `--layers`, `--heads`, `--max-length`,
+    /// `--dropout`, `--attention-dropout`) over a method's own defaults.
+    func applyShared<Config: TransformerSettings>(to config: inout Config) {
         config.hidden = hidden ?? config.hidden
         config.layers = layers
         config.heads = heads
         config.maxLength = maxLength
         config.hiddenDropout = dropout ?? config.hiddenDropout
         config.attentionDropout = attentionDropout ?? dropout ?? config.attentionDropout
-        return config
     }
 }
 
