@@ -171,7 +171,7 @@ extension S3RecModel {
         let optimizer = AdamW(weightDecay: 0)
         var step = 0
         var curve: [Double] = []
-        for epoch in 1...max(1, epochs) {
+        for epoch in stride(from: 1, through: epochs, by: 1) {
             var order = Array(sequences.indices)
             for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(random.next() % UInt64(i + 1))) }
             var total = 0.0, batches = 0
@@ -188,6 +188,10 @@ extension S3RecModel {
             curve.append(total / Double(max(batches, 1)))
             progress(epoch, curve.last!)
         }
+        // Fine-tuning starts a new optimiser (RecBole builds one): the pre-training's moments, scaled to
+        // its summed losses, would otherwise shrink every fine-tuning step.
+        parameterSet.zeroGradients()
+        parameterSet.zeroMoments()
         return curve
     }
 }

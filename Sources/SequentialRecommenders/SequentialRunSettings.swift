@@ -167,3 +167,22 @@ public struct S3RecRunSettings: Codable, Sendable, Equatable {
         case config, pretraining, training, loadedFrom = "loaded_from", modelSelection = "model_selection"
     }
 }
+
+/// What `metrics.json` records about a recommender over item attributes without pre-training (FDSA
+/// with categorical features): its configuration (with the vocabularies) and how it was trained.
+public struct SequentialAttributeRunSettings<Config: Codable & Sendable & Equatable>: Codable, Sendable, Equatable {
+    public var config: Config
+    public var training: SequentialRunSettings.Training?
+    public var loadedFrom: String?
+    public var modelSelection = "validation NDCG@10 (each user's second-to-last purchase)"
+
+    public init(config: Config, training: SequentialRunSettings.Training?, loadedFrom: String?) {
+        self.config = config
+        self.training = training
+        self.loadedFrom = loadedFrom
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case config, training, loadedFrom = "loaded_from", modelSelection = "model_selection"
+    }
+}

@@ -108,6 +108,13 @@ public final class ParameterSet {
     /// Sets every trainable tensor's gradient to 0.
     public func zeroGradients() { gradients.base.update(repeating: 0, count: trainableCapacity) }
 
+    /// Sets AdamW's moments to 0: a new optimisation starts (fine-tuning after pre-training) as a
+    /// fresh optimiser would, not with the moments the earlier one left.
+    public func zeroMoments() {
+        firstMoments.base.update(repeating: 0, count: trainableCapacity)
+        secondMoments.base.update(repeating: 0, count: trainableCapacity)
+    }
+
     // MARK: Whole-set copies and files
 
     /// Every tensor's weights by name (what `model.safetensors` holds); with `trainableOnly`, those

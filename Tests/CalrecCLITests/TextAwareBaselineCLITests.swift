@@ -29,7 +29,7 @@ final class TextAwareBaselineCLITests: XCTestCase {
         return data
     }
 
-    func testS3RecPretrainsFineTunesAndReloadsOnGiftCardsAndRefusesAFileWithoutAttributes() throws {
+    func testS3RecAndAttributeFDSATrainOnGiftCardsAndS3RecRefusesAFileWithoutAttributes() throws {
         let folder = try scratchFolder("calrec-s3rec")
         let giftCards = CLITests.data.appendingPathComponent("amazon2018-gift-cards").path
         let out = folder + "/s3rec"
@@ -49,6 +49,15 @@ final class TextAwareBaselineCLITests: XCTestCase {
         let reloaded = try cli.run(["baseline", "s3rec", "--amazon2018", giftCards, "--out", out + "-loaded", "--load", out + "/model", "--max-users", "40"])
         XCTAssertEqual(reloaded.status, 0, reloaded.err)
         XCTAssertEqual(try String(contentsOfFile: out + "/ranks.tsv", encoding: .utf8), try String(contentsOfFile: out + "-loaded/ranks.tsv", encoding: .utf8))
+        let fdsa = try cli.run([
+            "baseline", "fdsa", "--fdsa-features", "attributes", "--amazon2018", giftCards, "--out", folder + "/fdsa", "--max-epochs", "2", "--hidden", "8",
+            "--layers", "1", "--max-users", "40",
+        ])
+        XCTAssertEqual(fdsa.status, 0, fdsa.err)
+        let fdsaConfig = ((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/fdsa/metrics.json"))) as! [String: Any])[
+            "settings"] as! [String: Any])["config"] as! [String: Any]
+        XCTAssertEqual(fdsaConfig["feature_source"] as? String, "attributes")
+        XCTAssertFalse((fdsaConfig["brands"] as! [String]).isEmpty)
         let refused = try cli.run(["baseline", "s3rec", "--recbole", try tinyDataset(folder), "--out", folder + "/x"])
         XCTAssertEqual(refused.status, 1)
         XCTAssertTrue(refused.err.contains("item attributes"), refused.err)

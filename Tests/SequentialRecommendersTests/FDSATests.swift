@@ -22,7 +22,7 @@ final class FDSATests: XCTestCase {
     }
 
     func train(_ config: FDSAConfig, epochs: Int, seed: UInt64 = 1, features: ItemFeatures = UniSRecTests.features()) throws -> FDSAModel {
-        let model = try FDSAModel.initialized(config: config, features: features, seed: seed)
+        let model = try FDSAModel.initialized(config: config, inputs: .text(features), seed: seed)
         let trainer = try SequentialTrainer(
             model: model, dataset: cycle, options: SequentialTrainingOptions(maxEpochs: epochs, patience: epochs, batchSize: 4, learningRate: 1e-2, seed: seed))
         for _ in 0..<epochs { _ = trainer.trainEpoch() }
@@ -30,7 +30,7 @@ final class FDSATests: XCTestCase {
     }
 
     func testFDSAMemorisesTheTinyDataset() throws {
-        let untrained = try FDSAModel.initialized(config: tinyConfig(), features: UniSRecTests.features(), seed: 1)
+        let untrained = try FDSAModel.initialized(config: tinyConfig(), inputs: .text(UniSRecTests.features()), seed: 1)
         XCTAssertLessThan(UniSRecTests.memorised(untrained, cycle: cycle), 0.5)
         XCTAssertEqual(UniSRecTests.memorised(try train(tinyConfig(), epochs: 40), cycle: cycle), 1)
     }
@@ -38,10 +38,10 @@ final class FDSATests: XCTestCase {
     func testTheTextStreamChangesTheScores() throws {
         // Same seed and IDs, other text vectors: the feature stream reaches the output.
         let histories = cycle.evaluationCases(.test).map(\.history)
-        let a = try FDSAModel.initialized(config: tinyConfig(), features: UniSRecTests.features(seed: 3), seed: 1).scores(histories: histories)
+        let a = try FDSAModel.initialized(config: tinyConfig(), inputs: .text(UniSRecTests.features(seed: 3)), seed: 1).scores(histories: histories)
         var other = tinyConfig()
         other.featuresKey = "random-4"
-        let b = try FDSAModel.initialized(config: other, features: UniSRecTests.features(seed: 4), seed: 1).scores(histories: histories)
+        let b = try FDSAModel.initialized(config: other, inputs: .text(UniSRecTests.features(seed: 4)), seed: 1).scores(histories: histories)
         XCTAssertNotEqual(a, b)
     }
 
@@ -57,6 +57,65 @@ final class FDSATests: XCTestCase {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("calrec-fdsa-\(UUID().uuidString)").path
         addTeardownBlock { try? FileManager.default.removeItem(atPath: folder) }
         try model.save(to: folder)
-        XCTAssertEqual(try FDSAModel(folder: folder, features: UniSRecTests.features()).scores(histories: histories), first)
+        XCTAssertEqual(try FDSAModel(folder: folder, inputs: .text(UniSRecTests.features())).scores(histories: histories), first)
+    }
+
+    // MARK: Attributes
+
+    func attributeConfig() -> FDSAConfig {
+        var config = FDSAConfig(itemCount: 10, attributesOf: S3RecTests.cycle().items)
+        config.hidden = 16
+        config.layers = 1
+        config.innerSize = 32
+        config.maxLength = 6
+        config.hiddenDropout = 0
+        config.attentionDropout = 0
+        return config
+    }
+
+    func testAttributeFDSAMemorisesTheTinyDatasetAndItsVocabulariesAreTheCatalogues() throws {
+        let dataset = S3RecTests.cycle()
+        XCTAssertEqual(attributeConfig().categories, ["even", "odd"])
+        XCTAssertEqual(attributeConfig().brands, ["b0", "b1", "b2"])
+        let model = try FDSAModel.initialized(config: attributeConfig(), inputs: .attributes(dataset.items), seed: 1)
+        XCTAssertLessThan(UniSRecTests.memorised(model, cycle: dataset), 0.5)
+        let trainer = try SequentialTrainer(
+            model: model, dataset: dataset, options: SequentialTrainingOptions(maxEpochs: 40, patience: 40, batchSize: 4, learningRate: 1e-2, seed: 1))
+        for _ in 0..<40 { _ = trainer.trainEpoch() }
+        XCTAssertEqual(UniSRecTests.memorised(model, cycle: dataset), 1)
+        XCTAssertThrowsError(try FDSAModel.initialized(config: attributeConfig(), inputs: .text(UniSRecTests.features()), seed: 1))
+    }
+
+    func testFieldAttentionGradientsMatchFiniteDifferences() {
+        let (n, c, a) = (3, 4, 5)
+        var start = SeededRandom(seed: 21)
+        let shapes = FieldAttention.shapes(prefix: "f.", width: c, attention: a)
+        let set = ParameterSet(shapes.keys.sorted().map { name in
+            ParameterSet.Initial(name: name, shape: shapes[name]!, values: (0..<shapes[name]!.reduce(1, *)).map { _ in Float(start.unit() - 0.5) }, decays: false)
+        })
+        let attention = FieldAttention(set, prefix: "f.")
+        let x = [Variable(shape: [n, c], value: (0..<(n * c)).map { Float(sin(Double($0))) }), Variable(shape: [n, c], value: (0..<(n * c)).map { Float(cos(Double($0) * 1.3)) })]
+        let probe = (0..<(n * c)).map { Float(sin(Double($0) * 0.37 + 1)) }
+        func loss() -> Double { zip(attention.forward(Tape(), x).value.array, probe).reduce(0.0) { $0 + Double($1.0 * $1.1) } }
+        let tape = Tape()
+        let y = attention.forward(tape, x)
+        for i in 0..<(n * c) { y.gradient[i] = probe[i] }
+        tape.backward()
+        // Softmax weights sum to one per row.
+        var checked = 0
+        for variable in [set.required("f.hidden.weight"), set.required("f.score.weight"), set.required("f.hidden.bias"), x[0], x[1]] {
+            for index in 0..<variable.count {
+                let saved = variable.value[index], h: Float = 1e-2
+                variable.value[index] = saved + h
+                let up = loss()
+                variable.value[index] = saved - h
+                let down = loss()
+                variable.value[index] = saved
+                let numeric = (up - down) / Double(2 * h)
+                XCTAssertEqual(Double(variable.gradient[index]), numeric, accuracy: 2e-3 + 1e-2 * abs(numeric), "\(index)")
+                checked += 1
+            }
+        }
+        XCTAssertEqual(checked, c * a + a + a + 2 * n * c)
     }
 }

@@ -157,6 +157,10 @@ final class S3RecTests: XCTestCase {
         let model = try S3RecModel.initialized(config: tinyConfig(dataset), items: dataset.items, seed: 1)
         let curve = model.pretrain(dataset: SequenceDatasetSequences(dataset), epochs: 20, batchSize: 4, learningRate: 1e-2, seed: 1)
         XCTAssertLessThan(curve.last!, curve.first! * 0.8)
+        // Fine-tuning starts with fresh optimiser moments, as a new optimiser would.
+        let set = model.parameterSet
+        XCTAssertTrue(UnsafeBufferPointer(start: set.secondMoments.base, count: set.trainableCapacity).allSatisfy { $0 == 0 })
+        XCTAssertTrue(UnsafeBufferPointer(start: set.firstMoments.base, count: set.trainableCapacity).allSatisfy { $0 == 0 })
         let trainer = try SequentialTrainer(
             model: model, dataset: dataset, options: SequentialTrainingOptions(maxEpochs: 40, patience: 40, batchSize: 4, learningRate: 1e-2, seed: 1))
         for _ in 0..<40 { _ = trainer.trainEpoch() }

@@ -130,17 +130,46 @@ extension BaselineCommand {
             })
     }
 
-    /// Trains (or loads) FDSA per dataset with the item-text vector as its feature.
+    /// Trains (or loads) FDSA per dataset with the item-text vector as its feature, or with the
+    /// catalogue's categorical attributes (`--fdsa-features attributes`).
     func runFDSA() throws {
+        if sequential.fdsaFeatures == .attributes {
+            return try runAttributeFDSA()
+        }
         try runTextAware(
             load: { folder, features in
-                let model = try FDSAModel(folder: folder, features: features)
+                let model = try FDSAModel(folder: folder, inputs: .text(features))
                 return (model, model.config)
             },
             make: { dataset, features in
                 let config = sequential.fdsaConfig(itemCount: dataset.itemIDs.count, features: features)
-                return (try FDSAModel.initialized(config: config, features: features, seed: sequential.seed), config)
+                return (try FDSAModel.initialized(config: config, inputs: .text(features), seed: sequential.seed), config)
             })
+    }
+
+    /// FDSA over category and brand attributes: no text vectors.
+    func runAttributeFDSA() throws {
+        for (dataset, folder, multiple) in try datasetsWithFolders() {
+            let model: FDSAModel
+            let settings: SequentialAttributeRunSettings<FDSAConfig>
+            var trainingSeconds: Double?
+            if let path = sequential.load {
+                model = try FDSAModel(folder: path, inputs: .attributes(dataset.items))
+                settings = SequentialAttributeRunSettings(config: model.config, training: nil, loadedFrom: path)
+            } else {
+                var config = FDSAConfig(itemCount: dataset.itemIDs.count, attributesOf: dataset.items)
+                sequential.applyShared(to: &config)
+                model = try FDSAModel.initialized(config: config, inputs: .attributes(dataset.items), seed: sequential.seed)
+                let (training, seconds) = try sequential.train(model, dataset: dataset, folder: folder, budget: evaluation.budget)
+                settings = SequentialAttributeRunSettings(config: config, training: training, loadedFrom: nil)
+                trainingSeconds = seconds
+            }
+            let started = Platform.processCPUSeconds()
+            let cases = Array(dataset.evaluationCases(evaluation.split).prefix(evaluation.userLimit ?? Int.max))
+            let ranks = model.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory)
+            let cost = ComputeCost(trainingStages: trainingSeconds.map { [("training", $0)] }, inferenceSeconds: Platform.processCPUSeconds() - started)
+            try evaluation.write(ranks: ranks, dataset: dataset.name, method: "fdsa", multiple: multiple, settings: settings, cost: cost)
+        }
     }
 
     /// Pre-trains S³-Rec on each dataset's training sequences and item attributes (category levels,
@@ -223,6 +252,7 @@ extension BaselineCommand: DeclaresFiles {
     /// The data, a saved model with `--load`, and the evaluation's outputs (SASRec and BERT4Rec
     /// save their model inside `--out`).
     var files: CommandFiles {
-        source.files + sequential.files + (method.isTextAware ? text.files : CommandFiles()) + evaluation.files
+        let readsText = method.isTextAware && !(method == .fdsa && sequential.fdsaFeatures == .attributes)
+        return source.files + sequential.files + (readsText ? text.files : CommandFiles()) + evaluation.files
     }
 }

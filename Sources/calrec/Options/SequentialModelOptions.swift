@@ -65,6 +65,9 @@ struct SequentialModelOptions: ParsableArguments {
     @Option(name: .customLong("adaptor-dropout"), help: "unisrec: dropout on the text vectors inside each expert.")
     var adaptorDropout: Float = 0.2
 
+    @Option(name: .customLong("fdsa-features"), help: "fdsa: text (the item's text vector) or attributes (category levels and brand, RecBole's form).")
+    var fdsaFeatures: FDSAFeatureSource = .text
+
     @Option(name: .customLong("pretrain-epochs"), help: "s3rec: epochs of self-supervised pre-training (default by --budget: tiny 1, default 20, full 100).")
     var pretrainEpochs: Int?
 
@@ -223,6 +226,7 @@ extension SequentialModelOptions {
 }
 
 extension SequentialLoss: ExpressibleByArgument {}
+extension FDSAFeatureSource: ExpressibleByArgument {}
 
 extension SequentialModelOptions: DeclaresFiles {
     var files: CommandFiles { CommandFiles(reading: [load]) }
