@@ -41,3 +41,7 @@ python3 Benchmarks/sequential_bench.py .build/release/SequentialBenchmark Workbo
 echo "== SmolLM2-135M: training (full, LoRA), generation, peak memory vs transformers + PyTorch eager"
 swift build -c release --product SmolLM2Benchmark
 python3 Benchmarks/smollm2_bench.py --swift .build/release/SmolLM2Benchmark --rounds 2
+
+echo "== Item-text features (all-MiniLM-L6-v2 on the Office catalogue) vs transformers + PyTorch eager"
+swift build -c release --product calrec
+python3 Benchmarks/text_encoder_bench.py --calrec .build/release/calrec --rounds 3
