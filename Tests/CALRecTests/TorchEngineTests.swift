@@ -81,6 +81,33 @@ final class TorchEngineTests: XCTestCase {
 
     /// 500 draws under a budget that keeps several of the 12-purchase histories' items and 500
     /// under one that a single item overflows (the prompt then keeps that item's last tokens).
+    func testAModelLoadedFromAGGUFFileSavesAsAPlainHuggingFaceFolderWithTheSameLogits() throws {
+        let python = try python()
+        let gguf = Self.repository.appendingPathComponent(".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+        guard FileManager.default.fileExists(atPath: gguf) else {
+            if ProcessInfo.processInfo.environment["CALREC_REQUIRE_MODELS"] == "1" { XCTFail("\(gguf) is missing; make models fetches it") }
+            throw XCTSkip("\(gguf) is missing; `make models` fetches it (make test does)")
+        }
+        let folder = try scratch("gguf-save")
+        // Full fine-tuning from a GGUF file ends with save_pretrained: it must not refuse the
+        // dequantized model, and the folder must load back to the same function.
+        let script = """
+            import sys, torch
+            from transformers import AutoModelForCausalLM
+            from calrec_torch.models import load_base
+            model = load_base(sys.argv[1], torch.float32)
+            model.save_pretrained(sys.argv[2], safe_serialization=True)
+            again = AutoModelForCausalLM.from_pretrained(sys.argv[2], dtype=torch.float32)
+            ids = torch.tensor([[1, 504, 3458, 30, 2]])
+            with torch.no_grad():
+                print(float((model(ids).logits - again(ids).logits).abs().max()))
+            """
+        let result = try run(python, ["-c", script, gguf, folder + "/saved"])
+        XCTAssertEqual(result.status, 0, result.err)
+        XCTAssertEqual(Double(String(decoding: result.out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)), 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/saved/model.safetensors"))
+    }
+
     func testPromptAssemblyInPythonEqualsTheSwiftTokenIdsOnAThousandDraws() throws {
         _ = try python()
         let tokenizer = CALRecFixtures.tokenizer()

@@ -26,7 +26,14 @@ def load_base(path: str, dtype):
 
     if os.path.isfile(path) and path.endswith(".gguf"):
         folder, name = os.path.split(os.path.abspath(path))
-        return AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=dtype)
+        # transformers dequantizes every GGUF tensor to `dtype` but keeps its GGUF quantizer on the
+        # model, which makes save_pretrained refuse ("not serializable"); the weights are plain
+        # tensors, so a fully fine-tuned model is saved as an ordinary Hugging Face folder.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        return model
     if os.path.isfile(os.path.join(path, "config.json")):
         return AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
     raise ModelError(f"{path}: neither a .gguf file nor a folder with config.json")
