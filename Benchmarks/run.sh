@@ -45,3 +45,6 @@ python3 Benchmarks/smollm2_bench.py --swift .build/release/SmolLM2Benchmark --ro
 echo "== Item-text features (all-MiniLM-L6-v2 on the Office catalogue) vs transformers + PyTorch eager"
 swift build -c release --product calrec
 python3 Benchmarks/text_encoder_bench.py --calrec .build/release/calrec --rounds 3
+
+echo "== CALRec training, SmolLM2-135M: the Swift engine vs the PyTorch engine on this CPU"
+python3 Benchmarks/engine_bench.py --calrec .build/release/calrec --steps 4
