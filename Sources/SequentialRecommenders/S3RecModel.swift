@@ -4,8 +4,8 @@ import Support
 import Tensors
 
 /// S³-Rec's hyper-parameters, defaults from RecBole's `s3rec.yaml`: hidden 64, 2 blocks, 2 heads,
-/// feed-forward 256, exact GELU, ε 1e-12, dropout 0.5, mask ratio 0.2, loss weights AAP 1.0,
-/// MIP 0.2, MAP 1.0, SP 0.5.
+/// feed-forward 256, exact GELU, ε 1e-12, dropout 0.5, mask ratio 0.2, loss weights AAP 0.2,
+/// MIP 1.0, MAP 1.0, SP 0.5 (RecBole 1.2.1's `S3Rec.yaml`, as the authors' code weighs them).
 public struct S3RecConfig: Codable, Sendable, Equatable {
     public var itemCount: Int
     /// The attribute tokens (`category:…`, `brand:…`), in id order.
@@ -23,8 +23,8 @@ public struct S3RecConfig: Codable, Sendable, Equatable {
 
     /// The weights of the four pre-training losses.
     public struct LossWeights: Codable, Sendable, Equatable {
-        public var associatedAttribute: Float = 1.0
-        public var maskedItem: Float = 0.2
+        public var associatedAttribute: Float = 0.2
+        public var maskedItem: Float = 1.0
         public var maskedAttribute: Float = 1.0
         public var segment: Float = 0.5
         enum CodingKeys: String, CodingKey {

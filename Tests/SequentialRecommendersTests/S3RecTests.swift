@@ -101,7 +101,7 @@ final class S3RecTests: XCTestCase {
         XCTAssertEqual(losses.maskedAttribute, map, accuracy: 1e-4 * map)
         XCTAssertEqual(losses.maskedItem, mip, accuracy: 1e-4 * mip)
         XCTAssertEqual(losses.segment, sp, accuracy: 1e-4 * sp)
-        XCTAssertEqual(losses.total, aap + 0.2 * mip + map + 0.5 * sp, accuracy: 1e-4 * losses.total)
+        XCTAssertEqual(losses.total, 0.2 * aap + mip + map + 0.5 * sp, accuracy: 1e-4 * losses.total)
     }
 
     func testSigmoidDifferenceLossGradientsMatchFiniteDifferences() {
