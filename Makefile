@@ -9,7 +9,7 @@ CALREC       := .build/release/calrec
 CALREC_TUNE  ?= $(shell Scripts/host-tuning.sh)
 export CALREC_TUNE
 
-.PHONY: run test deps build bench clean fuzz fuzz-smoke fuzz-build models venv
+.PHONY: run test deps build bench clean fuzz fuzz-smoke fuzz-build models venv recbole-check
 
 ## run: install, build, and run the main workbook (Workbooks/quickstart.md) → Reports/quickstart.{md,html}.
 run: build
@@ -81,6 +81,14 @@ $(VENV)/.installed: python/pyproject.toml | deps
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e './python[gguf]'
 	touch $@
+
+## recbole-check: SASRec, BERT4Rec, FDSA and S³-Rec against RecBole 1.2.1 on the same split of Gift Cards
+## (Benchmarks/recbole_check.py; RecBole and what it imports go into .venv, pinned, no version of
+## what is there changed). About half an hour of CPU.
+recbole-check: build venv
+	$(VENV)/bin/pip install --quiet --no-deps -r Benchmarks/recbole-requirements.txt
+	$(VENV)/bin/python Benchmarks/recbole_check.py --calrec $(CALREC) --amazon2018 Workbooks/data/amazon2018-gift-cards \
+	  --models sasrec,bert4rec,fdsa,s3rec --epochs 200 --seed 0 --work artifacts/recbole-check
 
 ## bench: the benchmarks of Benchmarks/ (see Benchmarks/README.md).
 bench: deps models venv

@@ -11,37 +11,37 @@ import Workbench
 /// The options of `calrec baseline sasrec|bert4rec`: the model's hyper-parameters (the papers'
 /// defaults), the training loop's, and an optional saved model to evaluate instead of training.
 struct SequentialModelOptions: ParsableArguments {
-    @Option(name: .customLong("max-epochs"), help: "sasrec/bert4rec: most epochs to train (default by --budget: tiny 2, default 50, full 200).")
+    @Option(name: .customLong("max-epochs"), help: "Trained models: most epochs to train (default by --budget: tiny 2, default 50, full 200).")
     var maxEpochs: Int?
 
-    @Option(help: "sasrec/bert4rec: stop after this many epochs without a better validation NDCG@10.")
+    @Option(help: "Trained models: stop after this many epochs without a better validation NDCG@10.")
     var patience = 10
 
-    @Option(help: "sasrec/bert4rec: users per mini-batch.")
+    @Option(help: "Trained models: users per mini-batch.")
     var batch = 128
 
-    @Option(name: .customLong("train-budget"), help: "sasrec/bert4rec: the budget that sets --max-epochs (default: --budget).")
+    @Option(name: .customLong("train-budget"), help: "Trained models: the budget that sets --max-epochs (default: --budget).")
     var trainBudget: Budget?
 
-    @Option(help: "sasrec/bert4rec: Adam learning rate.")
+    @Option(help: "Trained models: Adam learning rate.")
     var lr: Float = 1e-3
 
     @Option(help: "Hidden size (default: SASRec/BERT4Rec 64, UniSRec 300, as in their papers).")
     var hidden: Int?
 
-    @Option(help: "sasrec/bert4rec: transformer blocks.")
+    @Option(help: "Trained models: transformer blocks.")
     var layers = 2
 
-    @Option(help: "sasrec/bert4rec: attention heads.")
+    @Option(help: "Trained models: attention heads.")
     var heads = 2
 
-    @Option(name: .customLong("max-length"), help: "sasrec/bert4rec: most recent items the model reads.")
+    @Option(name: .customLong("max-length"), help: "Trained models: most recent items the model reads.")
     var maxLength = 50
 
-    @Option(help: "sasrec/bert4rec: hidden dropout (default: SASRec 0.5, BERT4Rec 0.1, as in the papers).")
+    @Option(help: "Trained models: hidden dropout (default: SASRec 0.5, BERT4Rec 0.1, the others 0.5, as in their papers).")
     var dropout: Float?
 
-    @Option(name: .customLong("attention-dropout"), help: "sasrec/bert4rec: dropout on attention weights (default: as --dropout).")
+    @Option(name: .customLong("attention-dropout"), help: "Trained models: dropout on attention weights (default: as --dropout).")
     var attentionDropout: Float?
 
     @Option(help: "sasrec: softmax (cross-entropy over all items, RecBole's default) or bce (one sampled negative, the original).")
@@ -50,10 +50,10 @@ struct SequentialModelOptions: ParsableArguments {
     @Option(name: .customLong("mask-probability"), help: "bert4rec: probability of masking each training item.")
     var maskProbability: Float = 0.2
 
-    @Option(help: "sasrec/bert4rec: seed of initialisation, batching, dropout and negatives.")
+    @Option(help: "Trained models: seed of initialisation, batching, dropout and negatives.")
     var seed: UInt64 = 0
 
-    @Option(name: .customLong("validation-users"), help: "sasrec/bert4rec: users ranked for early stopping each epoch (default: all).")
+    @Option(name: .customLong("validation-users"), help: "Trained models: users ranked for early stopping each epoch (default: all).")
     var validationUsers: Int?
 
     @Option(help: "unisrec: whitening experts of the MoE adaptor.")
@@ -71,15 +71,15 @@ struct SequentialModelOptions: ParsableArguments {
     @Option(name: .customLong("pretrain-epochs"), help: "s3rec: epochs of self-supervised pre-training (default by --budget: tiny 1, default 20, full 100).")
     var pretrainEpochs: Int?
 
-    @Option(help: "sasrec/bert4rec: evaluate this saved model folder (config.json + model.safetensors) instead of training (model and training options are then ignored).")
+    @Option(help: "Trained models: evaluate this saved model folder (config.json + model.safetensors) instead of training (model and training options are then ignored).")
     var load: String?
 
     @Option(
         name: .customLong("checkpoint-every"),
-        help: "sasrec/bert4rec: save the training state to <out>/model.checkpoint every this many epochs (0: never, unless --resume).")
+        help: "Trained models: save the training state to <out>/model.checkpoint every this many epochs (0: never, unless --resume).")
     var checkpointEvery = 0
 
-    @Flag(help: "sasrec/bert4rec: continue from <out>/model.checkpoint (same data and options) to the result of an uninterrupted run.")
+    @Flag(help: "Trained models: continue from <out>/model.checkpoint (same data and options) to the result of an uninterrupted run.")
     var resume = false
 
     func validate() throws {
