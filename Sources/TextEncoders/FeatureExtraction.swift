@@ -72,4 +72,22 @@ extension BertEncoder {
             tokens: tokens, truncatedItems: truncated)
         return ItemFeatures(header: header, values: values)
     }
+
+    /// The features of `dataset`'s items kept in `folder`: those already there when their cache key
+    /// and items match these inputs, else computed and written there. `computed` says which.
+    public func cachedItemFeatures(
+        dataset: SequenceDataset, encoderName: String, pooling: FeaturePooling, normalized: Bool, maxTokens: Int, folder: String,
+        progress: (Int) -> Void = { _ in }
+    ) throws -> (features: ItemFeatures, computed: Bool) {
+        let key = ItemFeatures.cacheKey(
+            texts: dataset.items.map(ItemTextFormat.encoderText), encoder: identity(name: encoderName), pooling: pooling, normalized: normalized,
+            maxTokens: maxTokens)
+        if let cached = try? ItemFeatures.read(folder: folder), cached.header.cacheKey == key, cached.header.itemIDs == dataset.itemIDs {
+            return (cached, false)
+        }
+        let features = itemFeatures(
+            dataset: dataset, encoderName: encoderName, pooling: pooling, normalized: normalized, maxTokens: maxTokens, progress: progress)
+        try features.write(to: folder)
+        return (features, true)
+    }
 }

@@ -42,19 +42,16 @@ struct FeaturesCommand: ParsableCommand {
         }
         let model = try BertEncoder(folder: encoder)
         let name = URL(fileURLWithPath: encoder).standardizedFileURL.lastPathComponent
-        let texts = dataset.items.map(ItemTextFormat.encoderText)
-        let key = ItemFeatures.cacheKey(texts: texts, encoder: model.identity(name: name), pooling: pooling, normalized: normalize, maxTokens: maxTokens)
-        if let existing = try? ItemFeatures.read(folder: out), existing.header.cacheKey == key {
-            print("features → \(out): up to date (\(existing.header.itemCount) × \(existing.header.dimension), key \(key.prefix(12)))")
+        let started = Platform.processCPUSeconds()
+        let progress = ProgressDisplay(total: dataset.items.count, label: "features")
+        let (features, computed) = try model.cachedItemFeatures(
+            dataset: dataset, encoderName: name, pooling: pooling, normalized: normalize, maxTokens: maxTokens, folder: out,
+            progress: { progress.update($0, detail: "items") })
+        let h = features.header
+        guard computed else {
+            print("features → \(out): up to date (\(h.itemCount) × \(h.dimension), key \(h.cacheKey.prefix(12)))")
             return
         }
-        let started = Platform.processCPUSeconds()
-        let progress = ProgressDisplay(total: texts.count, label: "features")
-        let features = model.itemFeatures(
-            dataset: dataset, encoderName: name, pooling: pooling, normalized: normalize, maxTokens: maxTokens,
-            progress: { progress.update($0, detail: "items") })
-        try features.write(to: out)
-        let h = features.header
         print(
             "features → \(out): \(h.itemCount) items × \(h.dimension) from \(name) (\(pooling.rawValue)\(normalize ? ", unit length" : "")), "
                 + "\(h.tokens) tokens, \(h.truncatedItems) items cut at \(maxTokens), \(String(format: "%.1f", Platform.processCPUSeconds() - started)) CPU s")

@@ -30,16 +30,11 @@ struct TextFeatureOptions: ParsableArguments {
         }
         let model = try BertEncoder(folder: encoder)
         let name = URL(fileURLWithPath: encoder).standardizedFileURL.lastPathComponent
-        let texts = dataset.items.map(ItemTextFormat.encoderText)
-        let key = ItemFeatures.cacheKey(texts: texts, encoder: model.identity(name: name), pooling: pooling, normalized: false, maxTokens: maxTokens)
-        if let cached = try? ItemFeatures.read(folder: folder), cached.header.cacheKey == key, cached.header.itemIDs == dataset.itemIDs {
-            return cached
-        }
-        let progress = ProgressDisplay(total: texts.count, label: "features \(dataset.name)")
-        let computed = model.itemFeatures(
-            dataset: dataset, encoderName: name, pooling: pooling, normalized: false, maxTokens: maxTokens, progress: { progress.update($0, detail: "items") })
-        try computed.write(to: folder)
-        return computed
+        let progress = ProgressDisplay(total: dataset.items.count, label: "features \(dataset.name)")
+        return try model.cachedItemFeatures(
+            dataset: dataset, encoderName: name, pooling: pooling, normalized: false, maxTokens: maxTokens, folder: folder,
+            progress: { progress.update($0, detail: "items") }
+        ).features
     }
 }
 
