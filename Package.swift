@@ -72,7 +72,7 @@ let package = Package(
         .target(name: "Retrieval", dependencies: ["RecData"]),
         .target(name: "Evaluation", dependencies: ["Support", "RecData"]),
         .target(name: "Baselines", dependencies: ["RecData", "Retrieval", "Evaluation"]),
-        .target(name: "SequentialRecommenders", dependencies: ["Support", "Tensors", "Training", "RecData", "Evaluation", "TextEncoders"]),
+        .target(name: "SequentialRecommenders", dependencies: ["Support", "Tensors", "Training", "RecData", "Evaluation", "TextEncoders", "Tokenization"]),
         .target(
             name: "Provenance",
             dependencies: ["Support", "CGit2", "RecData"]),
@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "RecData"]),
         .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "Evaluation"]),
         .testTarget(
-            name: "SequentialRecommendersTests", dependencies: ["SequentialRecommenders", "Support", "Tensors", "Training", "RecData", "Evaluation", "TextEncoders"]),
+            name: "SequentialRecommendersTests", dependencies: ["SequentialRecommenders", "Support", "Tensors", "Training", "RecData", "Evaluation", "TextEncoders", "Tokenization"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Support"]),
         .testTarget(name: "ProvenanceTests", dependencies: ["Provenance"]),

@@ -28,6 +28,11 @@ public protocol SequentialRecommender: AnyObject {
     func saveConfig(to folder: String) throws
     /// Writes `config.json` and `model.safetensors` into `folder`.
     func save(to folder: String) throws
+    /// Recomputes what the model derives from its weights and holds fixed between optimiser steps
+    /// (Recformer's item table, a frozen tensor of its parameter set, so that the best weights come
+    /// back with it). The trainer calls it at the start of every epoch; the others derive nothing
+    /// and do nothing.
+    func refreshItemRepresentations()
 }
 
 /// The encoder settings every transformer recommender has, set from the shared command-line options.
@@ -45,6 +50,8 @@ extension FDSAConfig: TransformerSettings {}
 extension S3RecConfig: TransformerSettings {}
 
 extension SequentialRecommender {
+    public func refreshItemRepresentations() {}
+
     /// Scores of every item after each history, in batches of 64 histories (each cut to its last
     /// `maxLength` items, as model ids): `logits` maps a batch and the packed row of each history's
     /// last item to logits of `width` columns, of which items are `firstItemColumn…`.

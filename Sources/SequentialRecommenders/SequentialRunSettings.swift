@@ -186,3 +186,26 @@ public struct SequentialAttributeRunSettings<Config: Codable & Sendable & Equata
         case config, training, loadedFrom = "loaded_from", modelSelection = "model_selection"
     }
 }
+
+/// What `metrics.json` records about a Recformer result: its configuration (with the encoder it
+/// started from), what it was not given (the authors' pre-training, Longformer), and how it was
+/// fine-tuned (or where it was loaded from).
+public struct RecformerRunSettings: Codable, Sendable, Equatable {
+    public var config: RecformerConfig
+    public var pretraining = "none (no Recformer pre-training on other categories)"
+    public var scale: String
+    public var training: SequentialRunSettings.Training?
+    public var loadedFrom: String?
+    public var modelSelection = "validation NDCG@10 (each user's second-to-last purchase), item table of the epoch's start"
+
+    public init(config: RecformerConfig, training: SequentialRunSettings.Training?, loadedFrom: String?) {
+        self.config = config
+        scale = "CPU scale: \(config.encoderName) (\(config.encoder.layers) layers, \(config.encoder.hidden) wide, full attention) instead of Longformer-base; one fine-tuning stage"
+        self.training = training
+        self.loadedFrom = loadedFrom
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case config, pretraining, scale, training, loadedFrom = "loaded_from", modelSelection = "model_selection"
+    }
+}

@@ -108,6 +108,7 @@ public final class SequentialTrainer {
     /// One pass over the training users in a fresh random order outside the training loop (no
     /// validation, no checkpoints: for benchmarks and tests); returns the mean batch loss.
     public func trainEpoch() -> Double {
+        model.refreshItemRepresentations()
         shuffle()
         var total = 0.0
         for index in 0..<batchesPerEpoch {
@@ -156,6 +157,7 @@ public final class SequentialTrainer {
                 let index = (step - 1) % perEpoch
                 if index == 0 {
                     epochStarted = Date()
+                    model.refreshItemRepresentations()
                     shuffle()
                 }
                 tally.loss += forwardBackward(sequences: batch(index))

@@ -26,6 +26,9 @@ public final class ParameterSet {
         public let trainable: Bool
         /// Whether AdamW's decoupled weight decay applies to it (matrices, usually; not biases or gains).
         public var decays: Bool
+        /// A frozen tensor that is part of a training run's state all the same (a table the model
+        /// derives from its weights now and then): checkpoints keep it with the trainable tensors.
+        public let kept: Bool
     }
 
     /// What a tensor starts as.
@@ -35,13 +38,16 @@ public final class ParameterSet {
         public var values: [Float]
         public var decays: Bool
         public var trainable: Bool
+        /// Frozen but kept in checkpoints (see `Tensor.kept`).
+        public var kept: Bool
 
-        public init(name: String, shape: [Int], values: [Float], decays: Bool, trainable: Bool = true) {
+        public init(name: String, shape: [Int], values: [Float], decays: Bool, trainable: Bool = true, kept: Bool = false) {
             self.name = name
             self.shape = shape
             self.values = values
             self.decays = decays
             self.trainable = trainable
+            self.kept = kept
         }
     }
 
@@ -67,7 +73,7 @@ public final class ParameterSet {
             tensors.append(
                 Tensor(
                     name: tensor.name, shape: tensor.shape, offset: offset, gradientOffset: tensor.trainable ? gradientOffset : 0, count: count,
-                    trainable: tensor.trainable, decays: tensor.decays))
+                    trainable: tensor.trainable, decays: tensor.decays, kept: !tensor.trainable && tensor.kept))
             offset += (count + 15) / 16 * 16
             if tensor.trainable { gradientOffset += (count + 15) / 16 * 16 }
         }
@@ -118,14 +124,15 @@ public final class ParameterSet {
     // MARK: Whole-set copies and files
 
     /// Every tensor's weights by name (what `model.safetensors` holds); with `trainableOnly`, those
-    /// of the trainable tensors (what a checkpoint of a frozen base with adapters needs).
+    /// of the trainable tensors and the kept frozen ones (what a checkpoint of a frozen base with
+    /// adapters needs).
     public func weightTensors(trainableOnly: Bool = false) -> [String: SafeTensors.Tensor] { Self.named(layout(trainableOnly), in: weights) }
 
     /// AdamW's moments by name: `m.<name>` and `v.<name>` for every trainable tensor (frozen ones have none).
     public func momentTensors() -> [String: SafeTensors.Tensor] {
         var result: [String: SafeTensors.Tensor] = [:]
-        for (name, tensor) in Self.named(layout(true), in: firstMoments, at: \.gradientOffset) { result["m." + name] = tensor }
-        for (name, tensor) in Self.named(layout(true), in: secondMoments, at: \.gradientOffset) { result["v." + name] = tensor }
+        for (name, tensor) in Self.named(trainableLayout, in: firstMoments, at: \.gradientOffset) { result["m." + name] = tensor }
+        for (name, tensor) in Self.named(trainableLayout, in: secondMoments, at: \.gradientOffset) { result["v." + name] = tensor }
         return result
     }
 
@@ -137,11 +144,14 @@ public final class ParameterSet {
 
     /// Sets the moments of every trainable tensor from `m.<name>` and `v.<name>` tensors.
     public func loadMoments(_ tensors: [String: SafeTensors.Tensor]) throws {
-        try Self.load(tensors, prefix: "m.", into: firstMoments, layout: layout(true), at: \.gradientOffset)
-        try Self.load(tensors, prefix: "v.", into: secondMoments, layout: layout(true), at: \.gradientOffset)
+        try Self.load(tensors, prefix: "m.", into: firstMoments, layout: trainableLayout, at: \.gradientOffset)
+        try Self.load(tensors, prefix: "v.", into: secondMoments, layout: trainableLayout, at: \.gradientOffset)
     }
 
-    private func layout(_ trainableOnly: Bool) -> [Tensor] { trainableOnly ? tensors.filter(\.trainable) : tensors }
+    /// Every tensor, or with `trainableOnly` a training run's state: the trainable and the kept ones.
+    private func layout(_ trainableOnly: Bool) -> [Tensor] { trainableOnly ? tensors.filter { $0.trainable || $0.kept } : tensors }
+    /// The tensors with gradients and moments.
+    private var trainableLayout: [Tensor] { tensors.filter(\.trainable) }
 
     /// A copy of the flat weight buffer (to keep a best model; same layout as this set).
     public func copyWeights(into copy: FloatStorage) {

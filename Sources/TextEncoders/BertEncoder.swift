@@ -25,9 +25,16 @@ public final class BertEncoder {
     let word, position, type, embeddingNormWeight, embeddingNormBias: Variable
     let layers: [PostLNBlock]
 
-    public init(config: BertConfig, tokenizer: WordPieceTokenizer, parameters: [String: [Float]], trainable: Bool, weightsSHA256: String? = nil) throws {
+    /// `extra` names tensors beyond BERT's (a recommender's own embeddings, say) that join the same
+    /// parameter set from `parameters`, without weight decay; look them up with
+    /// `parameterSet.required(_:)`. Those also in `keptFrozen` are frozen but kept in checkpoints
+    /// (`ParameterSet.Tensor.kept`).
+    public init(
+        config: BertConfig, tokenizer: WordPieceTokenizer, parameters: [String: [Float]], trainable: Bool, weightsSHA256: String? = nil,
+        extra: [String: [Int]] = [:], keptFrozen: Set<String> = []
+    ) throws {
         try config.validate(path: "config.json")
-        let shapes = Self.shapes(config)
+        let shapes = Self.shapes(config).merging(extra) { bert, _ in bert }
         var initial: [ParameterSet.Initial] = []
         for name in shapes.keys.sorted() {
             let shape = shapes[name]!
@@ -35,8 +42,9 @@ public final class BertEncoder {
                 throw TextEncoderError.malformed(path: "model.safetensors", detail: "tensor '\(name)' is missing or not of shape \(shape)")
             }
             // Weight decay on matrices, not on biases, layer norms or embeddings (BERT's fine-tuning).
-            let decays = name.hasSuffix(".weight") && !name.contains("ln.") && !name.hasPrefix("embeddings.")
-            initial.append(ParameterSet.Initial(name: name, shape: shape, values: values, decays: decays, trainable: trainable))
+            let decays = name.hasSuffix(".weight") && !name.contains("ln.") && !name.hasPrefix("embeddings.") && extra[name] == nil
+            let kept = keptFrozen.contains(name)
+            initial.append(ParameterSet.Initial(name: name, shape: shape, values: values, decays: decays, trainable: trainable && !kept, kept: kept))
         }
         self.config = config
         self.tokenizer = tokenizer
@@ -154,9 +162,12 @@ public final class BertEncoder {
     /// Records the encoder over `sequences` (token ids, [CLS] … [SEP] included, each at most
     /// `maxPositions` long) on `tape`; returns the last hidden states of every token packed end to
     /// end (Σ lengths, C). `tokenTypes` (same lengths) default to 0; `positions` to 0, 1, 2 … per
-    /// sequence. `dropout` draws one mask seed per dropout site (training); nil is inference.
+    /// sequence. `added` (Σ lengths, C), when given, joins the sum of embeddings before the
+    /// embedding layer norm (a further embedding of each token, such as its item's position).
+    /// `dropout` draws one mask seed per dropout site (training); nil is inference.
     public func encode(
-        _ tape: Tape, sequences: [[Int32]], tokenTypes: [[Int32]]? = nil, positions: [[Int32]]? = nil, dropout: inout SeededRandom?
+        _ tape: Tape, sequences: [[Int32]], tokenTypes: [[Int32]]? = nil, positions: [[Int32]]? = nil, added: Variable? = nil,
+        dropout: inout SeededRandom?
     ) -> Variable {
         var offsets = [0]
         for sequence in sequences { offsets.append(offsets.last! + sequence.count) }
@@ -168,9 +179,14 @@ public final class BertEncoder {
         let positionIDs = positions?.flatMap { $0 } ?? sequences.flatMap { $0.indices.map(Int32.init) }
         let typeIDs = tokenTypes?.flatMap { $0 } ?? [Int32](repeating: 0, count: tokens.count)
         precondition(positionIDs.count == tokens.count && typeIDs.count == tokens.count, "positions and token types must match the tokens")
+        precondition(typeIDs.allSatisfy { Int($0) < config.typeVocabularySize }, "a token type is beyond the encoder's \(config.typeVocabularySize)")
         precondition(positionIDs.allSatisfy { Int($0) < config.maxPositions }, "a sequence is longer than the encoder's \(config.maxPositions) positions")
         var x = Ops.embedding(tape, tokens: tokens, positions: positionIDs, wte: word, wpe: position)
         x = Ops.add(tape, x, Ops.gatherRows(tape, type, rows: typeIDs))
+        if let added {
+            precondition(added.shape == x.shape, "added embeddings must be (tokens, hidden)")
+            x = Ops.add(tape, x, added)
+        }
         x = drop(Ops.layerNorm(tape, x, weight: embeddingNormWeight, bias: embeddingNormBias, epsilon: config.layerNormEpsilon), config.hiddenDropout)
         let settings = PostLNBlock.Settings(
             heads: config.heads, causal: false, layerNormEpsilon: config.layerNormEpsilon, gelu: gelu, hiddenDropout: config.hiddenDropout,

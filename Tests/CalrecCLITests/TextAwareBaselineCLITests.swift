@@ -63,6 +63,35 @@ final class TextAwareBaselineCLITests: XCTestCase {
         XCTAssertTrue(refused.err.contains("item attributes"), refused.err)
     }
 
+    func testRecformerFineTunesFromTheEncoderRecordsItsSettingsAndReloadsToTheSameRanks() throws {
+        let encoder = try encoder()
+        let folder = try scratchFolder("calrec-recformer")
+        let giftCards = CLITests.data.appendingPathComponent("amazon2018-gift-cards").path
+        let out = folder + "/recformer"
+        let trained = try cli.run([
+            "baseline", "recformer", "--amazon2018", giftCards, "--encoder", encoder, "--out", out, "--max-epochs", "1", "--max-length", "5",
+            "--sequence-tokens", "96", "--max-users", "30", "--validation-users", "30",
+        ])
+        XCTAssertEqual(trained.status, 0, trained.err)
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as! [String: Any]
+        XCTAssertEqual(metrics["method"] as? String, "recformer")
+        let settings = metrics["settings"] as! [String: Any]
+        let config = settings["config"] as! [String: Any]
+        XCTAssertEqual(config["encoder_name"] as? String, "all-MiniLM-L6-v2")
+        XCTAssertEqual(config["max_items"] as? Int, 5)
+        XCTAssertEqual(config["max_tokens"] as? Int, 96)
+        XCTAssertEqual(config["temperature"] as? Double ?? 0, 0.05, accuracy: 1e-6)
+        XCTAssertEqual((settings["training"] as! [String: Any])["lr"] as? Double ?? 0, 5e-5, accuracy: 1e-9, "the authors' rate by default")
+        XCTAssertTrue((settings["pretraining"] as! String).contains("no Recformer pre-training"))
+        XCTAssertTrue((settings["scale"] as! String).contains("CPU scale"))
+        for name in ["config.json", "model.safetensors", "vocab.txt"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/model/" + name), name)
+        }
+        let reloaded = try cli.run(["baseline", "recformer", "--amazon2018", giftCards, "--out", out + "-loaded", "--load", out + "/model", "--max-users", "30"])
+        XCTAssertEqual(reloaded.status, 0, reloaded.err)
+        XCTAssertEqual(try String(contentsOfFile: out + "/ranks.tsv", encoding: .utf8), try String(contentsOfFile: out + "-loaded/ranks.tsv", encoding: .utf8))
+    }
+
     func testFeaturesAreComputedOnceAndTheTextAwareBaselinesTrainReloadAndRecordThem() throws {
         let encoder = try encoder()
         let folder = try scratchFolder("calrec-text-aware")

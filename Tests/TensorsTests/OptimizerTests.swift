@@ -74,6 +74,23 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(set.firstMoments.buffer(count: 3).array, [7, 8, 9])
     }
 
+    func testAKeptFrozenTensorHasNoOptimiserStateButIsPartOfTheTrainingState() throws {
+        let set = ParameterSet([
+            .init(name: "base", shape: [4], values: [1, 1, 1, 1], decays: false, trainable: false),
+            .init(name: "table", shape: [2], values: [5, 6], decays: false, trainable: false, kept: true),
+            .init(name: "w", shape: [2], values: [1, 2], decays: false),
+        ])
+        XCTAssertEqual(set.trainableCapacity, 16, "gradients and moments: w alone")
+        XCTAssertEqual(set.momentTensors().keys.sorted(), ["m.w", "v.w"])
+        XCTAssertEqual(set.weightTensors(trainableOnly: true).keys.sorted(), ["table", "w"], "what a checkpoint writes")
+        XCTAssertFalse(set.variable(named: "table")!.requiresGradient)
+        try set.loadWeights(["table": .init(shape: [2], values: [7, 8]), "w": .init(shape: [2], values: [3, 4])], trainableOnly: true)
+        XCTAssertEqual(set.variable(named: "table")!.value.array, [7, 8])
+        XCTAssertThrowsError(try set.loadWeights(["w": .init(shape: [2], values: [3, 4])], trainableOnly: true)) { error in
+            XCTAssertEqual(error as? ParameterSetError, .missing(name: "table"))
+        }
+    }
+
     func testTensorsOfASetAreAlignedSlicesOfOneBufferPerRole() {
         let set = ParameterSet([
             .init(name: "x", shape: [3], values: [1, 2, 3], decays: false), .init(name: "y", shape: [2, 2], values: [4, 5, 6, 7], decays: true),

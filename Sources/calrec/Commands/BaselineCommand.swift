@@ -17,7 +17,7 @@ struct BaselineCommand: ParsableCommand {
 
     enum Method: String, ExpressibleByArgument, CaseIterable {
         case pop, bm25, sasrec, bert4rec
-        case uniSRecText = "unisrec-t", uniSRecIDText = "unisrec-idt", fdsa, s3rec
+        case uniSRecText = "unisrec-t", uniSRecIDText = "unisrec-idt", fdsa, s3rec, recformer
 
         /// Whether it reads item-text vectors.
         var isTextAware: Bool { self == .uniSRecText || self == .uniSRecIDText || self == .fdsa }
@@ -27,7 +27,8 @@ struct BaselineCommand: ParsableCommand {
         help: """
             pop (training-set popularity), bm25 (BM25 over the last history items' text), sasrec or bert4rec (ID-only transformers trained \
             here), unisrec-t or unisrec-idt (UniSRec over frozen item-text vectors, inductive T or transductive ID+T), fdsa (item-ID and \
-            item-text streams), s3rec (self-supervised pre-training over item attributes, then SASRec fine-tuning).
+            item-text streams), s3rec (self-supervised pre-training over item attributes, then SASRec fine-tuning), recformer (the history \
+            as "key value" item text, newest first, through a pretrained BERT fine-tuned contrastively; CPU scale).
             """)
     var method: Method
 
@@ -48,8 +49,15 @@ struct BaselineCommand: ParsableCommand {
     @Option(help: "bm25: length normalisation b.")
     var b: Float = 0.75
 
+    @Option(name: .customLong("sequence-tokens"), help: "recformer: tokens of a history's text at most ([CLS] included).")
+    var sequenceTokens = 1024
+
+    @Option(name: .customLong("attribute-tokens"), help: "recformer: tokens of each item attribute (key and value) at most.")
+    var attributeTokens = 32
+
     func validate() throws {
         guard lastItems >= 1 else { throw ValidationError("--last-items must be at least 1") }
+        guard sequenceTokens >= 2, attributeTokens >= 1 else { throw ValidationError("--sequence-tokens must be at least 2, --attribute-tokens at least 1") }
     }
 
     func run() throws {
@@ -61,6 +69,7 @@ struct BaselineCommand: ParsableCommand {
         case .uniSRecIDText: return try runUniSRec(.idText)
         case .fdsa: return try runFDSA()
         case .s3rec: return try runS3Rec()
+        case .recformer: return try runRecformer()
         default: break
         }
         let baseline: BaselineMethod =
@@ -96,18 +105,25 @@ struct BaselineCommand: ParsableCommand {
             }
             let (model, settings, trainingSeconds) = try sequential.model(
                 architecture, dataset: dataset, folder: folder, budget: evaluation.budget)
-            let started = Platform.processCPUSeconds()
-            let cases = Array(dataset.evaluationCases(evaluation.split).prefix(evaluation.userLimit ?? Int.max))
-            let ranks = model.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory)
-            let cost = ComputeCost(trainingStages: trainingSeconds.map { [("training", $0)] }, inferenceSeconds: Platform.processCPUSeconds() - started)
-            try evaluation.write(
-                ranks: ranks, dataset: dataset.name, method: architecture.rawValue, multiple: datasets.count > 1, settings: settings,
-                cost: cost)
+            try evaluate(model, dataset: dataset, method: architecture.rawValue, multiple: datasets.count > 1, settings: settings, trainingStages: trainingSeconds.map { [("training", $0)] })
         }
     }
 }
 
 extension BaselineCommand {
+    /// Ranks the evaluated users' targets with a trained (or loaded) model and writes the metrics
+    /// with `settings` and the CPU seconds of training (nil: loaded) and of this inference.
+    func evaluate(
+        _ model: any SequentialRecommender, dataset: SequenceDataset, method: String, multiple: Bool, settings: some Codable & Sendable,
+        trainingStages: [(String, Double)]?
+    ) throws {
+        let started = Platform.processCPUSeconds()
+        let cases = Array(dataset.evaluationCases(evaluation.split).prefix(evaluation.userLimit ?? Int.max))
+        let ranks = model.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory)
+        let cost = ComputeCost(trainingStages: trainingStages, inferenceSeconds: Platform.processCPUSeconds() - started)
+        try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: multiple, settings: settings, cost: cost)
+    }
+
     /// The datasets of the source, each with its output folder.
     func datasetsWithFolders() throws -> [(dataset: SequenceDataset, folder: String, multiple: Bool)] {
         var datasets: [SequenceDataset] = []
@@ -164,11 +180,7 @@ extension BaselineCommand {
                 settings = SequentialAttributeRunSettings(config: config, training: training, loadedFrom: nil)
                 trainingSeconds = seconds
             }
-            let started = Platform.processCPUSeconds()
-            let cases = Array(dataset.evaluationCases(evaluation.split).prefix(evaluation.userLimit ?? Int.max))
-            let ranks = model.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory)
-            let cost = ComputeCost(trainingStages: trainingSeconds.map { [("training", $0)] }, inferenceSeconds: Platform.processCPUSeconds() - started)
-            try evaluation.write(ranks: ranks, dataset: dataset.name, method: "fdsa", multiple: multiple, settings: settings, cost: cost)
+            try evaluate(model, dataset: dataset, method: "fdsa", multiple: multiple, settings: settings, trainingStages: trainingSeconds.map { [("training", $0)] })
         }
     }
 
@@ -195,7 +207,7 @@ extension BaselineCommand {
                 let started = Platform.processCPUSeconds()
                 let progress = ProgressDisplay(total: epochs, label: "s3rec pre-training \(dataset.name)")
                 let curve = model.pretrain(
-                    dataset: SequenceDatasetSequences(dataset), epochs: epochs, batchSize: sequential.batch, learningRate: sequential.lr,
+                    dataset: SequenceDatasetSequences(dataset), epochs: epochs, batchSize: sequential.batch, learningRate: sequential.learningRate(),
                     seed: sequential.seed, progress: { progress.update($0, detail: String(format: "loss %.4f", $1)) })
                 let pretrainingSeconds = Platform.processCPUSeconds() - started
                 let (training, seconds) = try sequential.train(model, dataset: dataset, folder: folder, budget: evaluation.budget)
@@ -203,15 +215,36 @@ extension BaselineCommand {
                 settings = S3RecRunSettings(
                     config: config,
                     pretraining: .init(
-                        epochs: epochs, batch: sequential.batch, lr: sequential.lr, firstLoss: curve.first ?? .nan, lastLoss: curve.last ?? .nan,
+                        epochs: epochs, batch: sequential.batch, lr: sequential.learningRate(), firstLoss: curve.first ?? .nan, lastLoss: curve.last ?? .nan,
                         cpuSeconds: pretrainingSeconds),
                     training: training, loadedFrom: nil)
             }
-            let started = Platform.processCPUSeconds()
-            let cases = Array(dataset.evaluationCases(evaluation.split).prefix(evaluation.userLimit ?? Int.max))
-            let ranks = model.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory)
-            let cost = ComputeCost(trainingStages: stages.isEmpty ? nil : stages, inferenceSeconds: Platform.processCPUSeconds() - started)
-            try evaluation.write(ranks: ranks, dataset: dataset.name, method: model.methodName, multiple: multiple, settings: settings, cost: cost)
+            try evaluate(model, dataset: dataset, method: model.methodName, multiple: multiple, settings: settings, trainingStages: stages.isEmpty ? nil : stages)
+        }
+    }
+
+    /// Fine-tunes (or loads) Recformer per dataset from the pretrained BERT of `--encoder`, then
+    /// ranks the evaluated users' targets. `--max-length` is the items a history keeps.
+    func runRecformer() throws {
+        for (dataset, folder, multiple) in try datasetsWithFolders() {
+            let model: RecformerModel
+            let settings: RecformerRunSettings
+            var trainingSeconds: Double?
+            if let path = sequential.load {
+                model = try RecformerModel(folder: path, items: dataset.items)
+                settings = RecformerRunSettings(config: model.config, training: nil, loadedFrom: path)
+            } else {
+                guard FileManager.default.fileExists(atPath: (text.encoder as NSString).appendingPathComponent("config.json")) else {
+                    throw ValidationError("--encoder \(text.encoder): no config.json there; `make models` fetches all-MiniLM-L6-v2")
+                }
+                let recformer = RecformerSettings(
+                    maxItems: sequential.maxLength, maxTokens: sequenceTokens, attributeTokens: attributeTokens, temperature: sequential.temperature ?? 0.05)
+                model = try RecformerModel.initialized(encoderFolder: text.encoder, items: dataset.items, settings: recformer, seed: sequential.seed)
+                let (training, seconds) = try sequential.train(model, dataset: dataset, folder: folder, budget: evaluation.budget, defaults: .recformer)
+                settings = RecformerRunSettings(config: model.config, training: training, loadedFrom: nil)
+                trainingSeconds = seconds
+            }
+            try evaluate(model, dataset: dataset, method: model.methodName, multiple: multiple, settings: settings, trainingStages: trainingSeconds.map { [("training", $0)] })
         }
     }
 
@@ -239,11 +272,7 @@ extension BaselineCommand {
                 settings = TextAwareRunSettings(config: config, features: features.header, pretraining: pretraining, training: training, loadedFrom: nil)
                 trainingSeconds = seconds
             }
-            let started = Platform.processCPUSeconds()
-            let cases = Array(dataset.evaluationCases(evaluation.split).prefix(evaluation.userLimit ?? Int.max))
-            let ranks = model.rank(cases: cases, dataset: dataset, excludeHistory: evaluation.excludeHistory)
-            let cost = ComputeCost(trainingStages: trainingSeconds.map { [("training", $0)] }, inferenceSeconds: Platform.processCPUSeconds() - started)
-            try evaluation.write(ranks: ranks, dataset: dataset.name, method: model.methodName, multiple: multiple, settings: settings, cost: cost)
+            try evaluate(model, dataset: dataset, method: model.methodName, multiple: multiple, settings: settings, trainingStages: trainingSeconds.map { [("training", $0)] })
         }
     }
 }
@@ -253,6 +282,8 @@ extension BaselineCommand: DeclaresFiles {
     /// save their model inside `--out`).
     var files: CommandFiles {
         let readsText = method.isTextAware && !(method == .fdsa && sequential.fdsaFeatures == .attributes)
-        return source.files + sequential.files + (readsText ? text.files : CommandFiles()) + evaluation.files
+        let readsEncoder = method == .recformer && sequential.load == nil
+        return source.files + sequential.files + (readsText ? text.files : CommandFiles()) + (readsEncoder ? CommandFiles(reading: [text.encoder]) : CommandFiles())
+            + evaluation.files
     }
 }

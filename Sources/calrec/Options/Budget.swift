@@ -14,6 +14,7 @@ import ArgumentParser
 /// | `train --stage 1/2`: validation users         |   32 |     256 |  1,024 |
 /// | `recommend`, `evaluate`, `baseline`: users    |   50 |     500 |    all |
 /// | `baseline sasrec/bert4rec`: most epochs       |    2 |      50 |    200 |
+/// | `baseline recformer`: most epochs             |    1 |       3 |     16 |
 enum Budget: String, ExpressibleByArgument, CaseIterable, Sendable {
     case tiny, `default`, full
 
@@ -39,6 +40,10 @@ enum Budget: String, ExpressibleByArgument, CaseIterable, Sendable {
 
     /// `baseline sasrec/bert4rec`: most epochs (early stopping usually ends training sooner).
     var sequentialEpochs: Int { pick(2, 50, 200) }
+
+    /// `baseline recformer`: most epochs (the authors' default is 16; each epoch re-encodes the
+    /// catalogue and reads every user's history as text).
+    var recformerEpochs: Int { pick(1, 3, 16) }
 
     private func pick<T>(_ tiny: T, _ normal: T, _ full: T) -> T {
         switch self {

@@ -23,8 +23,8 @@ struct SequentialModelOptions: ParsableArguments {
     @Option(name: .customLong("train-budget"), help: "Trained models: the budget that sets --max-epochs (default: --budget).")
     var trainBudget: Budget?
 
-    @Option(help: "Trained models: Adam learning rate.")
-    var lr: Float = 1e-3
+    @Option(help: "Trained models: Adam learning rate (default: 1e-3; recformer 5e-5, as its authors fine-tune).")
+    var lr: Float?
 
     @Option(help: "Hidden size (default: SASRec/BERT4Rec 64, UniSRec 300, as in their papers).")
     var hidden: Int?
@@ -59,8 +59,8 @@ struct SequentialModelOptions: ParsableArguments {
     @Option(help: "unisrec: whitening experts of the MoE adaptor.")
     var experts = 8
 
-    @Option(help: "unisrec: temperature of the cosine scores.")
-    var temperature: Float = 0.07
+    @Option(help: "unisrec, recformer: temperature of the cosine scores (default: unisrec 0.07, recformer 0.05).")
+    var temperature: Float?
 
     @Option(name: .customLong("adaptor-dropout"), help: "unisrec: dropout on the text vectors inside each expert.")
     var adaptorDropout: Float = 0.2
@@ -85,8 +85,8 @@ struct SequentialModelOptions: ParsableArguments {
     func validate() throws {
         if let hidden, hidden < 1 { throw ValidationError("--hidden must be at least 1") }
         guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
-        guard (maxEpochs ?? 1) >= 1, patience >= 1, batch >= 1, lr > 0 else {
-            throw ValidationError("--max-epochs, --patience, --batch and --lr must be positive")
+        guard (maxEpochs ?? 1) >= 1, patience >= 1, batch >= 1, (lr ?? 1) > 0, (temperature ?? 1) > 0 else {
+            throw ValidationError("--max-epochs, --patience, --batch, --lr and --temperature must be positive")
         }
         if let validationUsers, validationUsers < 1 { throw ValidationError("--validation-users must be at least 1") }
     }
@@ -100,15 +100,25 @@ struct SequentialModelOptions: ParsableArguments {
             maskProbability: maskProbability)
     }
 
-    /// Epochs to train at most: `--max-epochs`, or by budget.
-    func epochs(_ budget: Budget) -> Int {
-        let budget = trainBudget ?? budget
-        return maxEpochs ?? budget.sequentialEpochs
+    /// What a method trains with unless told otherwise: Adam's rate and the most epochs by budget.
+    struct TrainingDefaults: Sendable {
+        var lr: Float = 1e-3
+        var epochs: @Sendable (Budget) -> Int = { $0.sequentialEpochs }
+        static let recformer = TrainingDefaults(lr: 5e-5, epochs: { $0.recformerEpochs })
     }
 
-    func training(_ budget: Budget) -> SequentialTrainingOptions {
+    /// Epochs to train at most: `--max-epochs`, or by budget.
+    func epochs(_ budget: Budget, defaults: TrainingDefaults = .init()) -> Int {
+        maxEpochs ?? defaults.epochs(trainBudget ?? budget)
+    }
+
+    /// The learning rate: `--lr`, or the method's.
+    func learningRate(_ defaults: TrainingDefaults = .init()) -> Float { lr ?? defaults.lr }
+
+    func training(_ budget: Budget, defaults: TrainingDefaults = .init()) -> SequentialTrainingOptions {
         SequentialTrainingOptions(
-            maxEpochs: epochs(budget), patience: patience, batchSize: batch, learningRate: lr, seed: seed, validationUsers: validationUsers)
+            maxEpochs: epochs(budget, defaults: defaults), patience: patience, batchSize: batch, learningRate: learningRate(defaults), seed: seed,
+            validationUsers: validationUsers)
     }
 
     /// Trains (or loads) the model for `dataset`, saving it with its curve under `folder/model`;
@@ -135,11 +145,11 @@ struct SequentialModelOptions: ParsableArguments {
     /// Trains `model` on `dataset` with early stopping, saving it with its curve under
     /// `folder/model`; returns how the training went and its CPU seconds.
     func train(
-        _ model: any SequentialRecommender, dataset: SequenceDataset, folder: String, budget: Budget
+        _ model: any SequentialRecommender, dataset: SequenceDataset, folder: String, budget: Budget, defaults: TrainingDefaults = .init()
     ) throws -> (training: SequentialRunSettings.Training, cpuSeconds: Double) {
         let name = model.methodName
-        let maxEpochs = epochs(budget)
-        let trainer = try SequentialTrainer(model: model, dataset: dataset, options: training(budget))
+        let maxEpochs = epochs(budget, defaults: defaults)
+        let trainer = try SequentialTrainer(model: model, dataset: dataset, options: training(budget, defaults: defaults))
         let started = TrainingCost.Mark.now()
         let progress = ProgressDisplay(total: maxEpochs, label: "\(name) \(dataset.name)")
         let modelFolder = (folder as NSString).appendingPathComponent("model")
@@ -165,7 +175,7 @@ struct SequentialModelOptions: ParsableArguments {
         // Every process of a resumed run counts, up to the checkpoint it resumed from.
         let cost = trainer.priorCost + started.elapsed()
         let training = SequentialRunSettings.Training(
-            maxEpochs: maxEpochs, patience: patience, batch: batch, lr: lr, seed: seed, validationUsers: validationUsers,
+            maxEpochs: maxEpochs, patience: patience, batch: batch, lr: learningRate(defaults), seed: seed, validationUsers: validationUsers,
             epochsRun: records.count, bestEpoch: best.epoch, bestValidNDCG10: best.validNDCG10, cpuSeconds: cost.cpuSeconds,
             wallSeconds: cost.wallSeconds, trainingUsers: trainer.trainingUsers, resumed: resume ? true : nil)
         return (training, cost.cpuSeconds)
@@ -178,7 +188,7 @@ extension SequentialModelOptions {
         var config = UniSRecConfig(variant: variant, itemCount: itemCount, featureDimension: features.header.dimension, featuresKey: features.header.cacheKey)
         applyShared(to: &config)
         config.experts = experts
-        config.temperature = temperature
+        config.temperature = temperature ?? config.temperature
         config.adaptorDropout = adaptorDropout
         return config
     }
