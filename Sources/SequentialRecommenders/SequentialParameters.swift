@@ -28,9 +28,10 @@ enum SequentialParameters {
         return parameters
     }
 
-    /// A parameter set of the tensors `shapes` names (sorted by name) with `parameters`' values, all
-    /// trainable without weight decay (Adam, as RecBole trains these models).
-    static func set(_ shapes: [String: [Int]], values parameters: [String: [Float]]) throws -> ParameterSet {
+    /// A parameter set of the tensors `shapes` names (sorted by name) with `parameters`' values,
+    /// trainable (those `frozen` names excepted) without weight decay (Adam, as RecBole trains these
+    /// models).
+    static func set(_ shapes: [String: [Int]], values parameters: [String: [Float]], frozen: (String) -> Bool = { _ in false }) throws -> ParameterSet {
         var initial: [ParameterSet.Initial] = []
         for name in shapes.keys.sorted() {
             let shape = shapes[name]!
@@ -38,7 +39,7 @@ enum SequentialParameters {
             guard values.count == shape.reduce(1, *) else {
                 throw SequentialModelError.malformed(path: "", detail: "tensor '\(name)' has \(values.count) values, expected shape \(shape)")
             }
-            initial.append(ParameterSet.Initial(name: name, shape: shape, values: values, decays: false))
+            initial.append(ParameterSet.Initial(name: name, shape: shape, values: values, decays: false, trainable: !frozen(name)))
         }
         return ParameterSet(initial)
     }

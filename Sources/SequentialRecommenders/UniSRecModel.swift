@@ -36,12 +36,15 @@ public struct UniSRecConfig: Codable, Sendable, Equatable {
     public var layerNormEpsilon: Float = 1e-12
     /// `ItemFeatures.Header.cacheKey` of the text vectors it was trained on.
     public var featuresKey: String
+    /// Whether fine-tuning keeps the pre-trained position embeddings and transformer blocks fixed
+    /// (the authors' `fix_enc`, their default after pre-training); nil: trained.
+    public var fixedEncoder: Bool?
 
     enum CodingKeys: String, CodingKey {
         case variant, itemCount = "item_count", featureDimension = "feature_dimension", hidden, layers, heads, innerSize = "inner_size"
         case maxLength = "max_length", hiddenDropout = "hidden_dropout", attentionDropout = "attention_dropout", experts
         case adaptorDropout = "adaptor_dropout", noisyGating = "noisy_gating", temperature, layerNormEpsilon = "layer_norm_eps"
-        case featuresKey = "features_key"
+        case featuresKey = "features_key", fixedEncoder = "fixed_encoder"
     }
 
     public init(variant: UniSRecVariant, itemCount: Int, featureDimension: Int, featuresKey: String) {
@@ -92,7 +95,8 @@ public final class UniSRecModel: SequentialRecommender {
                 field: "feature_dimension",
                 detail: "is \(config.itemCount) × \(config.featureDimension) but the features are \(features.header.itemCount) × \(features.header.dimension)")
         }
-        let set = try SequentialParameters.set(Self.shapes(config), values: parameters)
+        let fixed = config.fixedEncoder == true
+        let set = try SequentialParameters.set(Self.shapes(config), values: parameters) { fixed && ($0.hasPrefix("position_embedding.") || $0.hasPrefix("layers.")) }
         self.config = config
         parameterSet = set
         let frozen = Variable(shape: [features.header.itemCount, features.header.dimension], value: features.values)
@@ -124,6 +128,21 @@ public final class UniSRecModel: SequentialRecommender {
         return try UniSRecModel(config: config, parameters: parameters, features: features)
     }
 
+    /// A model for `config` over `features` that starts from `pretrained`'s position embeddings,
+    /// input layer norm, transformer blocks and adaptor (an `ID+T` model's ID embeddings start as
+    /// `initialized` draws them); `config.fixedEncoder` then keeps the first and third fixed.
+    public static func fineTuning(from pretrained: UniSRecModel, config: UniSRecConfig, features: ItemFeatures, seed: UInt64) throws -> UniSRecModel {
+        guard pretrained.config.hidden == config.hidden, pretrained.config.layers == config.layers, pretrained.config.heads == config.heads,
+            pretrained.config.innerSize == config.innerSize, pretrained.config.experts == config.experts,
+            pretrained.config.featureDimension == config.featureDimension, pretrained.config.maxLength == config.maxLength
+        else {
+            throw SequentialModelError.invalidConfig(field: "hidden", detail: "differs from the pre-trained model's shape (\(checkpointText(pretrained.config)))")
+        }
+        var parameters = SequentialParameters.recBoleInitial(shapes(config), seed: seed, isZero: { $0.hasPrefix("adaptor.gate") || $0.hasPrefix("adaptor.noise") })
+        for (name, tensor) in pretrained.parameterSet.weightTensors() where parameters[name] != nil { parameters[name] = tensor.values }
+        return try UniSRecModel(config: config, parameters: parameters, features: features)
+    }
+
     // MARK: SequentialRecommender
 
     public var itemCount: Int { config.itemCount }
@@ -152,12 +171,14 @@ public final class UniSRecModel: SequentialRecommender {
     }
 
     /// The encoder's states over `sequences` (model ids: item index + 1), packed end to end.
-    func encode(_ tape: Tape, sequences: [[Int32]], dropout: inout SeededRandom?) -> Variable {
+    /// `itemVectors` (Σ lengths, feature dimension), when given, replaces the items' text vectors
+    /// (pre-training's word-drop view).
+    func encode(_ tape: Tape, sequences: [[Int32]], dropout: inout SeededRandom?, itemVectors: Variable? = nil) -> Variable {
         let ids = sequences.flatMap { $0 }
         let positions = sequences.flatMap { $0.indices.map(Int32.init) }
         var offsets = [0]
         for sequence in sequences { offsets.append(offsets.last! + sequence.count) }
-        let tokenFeatures = Ops.gatherRows(tape, features, rows: ids.map { $0 - 1 })
+        let tokenFeatures = itemVectors ?? Ops.gatherRows(tape, features, rows: ids.map { $0 - 1 })
         var x = Ops.add(tape, adaptor.forward(tape, tokenFeatures, training: &dropout), Ops.gatherRows(tape, position, rows: positions))
         if let itemEmbedding { x = Ops.add(tape, x, Ops.gatherRows(tape, itemEmbedding, rows: ids)) }
         x = Ops.layerNorm(tape, x, weight: inputNormWeight, bias: inputNormBias, epsilon: config.layerNormEpsilon)

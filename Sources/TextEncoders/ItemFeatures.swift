@@ -107,6 +107,22 @@ public struct ItemFeatures: Sendable, Equatable {
         self.values = values
     }
 
+    /// Several catalogues' features as one (rows in order; item ids prefixed with the catalogue's
+    /// position, `0:…`), for a model pre-trained on them together. They must share the encoder.
+    public static func joined(_ parts: [ItemFeatures]) -> ItemFeatures {
+        precondition(!parts.isEmpty && parts.allSatisfy { $0.header.dimension == parts[0].header.dimension }, "features of one width")
+        let first = parts[0].header
+        let ids = parts.enumerated().flatMap { index, part in part.header.itemIDs.map { "\(index):\($0)" } }
+        let values = parts.flatMap(\.values)
+        let key = ContentHash.sha256(parts.map(\.header.cacheKey).joined(separator: "+"))
+        let header = Header(
+            encoder: first.encoder, pooling: first.pooling, normalized: first.normalized, maxTokens: first.maxTokens,
+            dataset: parts.map(\.header.dataset).joined(separator: "+"), itemCount: ids.count, dimension: first.dimension, itemIDs: ids,
+            textsSHA256: ContentHash.sha256(parts.map(\.header.textsSHA256).joined(separator: "+")), matrixSHA256: "", cacheKey: key,
+            tokens: parts.reduce(0) { $0 + $1.header.tokens }, truncatedItems: parts.reduce(0) { $0 + $1.header.truncatedItems })
+        return ItemFeatures(header: header, values: values)
+    }
+
     /// Row `item`.
     public func vector(_ item: Int) -> ArraySlice<Float> { values[(item * header.dimension)..<((item + 1) * header.dimension)] }
 

@@ -63,6 +63,30 @@ final class TextAwareBaselineCLITests: XCTestCase {
         XCTAssertTrue(refused.err.contains("item attributes"), refused.err)
     }
 
+    func testUniSRecPreTrainsOnTheGivenFoldersThenFineTunesWithTheEncoderFixed() throws {
+        let encoder = try encoder()
+        let folder = try scratchFolder("calrec-unisrec-pretraining")
+        let data = try tinyDataset(folder)
+        let giftCards = CLITests.data.appendingPathComponent("amazon2018-gift-cards").path
+        let out = folder + "/unisrec"
+        let run = try cli.run([
+            "baseline", "unisrec-t", "--recbole", data, "--encoder", encoder, "--pretrain-amazon2018", giftCards, "--pretrain-epochs", "2",
+            "--pretrain-batch", "512", "--out", out, "--max-epochs", "2", "--hidden", "16", "--layers", "1",
+        ])
+        XCTAssertEqual(run.status, 0, run.err)
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as! [String: Any]
+        let settings = metrics["settings"] as! [String: Any]
+        let pretraining = settings["pretraining"] as! String
+        XCTAssertTrue(pretraining.hasPrefix("cross-domain pre-training on Gift_Cards"), pretraining)
+        XCTAssertTrue(pretraining.contains("2 epochs, batch 512") && pretraining.contains("encoder fixed"), pretraining)
+        XCTAssertEqual((settings["config"] as! [String: Any])["fixed_encoder"] as? Bool, true)
+        let stages = (metrics["cpu_seconds"] as! [String: Any])["training_stages"] as! [String: Double]
+        XCTAssertEqual(Set(stages.keys), ["pre-training", "fine-tuning"])
+        for sub in ["features", "features-word-drop"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/pretraining/0-Gift_Cards/\(sub)/item_features.json"), sub)
+        }
+    }
+
     func testRecformerFineTunesFromTheEncoderRecordsItsSettingsAndReloadsToTheSameRanks() throws {
         let encoder = try encoder()
         let folder = try scratchFolder("calrec-recformer")

@@ -154,4 +154,88 @@ final class UniSRecTests: XCTestCase {
         XCTAssertEqual(try UniSRecModel(folder: folder, features: Self.features()).scores(histories: histories), model.scores(histories: histories))
         XCTAssertThrowsError(try UniSRecModel(folder: folder, features: Self.features(seed: 4)))
     }
+
+    // MARK: Cross-domain pre-training
+
+    func testPretrainingExamplesAreEveryPrefixAndItemDropKeepsTheFirstItem() {
+        let examples = UniSRecPretrainingExamples(sequences: [[4, 5, 6, 7], [1]], maxLength: 2)
+        XCTAssertEqual(examples.prefixes, [[4], [4, 5], [5, 6]])
+        XCTAssertEqual(examples.targets, [5, 6, 7])
+        var random = SeededRandom(seed: 1)
+        XCTAssertEqual(UniSRecPretrainingExamples.itemDrop([4, 5, 6, 7], ratio: 0, random: &random), [4, 5, 6, 7])
+        XCTAssertEqual(UniSRecPretrainingExamples.itemDrop([4, 5, 6, 7], ratio: 0.9999, random: &random), [4])
+        let kept = (0..<2000).map { _ in UniSRecPretrainingExamples.itemDrop([1, 2, 3, 4, 5], ratio: 0.2, random: &random).count - 1 }
+        XCTAssertEqual(Double(kept.reduce(0, +)) / 8000, 0.8, accuracy: 0.02, "each item after the first kept with probability 0.8")
+    }
+
+    /// The sequence-item loss of a 4-example batch (two sharing a next item) against a Double
+    /// computation from the model's own unit states: each row's softmax over the batch's next items,
+    /// the other row with the same next item left out.
+    func testSequenceItemLossLeavesOutSequencesWithTheSameNextItem() throws {
+        var config = tinyConfig(.text)
+        config.temperature = 0.5
+        let model = try UniSRecModel.initialized(config: config, features: Self.features(), seed: 2)
+        let prefixes: [[Int32]] = [[0, 1], [3], [5, 6, 7], [2, 8]], targets: [Int32] = [2, 4, 8, 2]
+        var options = UniSRecPretrainingOptions(epochs: 1, batchSize: 4)
+        options.lambda = 0
+        let table = Variable(shape: [20, 8], value: Self.features().values + Self.features().values)
+        table.requiresGradient = false
+        var random = SeededRandom(seed: 3)
+        var dropout: SeededRandom? = nil
+        let loss = model.pretrainingLoss(
+            Tape(), prefixes: prefixes, targets: targets, withWordDropped: table, options: options, random: &random, dropout: &dropout)
+        // The same quantities, read off the model, then the loss by hand in Double.
+        let tape = Tape()
+        let states = model.encode(tape, sequences: prefixes.map { $0.map { $0 + 1 } }, dropout: &dropout)
+        var ends: [Int32] = [], offset: Int32 = 0
+        for prefix in prefixes {
+            offset += Int32(prefix.count)
+            ends.append(offset - 1)
+        }
+        let users = Ops.l2Normalize(tape, Ops.gatherRows(tape, states, rows: ends)).value.array.map(Double.init)
+        let items = Ops.l2Normalize(tape, model.adaptor.forward(tape, Ops.gatherRows(tape, model.features, rows: targets), training: &dropout))
+            .value.array.map(Double.init)
+        let c = config.hidden
+        var expected = 0.0
+        for i in 0..<4 {
+            func logit(_ j: Int) -> Double { (0..<c).reduce(0.0) { $0 + users[i * c + $1] * items[j * c + $1] } / 0.5 }
+            let others = (0..<4).filter { $0 == i || targets[$0] != targets[i] }
+            expected -= logit(i) - log(others.map { exp(logit($0)) }.reduce(0, +))
+        }
+        XCTAssertEqual(Double(loss), expected / 4, accuracy: 1e-5)
+    }
+
+    func testPretrainingLowersItsLossAndFineTuningStartsFromItWithTheEncoderFixed() throws {
+        // Two domains: the cycle, and the cycle's items in another order of vectors.
+        let first = UniSRecPretrainingDomain(
+            name: "a", sequences: cycle.sequences.map { $0.dropLast(2).map(\.item) }, features: Self.features(), wordDropped: Self.features(seed: 5))
+        let second = UniSRecPretrainingDomain(
+            name: "b", sequences: cycle.sequences.map { $0.dropLast(2).map { 9 - $0.item } }, features: Self.features(seed: 6),
+            wordDropped: Self.features(seed: 7))
+        let joint = ItemFeatures.joined([first.features, second.features])
+        XCTAssertEqual(joint.header.itemCount, 20)
+        var pretrainConfig = tinyConfig(.text)
+        pretrainConfig.itemCount = 20
+        pretrainConfig.featuresKey = joint.header.cacheKey
+        let pretrained = try UniSRecModel.initialized(config: pretrainConfig, features: joint, seed: 1)
+        let curve = pretrained.pretrain(domains: [first, second], options: UniSRecPretrainingOptions(epochs: 40, batchSize: 64, learningRate: 1e-2, seed: 1))
+        XCTAssertLessThan(curve.last!, curve.first! * 0.7, "\(curve)")
+
+        var config = tinyConfig(.idText)
+        config.fixedEncoder = true
+        let model = try UniSRecModel.fineTuning(from: pretrained, config: config, features: Self.features(), seed: 1)
+        let before = model.parameterSet.weightTensors(), source = pretrained.parameterSet.weightTensors()
+        for name in ["layers.0.attention.qkv.weight", "position_embedding.weight", "adaptor.experts.0.weight", "input_ln.weight"] {
+            XCTAssertEqual(before[name], source[name], name)
+        }
+        XCTAssertFalse(model.parameterSet.tensors.first { $0.name == "layers.0.ffn.up.weight" }!.trainable)
+        XCTAssertTrue(model.parameterSet.tensors.first { $0.name == "adaptor.gate.weight" }!.trainable)
+        let trainer = try SequentialTrainer(
+            model: model, dataset: cycle, options: SequentialTrainingOptions(maxEpochs: 60, patience: 60, batchSize: 4, learningRate: 1e-2, seed: 1))
+        for _ in 0..<60 { _ = trainer.trainEpoch() }
+        let after = model.parameterSet.weightTensors()
+        XCTAssertEqual(after["layers.0.attention.qkv.weight"], before["layers.0.attention.qkv.weight"], "the encoder stays fixed")
+        XCTAssertNotEqual(after["adaptor.experts.0.weight"], before["adaptor.experts.0.weight"])
+        XCTAssertEqual(memorised(model), 1)
+    }
 }

@@ -134,6 +134,9 @@ extension BaselineCommand {
     /// Trains (or loads) UniSRec per dataset over its item-text vectors, then ranks the evaluated
     /// users' targets. No cross-domain pre-training: every tensor is trained on the dataset itself.
     func runUniSRec(_ variant: UniSRecVariant) throws {
+        if sequential.load == nil && !(sequential.pretrainRecBole.isEmpty && sequential.pretrainAmazon2018.isEmpty) {
+            return try runPretrainedUniSRec(variant)
+        }
         try runTextAware(
             load: { folder, features in
                 let model = try UniSRecModel(folder: folder, features: features)
@@ -144,6 +147,59 @@ extension BaselineCommand {
                 let config = sequential.uniSRecConfig(variant, itemCount: dataset.itemIDs.count, features: features)
                 return (try UniSRecModel.initialized(config: config, features: features, seed: sequential.seed), config)
             })
+    }
+
+    /// The domains of `--pretrain-recbole` / `--pretrain-amazon2018`, each with its item vectors
+    /// (cached under `<out>/pretraining/<name>`).
+    func pretrainingDomains(out: String) throws -> [UniSRecPretrainingDomain] {
+        var datasets: [SequenceDataset] = []
+        for folder in sequential.pretrainRecBole { datasets.append(try SequenceDataset.loadRecBole(folder: folder, name: nil)) }
+        for folder in sequential.pretrainAmazon2018 {
+            for file in try Amazon2018Files.discover(in: folder) {
+                log("reading \(file.reviews)")
+                datasets.append(try SequenceDataset.loadAmazon2018(file, options: Amazon2018LoadOptions()))
+            }
+        }
+        return try datasets.enumerated().map { index, dataset in
+            let folder = (out as NSString).appendingPathComponent("pretraining/\(index)-\(dataset.name)")
+            return try text.pretrainingDomain(dataset, folder: folder, wordDropRatio: sequential.wordDropRatio, seed: sequential.seed)
+        }
+    }
+
+    /// UniSRec pre-trained on the given domains (the authors' two contrastive tasks), then
+    /// fine-tuned per dataset with the encoder fixed (unless `--train-encoder`).
+    func runPretrainedUniSRec(_ variant: UniSRecVariant) throws {
+        for (dataset, folder, multiple) in try datasetsWithFolders() {
+            let features = try text.features(for: dataset, out: folder)
+            let domains = try pretrainingDomains(out: folder)
+            guard domains.allSatisfy({ $0.features.header.dimension == features.header.dimension }) else {
+                throw ValidationError("the pre-training domains' item vectors are not \(features.header.dimension) wide like the target's; encode them with the same --encoder")
+            }
+            let joint = ItemFeatures.joined(domains.map(\.features))
+            var pretrainConfig = sequential.uniSRecConfig(.text, itemCount: joint.header.itemCount, features: joint)
+            pretrainConfig.fixedEncoder = nil
+            let pretrained = try UniSRecModel.initialized(config: pretrainConfig, features: joint, seed: sequential.seed)
+            let options = UniSRecPretrainingOptions(
+                epochs: sequential.pretrainingEpochs(evaluation.budget), batchSize: sequential.pretrainBatch, learningRate: sequential.learningRate(),
+                seed: sequential.seed)
+            let started = Platform.processCPUSeconds()
+            let progress = ProgressDisplay(total: options.epochs, label: "unisrec pre-training")
+            let curve = pretrained.pretrain(domains: domains, options: options) { progress.update($0, detail: String(format: "loss %.4f", $1)) }
+            let pretrainingSeconds = Platform.processCPUSeconds() - started
+            var config = sequential.uniSRecConfig(variant, itemCount: dataset.itemIDs.count, features: features)
+            config.fixedEncoder = sequential.trainEncoder ? nil : true
+            let model = try UniSRecModel.fineTuning(from: pretrained, config: config, features: features, seed: sequential.seed)
+            let (training, seconds) = try sequential.train(model, dataset: dataset, folder: folder, budget: evaluation.budget)
+            let examples = domains.reduce(0) { $0 + $1.sequences.reduce(0) { $0 + max(0, $1.count - 1) } }
+            let description = String(
+                format: "cross-domain pre-training on %@ (%d examples, %d epochs, batch %d, lr %g; loss %.4f → %.4f; %.0f CPU s); encoder %@ in fine-tuning",
+                domains.map(\.name).joined(separator: ", "), examples, options.epochs, options.batchSize, Double(options.learningRate), curve.first ?? .nan,
+                curve.last ?? .nan, pretrainingSeconds, config.fixedEncoder == true ? "fixed" : "trained")
+            let settings = TextAwareRunSettings(config: config, features: features.header, pretraining: description, training: training, loadedFrom: nil)
+            try evaluate(
+                model, dataset: dataset, method: model.methodName, multiple: multiple, settings: settings,
+                trainingStages: [("pre-training", pretrainingSeconds), ("fine-tuning", seconds)])
+        }
     }
 
     /// Trains (or loads) FDSA per dataset with the item-text vector as its feature, or with the

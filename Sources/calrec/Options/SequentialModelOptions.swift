@@ -71,6 +71,21 @@ struct SequentialModelOptions: ParsableArguments {
     @Option(name: .customLong("pretrain-epochs"), help: "s3rec: epochs of self-supervised pre-training (default by --budget: tiny 1, default 20, full 100).")
     var pretrainEpochs: Int?
 
+    @Option(name: .customLong("pretrain-recbole"), help: "unisrec: a RecBole folder to pre-train on (repeatable; with --pretrain-amazon2018, the domains together).")
+    var pretrainRecBole: [String] = []
+
+    @Option(name: .customLong("pretrain-amazon2018"), help: "unisrec: a folder of Amazon 2018 categories to pre-train on (repeatable; every category in it).")
+    var pretrainAmazon2018: [String] = []
+
+    @Option(name: .customLong("pretrain-batch"), help: "unisrec: examples per pre-training batch (in-batch negatives; the authors' 8,192).")
+    var pretrainBatch = 8192
+
+    @Option(name: .customLong("word-drop-ratio"), help: "unisrec pre-training: probability of dropping each word of an item's text for the word-drop view.")
+    var wordDropRatio = 0.15
+
+    @Flag(name: .customLong("train-encoder"), help: "unisrec after pre-training: fine-tune the position embeddings and transformer blocks too (the authors keep them fixed).")
+    var trainEncoder = false
+
     @Option(help: "Trained models: evaluate this saved model folder (config.json + model.safetensors) instead of training (model and training options are then ignored).")
     var load: String?
 
@@ -89,6 +104,7 @@ struct SequentialModelOptions: ParsableArguments {
             throw ValidationError("--max-epochs, --patience, --batch, --lr and --temperature must be positive")
         }
         if let validationUsers, validationUsers < 1 { throw ValidationError("--validation-users must be at least 1") }
+        guard pretrainBatch >= 2, (0..<1).contains(wordDropRatio) else { throw ValidationError("--pretrain-batch must be at least 2, --word-drop-ratio in [0, 1)") }
     }
 
     /// The model configuration for `architecture` over `itemCount` items.
@@ -239,5 +255,5 @@ extension SequentialLoss: ExpressibleByArgument {}
 extension FDSAFeatureSource: ExpressibleByArgument {}
 
 extension SequentialModelOptions: DeclaresFiles {
-    var files: CommandFiles { CommandFiles(reading: [load]) }
+    var files: CommandFiles { CommandFiles(reading: [load] + pretrainRecBole + pretrainAmazon2018) }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import RecData
+import SequentialRecommenders
+import Support
 import TextEncoders
 import Workbench
 
@@ -35,6 +37,35 @@ struct TextFeatureOptions: ParsableArguments {
             dataset: dataset, encoderName: name, pooling: pooling, normalized: false, maxTokens: maxTokens, folder: folder,
             progress: { progress.update($0, detail: "items") }
         ).features
+    }
+}
+
+extension TextFeatureOptions {
+    /// `dataset` as a UniSRec pre-training domain: its training sequences, its item vectors under
+    /// `--encoder` and the vectors of its texts with each word dropped with probability
+    /// `wordDropRatio` (seeded), both cached under `folder`.
+    func pretrainingDomain(_ dataset: SequenceDataset, folder: String, wordDropRatio: Double, seed: UInt64) throws -> UniSRecPretrainingDomain {
+        guard FileManager.default.fileExists(atPath: (encoder as NSString).appendingPathComponent("config.json")) else {
+            throw ValidationError("--encoder \(encoder): no config.json there; pre-training domains are encoded with it (`make models` fetches all-MiniLM-L6-v2)")
+        }
+        let model = try BertEncoder(folder: encoder)
+        let name = URL(fileURLWithPath: encoder).standardizedFileURL.lastPathComponent
+        var random = SeededRandom(seed: seed ^ 0x3D20_9D20)
+        var dropped = dataset
+        dropped.items = dataset.items.map { item in
+            let words = ItemTextFormat.encoderText(of: item).split(separator: " ", omittingEmptySubsequences: false)
+            return ItemAttributes(text: words.filter { _ in random.unit() > wordDropRatio }.joined(separator: " "))
+        }
+        func encoded(_ data: SequenceDataset, _ subfolder: String) throws -> ItemFeatures {
+            let progress = ProgressDisplay(total: data.items.count, label: "features \(data.name) (\(subfolder))")
+            return try model.cachedItemFeatures(
+                dataset: data, encoderName: name, pooling: pooling, normalized: false, maxTokens: maxTokens,
+                folder: (folder as NSString).appendingPathComponent(subfolder), progress: { progress.update($0, detail: "items") }
+            ).features
+        }
+        return UniSRecPretrainingDomain(
+            name: dataset.name, sequences: SequenceDatasetSequences(dataset).trainingSequences, features: try encoded(dataset, "features"),
+            wordDropped: try encoded(dropped, "features-word-drop"))
     }
 }
 
