@@ -110,11 +110,10 @@ DEVIATIONS = {
     ],
     "fdsa": [],  # see fdsa_deviations(): depends on our feature source
     "s3rec": [
-        "Pre-training data: RecBole pre-trains on every augmented prefix (a user's sequence appears once per "
-        "prefix, left-padded, train_batch_size prefixes a step); ours on each user's training sequence once "
-        "per epoch, 128 users a step.",
-        "RecBole's feature_embedding has padding_idx=0 although attribute ids are shifted down by one, so the "
-        "first real attribute's embedding stays zero.",
+        "Pre-training data as RecBole's: every prefix of a training sequence (lengths 1..n-1), at the last "
+        "positions (RecBole left-pads pre-training inputs), each item masked independently; RecBole batches "
+        "train_batch_size prefixes a step, ours as many prefixes a step as give our fine-tuning's steps per "
+        "epoch (the same count when train_batch_size is set so).",
         "Pre-training time: ours reports CPU seconds only; RecBole's is wall time.",
     ],
 }

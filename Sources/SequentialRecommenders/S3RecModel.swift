@@ -145,12 +145,17 @@ public final class S3RecModel: SequentialRecommender {
 
     // MARK: Encoder
 
-    /// The encoder's states over `sequences` (model ids), packed end to end.
-    func encode(_ tape: Tape, sequences: [[Int32]], causal: Bool, dropout: inout SeededRandom?) -> Variable {
+    /// The encoder's states over `sequences` (model ids), packed end to end. Positions count from 0,
+    /// or with `rightAligned` end at `maxLength − 1` (RecBole's pre-training pads on the left, so a
+    /// sequence of L items sits at positions maxLength − L …; its fine-tuning pads on the right).
+    func encode(_ tape: Tape, sequences: [[Int32]], causal: Bool, dropout: inout SeededRandom?, rightAligned: Bool = false) -> Variable {
         var offsets = [0]
         for sequence in sequences { offsets.append(offsets.last! + sequence.count) }
-        var x = Ops.embedding(
-            tape, tokens: sequences.flatMap { $0 }, positions: sequences.flatMap { $0.indices.map(Int32.init) }, wte: itemEmbedding, wpe: position)
+        let positions = sequences.flatMap { sequence in
+            let first = rightAligned ? config.maxLength - sequence.count : 0
+            return sequence.indices.map { Int32(first + $0) }
+        }
+        var x = Ops.embedding(tape, tokens: sequences.flatMap { $0 }, positions: positions, wte: itemEmbedding, wpe: position)
         x = Ops.layerNorm(tape, x, weight: normWeight, bias: normBias, epsilon: config.layerNormEpsilon)
         if let seed = dropout?.next(), config.hiddenDropout > 0 {
             x = Ops.dropout(tape, x, mask: DropoutMask(probability: config.hiddenDropout, seed: seed))

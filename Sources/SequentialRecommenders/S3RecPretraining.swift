@@ -26,8 +26,9 @@ struct S3RecPretrainingBatch {
         self.negativeSegment = negativeSegment
     }
 
-    /// Each item masked with probability `config.maskRatio`, the last always; a random segment of
-    /// length 1…⌊n/2⌋ for the segment task, its negative drawn from the batch's sequences end to end.
+    /// Each item masked with probability `config.maskRatio` (independently: a sequence may have none,
+    /// as in RecBole 1.2.1); a random segment of length 1…⌊n/2⌋ for the segment task, its negative
+    /// drawn from the batch's sequences end to end.
     init(sequences: [[Int32]], config: S3RecConfig, random: inout SeededRandom) {
         let windows = sequences.map { Array($0.suffix(config.maxLength)).map { $0 + 1 } }
         let long = windows.flatMap { $0 }
@@ -43,8 +44,7 @@ struct S3RecPretrainingBatch {
             let bought = Set(window)
             var input = window, negative = window
             for (position, _) in window.enumerated() {
-                let last = position == window.count - 1
-                guard last || Float(random.unit()) < config.maskRatio else { continue }
+                guard Float(random.unit()) < config.maskRatio else { continue }
                 input[position] = mask
                 var item: Int32
                 repeat { item = Int32(randomInt(1...config.itemCount)) } while bought.contains(item) && bought.count < config.itemCount
@@ -83,7 +83,7 @@ extension S3RecModel {
     /// Records the weighted pre-training loss of `batch` and seeds its gradients; returns the four losses.
     func pretrainingLosses(_ tape: Tape, batch: S3RecPretrainingBatch, dropout: inout SeededRandom?) -> S3RecPretrainingLosses {
         let w = config.weights, a = config.attributes.count, mask = config.maskToken
-        let hidden = encode(tape, sequences: batch.masked, causal: false, dropout: &dropout)
+        let hidden = encode(tape, sequences: batch.masked, causal: false, dropout: &dropout, rightAligned: true)
         var kept: [Int32] = [], maskedRows: [Int32] = []
         var keptItems: [Int32] = [], maskedItems: [Int32] = [], negatives: [Int32] = []
         var row: Int32 = 0
@@ -122,7 +122,7 @@ extension S3RecModel {
                 offset += sequence.count
                 ends.append(Int32(offset - 1))
             }
-            return Ops.gatherRows(tape, encode(tape, sequences: sequences, causal: false, dropout: &dropout), rows: ends)
+            return Ops.gatherRows(tape, encode(tape, sequences: sequences, causal: false, dropout: &dropout, rightAligned: true), rows: ends)
         }
         let context = head("sp_norm", lastStates(batch.maskedSegment))
         let sp = Self.sigmoidDifferenceLoss(
@@ -161,11 +161,17 @@ extension S3RecModel {
 
     /// Pre-trains on the training part of `dataset` (each user's purchases but the last two) for
     /// `epochs` passes in shuffled batches, Adam without weight decay at `learningRate`; returns the
-    /// mean weighted loss of each epoch. `progress` sees the epoch and its mean loss.
+    /// mean weighted loss of each epoch. `progress` sees the epoch and its mean loss. As RecBole 1.2.1
+    /// does, the examples are every prefix of each training sequence that ends before one of its
+    /// items (lengths 1 … n − 1), and an epoch makes as many steps as a pass over the users in batches
+    /// of `batchSize` (RecBole batches prefixes with the fine-tuning's batch size).
     public func pretrain(
         dataset: SequenceDatasetSequences, epochs: Int, batchSize: Int, learningRate: Float, seed: UInt64, progress: (Int, Double) -> Void = { _, _ in }
     ) -> [Double] {
-        let sequences = dataset.trainingSequences.filter { $0.count >= 2 }
+        let users = dataset.trainingSequences.filter { $0.count >= 2 }
+        let sequences = users.flatMap { sequence in (1..<sequence.count).map { Array(sequence[..<$0]) } }
+        let steps = max(1, (users.count + batchSize - 1) / batchSize)
+        let prefixesPerStep = max(1, (sequences.count + steps - 1) / steps)
         var random = SeededRandom(seed: seed ^ 0x53_3E_C0_DE)
         var dropout: SeededRandom? = SeededRandom(seed: seed ^ 0xD80F_53EC)
         let optimizer = AdamW(weightDecay: 0)
@@ -175,10 +181,11 @@ extension S3RecModel {
             var order = Array(sequences.indices)
             for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(random.next() % UInt64(i + 1))) }
             var total = 0.0, batches = 0
-            for start in stride(from: 0, to: order.count, by: batchSize) {
+            for start in stride(from: 0, to: order.count, by: prefixesPerStep) {
                 let tape = Tape()
                 parameterSet.zeroGradients()
-                let batch = S3RecPretrainingBatch(sequences: order[start..<min(start + batchSize, order.count)].map { sequences[$0] }, config: config, random: &random)
+                let batch = S3RecPretrainingBatch(
+                    sequences: order[start..<min(start + prefixesPerStep, order.count)].map { sequences[$0] }, config: config, random: &random)
                 total += pretrainingLosses(tape, batch: batch, dropout: &dropout).total
                 tape.backward()
                 step += 1

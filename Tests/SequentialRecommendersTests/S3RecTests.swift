@@ -45,7 +45,7 @@ final class S3RecTests: XCTestCase {
         // The reference: the same encoder states, every head and loss in Double.
         func states(_ sequences: [[Int32]]) -> [[Double]] {
             var none: SeededRandom? = nil
-            let h = model.encode(Tape(), sequences: sequences, causal: false, dropout: &none)
+            let h = model.encode(Tape(), sequences: sequences, causal: false, dropout: &none, rightAligned: true)
             let c = model.config.hidden
             return (0..<(h.count / c)).map { r in (0..<c).map { Double(h.value[r * c + $0]) } }
         }
@@ -129,7 +129,7 @@ final class S3RecTests: XCTestCase {
         }
     }
 
-    func testBatchesMaskTheLastItemAndDrawSegmentsOfTheSequence() {
+    func testBatchesMaskItemsIndependentlyAndDrawSegmentsOfTheSequence() {
         var config = tinyConfig(Self.cycle())
         config.maxLength = 50
         var random = SeededRandom(seed: 2)
@@ -138,7 +138,6 @@ final class S3RecTests: XCTestCase {
         for (b, sequence) in sequences.enumerated() {
             let ids = sequence.map { $0 + 1 }
             XCTAssertEqual(batch.original[b], ids)
-            XCTAssertEqual(batch.masked[b].last, config.maskToken)
             for (t, id) in batch.masked[b].enumerated() where id == config.maskToken { XCTAssertFalse(ids.contains(batch.negatives[b][t])) }
             guard ids.count >= 2 else { continue }
             let masked = batch.maskedSegment[b].indices.filter { batch.maskedSegment[b][$0] == config.maskToken }
@@ -150,6 +149,17 @@ final class S3RecTests: XCTestCase {
                 XCTAssertEqual(batch.negativeSegment[b][t] == config.maskToken, !masked.contains(t))
             }
         }
+    }
+
+    func testEachPositionIsMaskedWithTheMaskRatioTheLastIncluded() {
+        var config = tinyConfig(Self.cycle())
+        config.maxLength = 50
+        var random = SeededRandom(seed: 4)
+        let batch = S3RecPretrainingBatch(sequences: [[Int32]](repeating: [0, 1, 2, 3, 4], count: 2000), config: config, random: &random)
+        let lastMasked = batch.masked.filter { $0.last == config.maskToken }.count
+        let allMasked = batch.masked.reduce(0) { $0 + $1.filter { $0 == config.maskToken }.count }
+        XCTAssertEqual(Double(lastMasked) / 2000, Double(config.maskRatio), accuracy: 0.03)
+        XCTAssertEqual(Double(allMasked) / 10000, Double(config.maskRatio), accuracy: 0.015)
     }
 
     func testPretrainingLowersItsLossAndFineTuningMemorisesTheTinyDataset() throws {
