@@ -185,8 +185,14 @@ public final class RecformerModel: SequentialRecommender {
         return values
     }
 
+    /// Users a forward pass reads at most: a batch is accumulated over passes of this many (the
+    /// authors' 16 × 8), so that memory does not grow with the batch — a CPU batch of 128 histories
+    /// of up to 1,024 tokens would hold tens of GB of activations.
+    static let usersPerPass = 16
+
     /// Cross-entropy of cosine / τ between each user's [CLS] state and every item, for one target a
-    /// user drawn uniformly among its training positions.
+    /// user drawn uniformly among its training positions: the batch's mean, accumulated pass by pass
+    /// (each pass's backward runs here but the last's, which is left on `tape` for the caller).
     public func trainingLoss(_ tape: Tape, sequences: [[Int32]], random: inout SeededRandom, dropout: inout SeededRandom?) -> Float {
         var inputs: [RecformerSequence] = [], targets: [Int32] = []
         for sequence in sequences {
@@ -194,13 +200,24 @@ public final class RecformerModel: SequentialRecommender {
             inputs.append(self.sequence(history: sequence[..<target]))
             targets.append(sequence[target])
         }
-        let users = Ops.l2Normalize(tape, classifierStates(tape, inputs, dropout: &dropout))
-        let logits = Ops.tiedLogits(tape, Ops.scale(tape, users, by: 1 / config.temperature), wte: itemTable)
-        return Ops.crossEntropy(tape, logits: logits, targets: targets, mask: [Float](repeating: 1, count: targets.count))
+        var total: Float = 0
+        let starts = Array(stride(from: 0, to: inputs.count, by: Self.usersPerPass))
+        for (index, start) in starts.enumerated() {
+            let range = start..<min(start + Self.usersPerPass, inputs.count)
+            let share = Float(range.count) / Float(inputs.count)
+            let users = Ops.l2Normalize(tape, classifierStates(tape, Array(inputs[range]), dropout: &dropout))
+            let logits = Ops.tiedLogits(tape, Ops.scale(tape, users, by: 1 / config.temperature), wte: itemTable)
+            total += share * Ops.crossEntropy(tape, logits: logits, targets: Array(targets[range]), mask: [Float](repeating: 1, count: range.count), weight: share)
+            if index < starts.count - 1 {
+                tape.backward()
+                tape.reset()
+            }
+        }
+        return total
     }
 
     public func scores(histories: [[Int32]]) -> [Float] {
-        let n = config.itemCount, batch = 32
+        let n = config.itemCount, batch = Self.usersPerPass
         var out = [Float](repeating: 0, count: histories.count * n)
         var inference: SeededRandom? = nil
         for start in stride(from: 0, to: histories.count, by: batch) {

@@ -168,6 +168,34 @@ final class RecformerTests: XCTestCase {
 
     // MARK: Training
 
+    func testABatchIsAccumulatedOverPassesOfSixteenUsersToItsMeanLossAndGradient() throws {
+        let model = try RecformerModel.initialized(
+            encoderFolder: try tinyBertFolder(), items: cycle.items, settings: RecformerSettings(maxItems: 4, maxTokens: 20, temperature: 0.5), seed: 1)
+        let users = (0..<40).map { cycle.sequences[$0 % 20].dropLast(2).map(\.item) }
+        let set = model.parameterSet, name = "layers.0.ffn.up.weight"
+        var dropout: SeededRandom? = nil
+        set.zeroGradients()
+        var random = SeededRandom(seed: 9)
+        let tape = Tape()
+        let loss = model.trainingLoss(tape, sequences: users, random: &random, dropout: &dropout)
+        tape.backward()
+        let accumulated = set.required(name).gradient.array
+        // The same draws, pass by pass: 16, 16 and 8 users, weighted by their share.
+        random = SeededRandom(seed: 9)
+        var expectedLoss: Float = 0, expected = [Float](repeating: 0, count: accumulated.count)
+        for range in [0..<16, 16..<32, 32..<40] {
+            set.zeroGradients()
+            let passTape = Tape()
+            let passLoss = model.trainingLoss(passTape, sequences: Array(users[range]), random: &random, dropout: &dropout)
+            passTape.backward()
+            let share = Float(range.count) / 40
+            expectedLoss += share * passLoss
+            for (i, g) in set.required(name).gradient.array.enumerated() { expected[i] += share * g }
+        }
+        XCTAssertEqual(loss, expectedLoss, accuracy: 1e-5)
+        for (a, e) in zip(accumulated, expected) { XCTAssertEqual(a, e, accuracy: 1e-5 + 1e-4 * abs(e)) }
+    }
+
     func testTrainingLossGradientsMatchFiniteDifferencesAgainstTheFixedTable() throws {
         let model = try RecformerModel.initialized(
             encoderFolder: try tinyBertFolder(), items: cycle.items, settings: RecformerSettings(maxItems: 4, maxTokens: 20, temperature: 0.5), seed: 1)
