@@ -8,12 +8,13 @@ import SequentialRecommenders
 import TextEncoders
 import Workbench
 
-/// `calrec baseline pop|bm25|sasrec|bert4rec`: the baselines, through the tie-aware evaluator.
-/// SASRec and BERT4Rec are trained first (early stopping on validation NDCG@10) on the same split.
+/// `calrec baseline pop|bm25|sasrec|bert4rec|unisrec-t|unisrec-idt|fdsa|s3rec|recformer`: the
+/// baselines, through the tie-aware evaluator. The trained ones are trained first (early stopping on
+/// validation NDCG@10) on the same split.
 struct BaselineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baseline",
-        abstract: "Rank every user's target with Popularity, BM25-over-history, SASRec or BERT4Rec and evaluate.")
+        abstract: "Rank every user's target with a baseline of the paper's Table 2 (or Popularity, BM25-over-history) and evaluate.")
 
     enum Method: String, ExpressibleByArgument, CaseIterable {
         case pop, bm25, sasrec, bert4rec

@@ -68,7 +68,7 @@ struct SequentialModelOptions: ParsableArguments {
     @Option(name: .customLong("fdsa-features"), help: "fdsa: text (the item's text vector) or attributes (category levels and brand, RecBole's form).")
     var fdsaFeatures: FDSAFeatureSource = .text
 
-    @Option(name: .customLong("pretrain-epochs"), help: "s3rec: epochs of self-supervised pre-training (default by --budget: tiny 1, default 20, full 100).")
+    @Option(name: .customLong("pretrain-epochs"), help: "s3rec, unisrec with pre-training folders: epochs of pre-training (default by --budget: tiny 1, default 20, full 100).")
     var pretrainEpochs: Int?
 
     @Option(name: .customLong("pretrain-recbole"), help: "unisrec: a RecBole folder to pre-train on (repeatable; with --pretrain-amazon2018, the domains together).")
