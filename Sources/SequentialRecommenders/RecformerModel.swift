@@ -54,7 +54,7 @@ public final class RecformerModel: SequentialRecommender {
         guard tokenizer.fingerprint == config.tokenizerFingerprint else {
             throw SequentialModelError.malformed(path: tokenizerFolder, detail: "its tokenizer is not the one the model was made with (fingerprint differs)")
         }
-        let tokens = items.map { RecformerItemTokens(item: $0, tokenizer: tokenizer, attributeTokens: config.attributeTokens) }
+        let tokens = items.map { RecformerItemTokens(item: $0, tokenizer: tokenizer, attributeTokens: config.settings.attributeTokens) }
         guard RecformerItemTokens.fingerprint(tokens) == config.itemsFingerprint else {
             throw SequentialModelError.malformed(
                 path: tokenizerFolder, detail: "the catalogue's item texts are not the ones the model was trained on (items fingerprint differs)")
@@ -66,7 +66,7 @@ public final class RecformerModel: SequentialRecommender {
         do {
             encoder = try BertEncoder(
                 config: config.encoder, tokenizer: tokenizer, parameters: parameters, trainable: true, weightsSHA256: config.encoderWeightsSHA256,
-                extra: [Self.itemPositionName: [config.maxItems + 1, c], Self.itemTableName: [config.itemCount, c]], keptFrozen: [Self.itemTableName])
+                extra: [Self.itemPositionName: [config.settings.maxItems + 1, c], Self.itemTableName: [config.itemCount, c]], keptFrozen: [Self.itemTableName])
         } catch let error as TextEncoderError {
             throw SequentialModelError.malformed(path: "model.safetensors", detail: error.localizedDescription)
         }
@@ -79,8 +79,8 @@ public final class RecformerModel: SequentialRecommender {
     }
 
     /// A model starting from the pretrained BERT in `encoderFolder` (Hugging Face layout) over
-    /// `items`: `settings` gives the limits and temperature (its encoder, fingerprints and item count
-    /// are filled in here). Deterministic for a seed (which draws the item-position embeddings).
+    /// `items`: `settings` gives the limits and temperature (the encoder, fingerprints and item count
+    /// come from the folder and the catalogue). Deterministic for a seed (which draws the item-position embeddings).
     public static func initialized(encoderFolder: String, items: [ItemAttributes], settings: RecformerSettings, seed: UInt64) throws -> RecformerModel {
         let base: BertEncoder
         do {
@@ -102,13 +102,10 @@ public final class RecformerModel: SequentialRecommender {
         parameters["embeddings.type.weight"] = Array([[Float]](repeating: typeZero, count: 3).joined())
         parameters[itemPositionName] = SequentialParameters.recBoleInitial([itemPositionName: [settings.maxItems + 1, c]], seed: seed)[itemPositionName]
         let tokens = items.map { RecformerItemTokens(item: $0, tokenizer: base.tokenizer, attributeTokens: settings.attributeTokens) }
-        var config = RecformerConfig(
+        let config = RecformerConfig(
             itemCount: items.count, encoder: encoderConfig, encoderName: URL(fileURLWithPath: encoderFolder).standardizedFileURL.lastPathComponent,
-            encoderWeightsSHA256: base.weightsSHA256, tokenizerFingerprint: base.tokenizer.fingerprint, itemsFingerprint: RecformerItemTokens.fingerprint(tokens))
-        config.maxItems = settings.maxItems
-        config.maxTokens = settings.maxTokens
-        config.attributeTokens = settings.attributeTokens
-        config.temperature = settings.temperature
+            encoderWeightsSHA256: base.weightsSHA256, tokenizerFingerprint: base.tokenizer.fingerprint, itemsFingerprint: RecformerItemTokens.fingerprint(tokens),
+            settings: settings)
         return try RecformerModel(config: config, parameters: parameters, tokenizer: base.tokenizer, tokenizerFolder: encoderFolder, items: items)
     }
 
@@ -155,7 +152,7 @@ public final class RecformerModel: SequentialRecommender {
     /// `history` (dataset indices, oldest first) as one encoder input.
     func sequence(history: some Collection<Int32>) -> RecformerSequence {
         RecformerSequence(
-            history: history, items: items, classifierID: encoder.tokenizer.classifierID, maxItems: config.maxItems, maxTokens: config.maxTokens)
+            history: history, items: items, classifierID: encoder.tokenizer.classifierID, maxItems: config.settings.maxItems, maxTokens: config.settings.maxTokens)
     }
 
     /// The [CLS] state of each input (inputs.count, C).
@@ -206,7 +203,7 @@ public final class RecformerModel: SequentialRecommender {
             let range = start..<min(start + Self.usersPerPass, inputs.count)
             let share = Float(range.count) / Float(inputs.count)
             let users = Ops.l2Normalize(tape, classifierStates(tape, Array(inputs[range]), dropout: &dropout))
-            let logits = Ops.tiedLogits(tape, Ops.scale(tape, users, by: 1 / config.temperature), wte: itemTable)
+            let logits = Ops.tiedLogits(tape, Ops.scale(tape, users, by: 1 / config.settings.temperature), wte: itemTable)
             total += share * Ops.crossEntropy(tape, logits: logits, targets: Array(targets[range]), mask: [Float](repeating: 1, count: range.count), weight: share)
             if index < starts.count - 1 {
                 tape.backward()
@@ -229,20 +226,5 @@ public final class RecformerModel: SequentialRecommender {
             for r in inputs.indices { for i in 0..<n { out[(start + r) * n + i] = values[r * n + i] } }
         }
         return out
-    }
-}
-
-/// What a user sets of Recformer (the rest comes from the pretrained encoder and the catalogue).
-public struct RecformerSettings: Codable, Sendable, Equatable {
-    public var maxItems = 50
-    public var maxTokens = 1024
-    public var attributeTokens = 32
-    public var temperature: Float = 0.05
-
-    public init(maxItems: Int = 50, maxTokens: Int = 1024, attributeTokens: Int = 32, temperature: Float = 0.05) {
-        self.maxItems = maxItems
-        self.maxTokens = maxTokens
-        self.attributeTokens = attributeTokens
-        self.temperature = temperature
     }
 }

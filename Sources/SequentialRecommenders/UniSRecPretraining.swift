@@ -20,6 +20,9 @@ public struct UniSRecPretrainingDomain: Sendable {
         self.features = features
         self.wordDropped = wordDropped
     }
+
+    /// Pre-training examples it gives: one per item of a sequence after its first.
+    public var exampleCount: Int { sequences.reduce(0) { $0 + max(0, $1.count - 1) } }
 }
 
 /// UniSRec's pre-training settings (the authors' `props/UniSRec.yaml`, `props/pretrain.yaml`):
@@ -98,7 +101,7 @@ extension UniSRecModel {
         var curve: [Double] = []
         for epoch in stride(from: 1, through: options.epochs, by: 1) {
             var order = Array(examples.targets.indices)
-            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(random.next() % UInt64(i + 1))) }
+            random.shuffle(&order)
             var total = 0.0, batches = 0
             for start in stride(from: 0, to: order.count, by: options.batchSize) {
                 let chosen = order[start..<min(start + options.batchSize, order.count)]
@@ -109,7 +112,6 @@ extension UniSRecModel {
                         tape, prefixes: chosen.map { examples.prefixes[$0] }, targets: chosen.map { examples.targets[$0] }, withWordDropped: withWordDropped,
                         options: options, random: &random, dropout: &dropout))
                 tape.backward()
-                tape.reset()
                 step += 1
                 optimizer.update(parameterSet, step: step, lr: options.learningRate)
                 batches += 1

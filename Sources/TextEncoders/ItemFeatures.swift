@@ -118,7 +118,7 @@ public struct ItemFeatures: Sendable, Equatable {
         let header = Header(
             encoder: first.encoder, pooling: first.pooling, normalized: first.normalized, maxTokens: first.maxTokens,
             dataset: parts.map(\.header.dataset).joined(separator: "+"), itemCount: ids.count, dimension: first.dimension, itemIDs: ids,
-            textsSHA256: ContentHash.sha256(parts.map(\.header.textsSHA256).joined(separator: "+")), matrixSHA256: "", cacheKey: key,
+            textsSHA256: ContentHash.sha256(parts.map(\.header.textsSHA256).joined(separator: "+")), matrixSHA256: ContentHash.sha256(bytes(values)), cacheKey: key,
             tokens: parts.reduce(0) { $0 + $1.header.tokens }, truncatedItems: parts.reduce(0) { $0 + $1.header.truncatedItems })
         return ItemFeatures(header: header, values: values)
     }

@@ -102,9 +102,10 @@ final class TextAwareBaselineCLITests: XCTestCase {
         let settings = metrics["settings"] as! [String: Any]
         let config = settings["config"] as! [String: Any]
         XCTAssertEqual(config["encoder_name"] as? String, "all-MiniLM-L6-v2")
-        XCTAssertEqual(config["max_items"] as? Int, 5)
-        XCTAssertEqual(config["max_tokens"] as? Int, 96)
-        XCTAssertEqual(config["temperature"] as? Double ?? 0, 0.05, accuracy: 1e-6)
+        let recformer = config["settings"] as! [String: Any]
+        XCTAssertEqual(recformer["max_items"] as? Int, 5)
+        XCTAssertEqual(recformer["max_tokens"] as? Int, 96)
+        XCTAssertEqual(recformer["temperature"] as? Double ?? 0, 0.05, accuracy: 1e-6)
         XCTAssertEqual((settings["training"] as! [String: Any])["lr"] as? Double ?? 0, 5e-5, accuracy: 1e-9, "the authors' rate by default")
         XCTAssertTrue((settings["pretraining"] as! String).contains("no Recformer pre-training"))
         XCTAssertTrue((settings["scale"] as! String).contains("CPU scale"))

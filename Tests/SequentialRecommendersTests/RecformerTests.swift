@@ -56,12 +56,12 @@ final class RecformerTests: XCTestCase {
         var random = SeededRandom(seed: seed)
         func tensor(_ shape: [Int], _ fill: Float? = nil, spread: Double = 0.2) -> SafeTensors.Tensor {
             let count = shape.reduce(1, *)
-            return SafeTensors.Tensor(shape: shape, values: (0..<count).map { _ in fill ?? Float((random.unit() * 2 - 1) * (shape.count == 2 && spread == 0.2 ? Double(ProcessInfo.processInfo.environment["MS"] ?? "0.2")! : spread)) })
+            return SafeTensors.Tensor(shape: shape, values: (0..<count).map { _ in fill ?? Float((random.unit() * 2 - 1) * spread) })
         }
-        // Word embeddings wide apart, so that items differing in one word start apart (as a
-        // pretrained encoder's do); the rest small.
+        // Word embeddings wider than the rest, so that the [CLS] states of items differing in one
+        // word differ measurably.
         var tensors: [String: SafeTensors.Tensor] = [
-            "embeddings.word_embeddings.weight": tensor([v, c], spread: Double(ProcessInfo.processInfo.environment["WS"] ?? "1")!), "embeddings.position_embeddings.weight": tensor([12, c]),
+            "embeddings.word_embeddings.weight": tensor([v, c], spread: 1), "embeddings.position_embeddings.weight": tensor([12, c]),
             "embeddings.token_type_embeddings.weight": tensor([2, c]), "embeddings.LayerNorm.weight": tensor([c], 1),
             "embeddings.LayerNorm.bias": tensor([c], 0),
         ]

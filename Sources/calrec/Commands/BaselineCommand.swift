@@ -161,9 +161,10 @@ extension BaselineCommand {
                 datasets.append(try SequenceDataset.loadAmazon2018(file, options: Amazon2018LoadOptions()))
             }
         }
+        let encoder = try text.loadEncoder()
         return try datasets.enumerated().map { index, dataset in
             let folder = (out as NSString).appendingPathComponent("pretraining/\(index)-\(dataset.name)")
-            return try text.pretrainingDomain(dataset, folder: folder, wordDropRatio: sequential.wordDropRatio, seed: sequential.seed)
+            return try text.pretrainingDomain(dataset, encoder: encoder, folder: folder, wordDropRatio: sequential.wordDropRatio, seed: sequential.seed)
         }
     }
 
@@ -191,7 +192,7 @@ extension BaselineCommand {
             config.fixedEncoder = sequential.trainEncoder ? nil : true
             let model = try UniSRecModel.fineTuning(from: pretrained, config: config, features: features, seed: sequential.seed)
             let (training, seconds) = try sequential.train(model, dataset: dataset, folder: folder, budget: evaluation.budget)
-            let examples = domains.reduce(0) { $0 + $1.sequences.reduce(0) { $0 + max(0, $1.count - 1) } }
+            let examples = domains.reduce(0) { $0 + $1.exampleCount }
             let description = String(
                 format: "cross-domain pre-training on %@ (%d examples, %d epochs, batch %d, lr %g; loss %.4f → %.4f; %.0f CPU s); encoder %@ in fine-tuning",
                 domains.map(\.name).joined(separator: ", "), examples, options.epochs, options.batchSize, Double(options.learningRate), curve.first ?? .nan,
@@ -291,12 +292,10 @@ extension BaselineCommand {
                 model = try RecformerModel(folder: path, items: dataset.items)
                 settings = RecformerRunSettings(config: model.config, training: nil, loadedFrom: path)
             } else {
-                guard FileManager.default.fileExists(atPath: (text.encoder as NSString).appendingPathComponent("config.json")) else {
-                    throw ValidationError("--encoder \(text.encoder): no config.json there; `make models` fetches all-MiniLM-L6-v2")
-                }
-                let recformer = RecformerSettings(
-                    maxItems: sequential.maxLength, maxTokens: sequenceTokens, attributeTokens: attributeTokens, temperature: sequential.temperature ?? 0.05)
-                model = try RecformerModel.initialized(encoderFolder: text.encoder, items: dataset.items, settings: recformer, seed: sequential.seed)
+                var recformer = RecformerSettings(maxItems: sequential.maxLength, maxTokens: sequenceTokens, attributeTokens: attributeTokens)
+                recformer.temperature = sequential.temperature ?? recformer.temperature
+                model = try RecformerModel.initialized(
+                    encoderFolder: try text.checkedEncoderFolder(), items: dataset.items, settings: recformer, seed: sequential.seed)
                 let (training, seconds) = try sequential.train(model, dataset: dataset, folder: folder, budget: evaluation.budget, defaults: .recformer)
                 settings = RecformerRunSettings(config: model.config, training: training, loadedFrom: nil)
                 trainingSeconds = seconds

@@ -26,15 +26,29 @@ struct TextFeatureOptions: ParsableArguments {
             try loaded.checkItems(dataset.itemIDs, path: features)
             return loaded
         }
-        let folder = (out as NSString).appendingPathComponent("features")
+        return try encode(dataset, with: try loadEncoder(), folder: (out as NSString).appendingPathComponent("features"))
+    }
+
+    /// `--encoder`, checked to be a model folder (a missing one says how to get it).
+    func checkedEncoderFolder() throws -> String {
         guard FileManager.default.fileExists(atPath: (encoder as NSString).appendingPathComponent("config.json")) else {
-            throw ValidationError("--encoder \(encoder): no config.json there; `make models` fetches all-MiniLM-L6-v2, or pass --features")
+            throw ValidationError("--encoder \(encoder): no config.json there; `make models` fetches all-MiniLM-L6-v2 (or pass --features where it applies)")
         }
-        let model = try BertEncoder(folder: encoder)
-        let name = URL(fileURLWithPath: encoder).standardizedFileURL.lastPathComponent
-        let progress = ProgressDisplay(total: dataset.items.count, label: "features \(dataset.name)")
-        return try model.cachedItemFeatures(
-            dataset: dataset, encoderName: name, pooling: pooling, normalized: false, maxTokens: maxTokens, folder: folder,
+        return encoder
+    }
+
+    /// The BERT of `--encoder` and the name its features record.
+    func loadEncoder() throws -> (model: BertEncoder, name: String) {
+        let folder = try checkedEncoderFolder()
+        return (try BertEncoder(folder: folder), URL(fileURLWithPath: folder).standardizedFileURL.lastPathComponent)
+    }
+
+    /// `dataset`'s item vectors under `encoder`, cached in `folder` (recomputed only when the
+    /// encoder, the settings or a text changed).
+    func encode(_ dataset: SequenceDataset, with encoder: (model: BertEncoder, name: String), folder: String, label: String? = nil) throws -> ItemFeatures {
+        let progress = ProgressDisplay(total: dataset.items.count, label: "features \(label ?? dataset.name)")
+        return try encoder.model.cachedItemFeatures(
+            dataset: dataset, encoderName: encoder.name, pooling: pooling, normalized: false, maxTokens: maxTokens, folder: folder,
             progress: { progress.update($0, detail: "items") }
         ).features
     }
@@ -42,14 +56,11 @@ struct TextFeatureOptions: ParsableArguments {
 
 extension TextFeatureOptions {
     /// `dataset` as a UniSRec pre-training domain: its training sequences, its item vectors under
-    /// `--encoder` and the vectors of its texts with each word dropped with probability
+    /// `encoder` and the vectors of its texts with each word dropped with probability
     /// `wordDropRatio` (seeded), both cached under `folder`.
-    func pretrainingDomain(_ dataset: SequenceDataset, folder: String, wordDropRatio: Double, seed: UInt64) throws -> UniSRecPretrainingDomain {
-        guard FileManager.default.fileExists(atPath: (encoder as NSString).appendingPathComponent("config.json")) else {
-            throw ValidationError("--encoder \(encoder): no config.json there; pre-training domains are encoded with it (`make models` fetches all-MiniLM-L6-v2)")
-        }
-        let model = try BertEncoder(folder: encoder)
-        let name = URL(fileURLWithPath: encoder).standardizedFileURL.lastPathComponent
+    func pretrainingDomain(
+        _ dataset: SequenceDataset, encoder: (model: BertEncoder, name: String), folder: String, wordDropRatio: Double, seed: UInt64
+    ) throws -> UniSRecPretrainingDomain {
         var random = SeededRandom(seed: seed ^ 0x3D20_9D20)
         var dropped = dataset
         dropped.items = dataset.items.map { item in
@@ -57,11 +68,7 @@ extension TextFeatureOptions {
             return ItemAttributes(text: words.filter { _ in random.unit() > wordDropRatio }.joined(separator: " "))
         }
         func encoded(_ data: SequenceDataset, _ subfolder: String) throws -> ItemFeatures {
-            let progress = ProgressDisplay(total: data.items.count, label: "features \(data.name) (\(subfolder))")
-            return try model.cachedItemFeatures(
-                dataset: data, encoderName: name, pooling: pooling, normalized: false, maxTokens: maxTokens,
-                folder: (folder as NSString).appendingPathComponent(subfolder), progress: { progress.update($0, detail: "items") }
-            ).features
+            try encode(data, with: encoder, folder: (folder as NSString).appendingPathComponent(subfolder), label: "\(data.name) (\(subfolder))")
         }
         return UniSRecPretrainingDomain(
             name: dataset.name, sequences: SequenceDatasetSequences(dataset).trainingSequences, features: try encoded(dataset, "features"),
