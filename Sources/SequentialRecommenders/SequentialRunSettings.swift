@@ -7,7 +7,12 @@ public struct SequentialRunSettings: Codable, Sendable, Equatable {
         public var maxEpochs: Int
         public var patience: Int
         public var batch: Int
+        /// The rate (the peak one with a warmup or a decay).
         public var lr: Float
+        /// Optimiser steps of linear warmup (0: none).
+        public var warmupSteps: Int?
+        /// What follows the warmup (`none`: the rate stays; `linear`: down to zero at the last step).
+        public var lrDecay: LearningRateDecay?
         public var seed: UInt64
         public var validationUsers: Int?
         public var epochsRun: Int
@@ -21,12 +26,15 @@ public struct SequentialRunSettings: Codable, Sendable, Equatable {
 
         public init(
             maxEpochs: Int, patience: Int, batch: Int, lr: Float, seed: UInt64, validationUsers: Int?, epochsRun: Int, bestEpoch: Int,
-            bestValidNDCG10: Double, cpuSeconds: Double, wallSeconds: Double, trainingUsers: Int, resumed: Bool? = nil
+            bestValidNDCG10: Double, cpuSeconds: Double, wallSeconds: Double, trainingUsers: Int, resumed: Bool? = nil,
+            warmupSteps: Int? = nil, lrDecay: LearningRateDecay? = nil
         ) {
             self.maxEpochs = maxEpochs
             self.patience = patience
             self.batch = batch
             self.lr = lr
+            self.warmupSteps = warmupSteps
+            self.lrDecay = lrDecay
             self.seed = seed
             self.validationUsers = validationUsers
             self.epochsRun = epochsRun
@@ -41,6 +49,8 @@ public struct SequentialRunSettings: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey {
             case patience, batch, lr, seed, resumed
             case maxEpochs = "max_epochs"
+            case warmupSteps = "warmup_steps"
+            case lrDecay = "lr_decay"
             case validationUsers = "validation_users"
             case epochsRun = "epochs_run"
             case bestEpoch = "best_epoch"
@@ -200,7 +210,9 @@ public struct RecformerRunSettings: Codable, Sendable, Equatable {
 
     public init(config: RecformerConfig, training: SequentialRunSettings.Training?, loadedFrom: String?) {
         self.config = config
-        scale = "CPU scale: \(config.encoderName) (\(config.encoder.layers) layers, \(config.encoder.hidden) wide, full attention) instead of Longformer-base; one fine-tuning stage"
+        scale = "CPU scale: \(config.encoderName) (\(config.encoder.layers) layers, \(config.encoder.hidden) wide, full attention) instead of Longformer-base; "
+            + "one fine-tuning stage (the authors' second, the best table frozen, continues their schedule, whose rate is 0 after a "
+            + "16-epoch first stage)"
         self.training = training
         self.loadedFrom = loadedFrom
     }

@@ -5,25 +5,53 @@ import Support
 import Tensors
 import Training
 
-/// How to train: Adam (no weight decay) at a fixed rate, shuffled mini-batches of users, validation
-/// NDCG@10 (pessimistic tie-aware rank of each user's second-to-last purchase) after every epoch,
-/// and early stopping when it has not improved for `patience` epochs; the best epoch's weights win.
+/// How the learning rate moves after its warmup.
+public enum LearningRateDecay: String, Sendable, Equatable, Codable, CaseIterable {
+    /// The peak rate to the end (SASRec's, BERT4Rec's and RecBole's Adam).
+    case none
+    /// Down to zero at the last step, Recformer's form (`WarmupLinearDecaySchedule`).
+    case linear
+}
+
+/// How to train: Adam (no weight decay) at a fixed rate, or with a linear warmup and decay, shuffled
+/// mini-batches of users, validation NDCG@10 (pessimistic tie-aware rank of each user's
+/// second-to-last purchase) after every epoch, and early stopping when it has not improved for
+/// `patience` epochs; the best epoch's weights win.
 public struct SequentialTrainingOptions: Sendable, Equatable, Codable {
     public var maxEpochs = 200
     public var patience = 10
     public var batchSize = 128
+    /// The rate (the peak one with a warmup or a decay).
     public var learningRate: Float = 1e-3
     public var seed: UInt64 = 0
     /// Users whose validation target is ranked after each epoch (nil: all).
     public var validationUsers: Int?
+    /// Optimiser steps of linear warmup from 0 (0: none).
+    public var warmupSteps = 0
+    /// What follows the warmup; a linear decay reaches zero after `maxEpochs` epochs.
+    public var decay = LearningRateDecay.none
 
-    public init(maxEpochs: Int = 200, patience: Int = 10, batchSize: Int = 128, learningRate: Float = 1e-3, seed: UInt64 = 0, validationUsers: Int? = nil) {
+    public init(
+        maxEpochs: Int = 200, patience: Int = 10, batchSize: Int = 128, learningRate: Float = 1e-3, seed: UInt64 = 0, validationUsers: Int? = nil,
+        warmupSteps: Int = 0, decay: LearningRateDecay = .none
+    ) {
         self.maxEpochs = maxEpochs
         self.patience = patience
         self.batchSize = batchSize
         self.learningRate = learningRate
         self.seed = seed
         self.validationUsers = validationUsers
+        self.warmupSteps = warmupSteps
+        self.decay = decay
+    }
+
+    /// The schedule of a run of `totalSteps` optimiser steps.
+    public func schedule(totalSteps: Int) -> LearningRateSchedule {
+        switch (warmupSteps, decay) {
+        case (0, .none): return .constant(learningRate)
+        case (_, .none): return .warmupLinearDecay(.init(peak: learningRate, warmupSteps: warmupSteps, totalSteps: .max))
+        case (_, .linear): return .warmupLinearDecay(.init(peak: learningRate, warmupSteps: warmupSteps, totalSteps: totalSteps))
+        }
     }
 }
 
@@ -106,16 +134,18 @@ public final class SequentialTrainer {
     }
 
     /// One pass over the training users in a fresh random order outside the training loop (no
-    /// validation, no checkpoints: for benchmarks and tests); returns the mean batch loss.
+    /// validation, no checkpoints: for benchmarks and tests), at the rates of the run's schedule;
+    /// returns the mean batch loss.
     public func trainEpoch() -> Double {
         model.refreshItemRepresentations()
         shuffle()
+        let schedule = options.schedule(totalSteps: max(1, options.maxEpochs) * batchesPerEpoch)
         var total = 0.0
         for index in 0..<batchesPerEpoch {
             model.parameterSet.zeroGradients()
             total += Double(forwardBackward(sequences: batch(index)))
             step += 1
-            optimizer.update(model.parameterSet, step: step, lr: options.learningRate)
+            optimizer.update(model.parameterSet, step: step, lr: schedule.rate(step: step))
         }
         return total / Double(max(batchesPerEpoch, 1))
     }
@@ -185,7 +215,8 @@ public final class SequentialTrainer {
             },
             files: { [self] folder in try model.saveConfig(to: folder) })
         let loop = TrainingLoop<SequentialEpochRecord>(options: .init(
-            steps: max(1, options.maxEpochs) * perEpoch, schedule: .constant(options.learningRate), optimizer: optimizer,
+            steps: max(1, options.maxEpochs) * perEpoch, schedule: options.schedule(totalSteps: max(1, options.maxEpochs) * perEpoch),
+            optimizer: optimizer,
             validateEvery: perEpoch, patience: options.patience, nonFiniteLoss: .stopAtValidation))
         var epochs = checkpointing
         epochs?.every = max(1, checkpointing?.every ?? 1) * perEpoch

@@ -6,12 +6,15 @@ public enum LearningRateSchedule: Sendable, Equatable {
     case constant(Float)
     /// Linear warmup, then cosine decay (GPT-2 pretraining and CALRec fine-tuning).
     case warmupCosine(WarmupCosineSchedule)
+    /// Linear warmup, then linear decay to zero (Recformer's fine-tuning).
+    case warmupLinearDecay(WarmupLinearDecaySchedule)
 
     /// The rate at `step` (1-based).
     public func rate(step: Int) -> Float {
         switch self {
         case .constant(let rate): return rate
         case .warmupCosine(let schedule): return schedule.rate(step: step)
+        case .warmupLinearDecay(let schedule): return schedule.rate(step: step)
         }
     }
 }

@@ -106,7 +106,10 @@ final class TextAwareBaselineCLITests: XCTestCase {
         XCTAssertEqual(recformer["max_items"] as? Int, 5)
         XCTAssertEqual(recformer["max_tokens"] as? Int, 96)
         XCTAssertEqual(recformer["temperature"] as? Double ?? 0, 0.05, accuracy: 1e-6)
-        XCTAssertEqual((settings["training"] as! [String: Any])["lr"] as? Double ?? 0, 5e-5, accuracy: 1e-9, "the authors' rate by default")
+        let training = settings["training"] as! [String: Any]
+        XCTAssertEqual(training["lr"] as? Double ?? 0, 5e-5, accuracy: 1e-9, "the authors' rate by default")
+        XCTAssertEqual(training["warmup_steps"] as? Int, 100, "the authors' warmup")
+        XCTAssertEqual(training["lr_decay"] as? String, "linear", "the authors' decay")
         XCTAssertTrue((settings["pretraining"] as! String).contains("no Recformer pre-training"))
         XCTAssertTrue((settings["scale"] as! String).contains("CPU scale"))
         for name in ["config.json", "model.safetensors", "vocab.txt"] {

@@ -202,3 +202,44 @@ final class SequentialRecommenderTests: XCTestCase {
         XCTAssertThrowsError(try SequentialModel.initialized(config: tinyConfig(.bert4rec, loss: .bce), seed: 0))
     }
 }
+
+/// The trainer's learning-rate schedules, seen through Adam's first update, which moves every
+/// weight with a gradient well above Adam's ε by the step's rate (m̂/√v̂ = ±1).
+final class SequentialScheduleTests: XCTestCase {
+    let cycle = SequentialRecommenderTests.cycle(items: 10)
+
+    /// Trains a tiny SASRec with one optimiser step an epoch (every user in one batch) and returns
+    /// the largest change of a weight.
+    func largestChange(_ options: SequentialTrainingOptions) throws -> Float {
+        let config = SequentialModelConfig(
+            architecture: .sasrec, itemCount: 10, hidden: 16, layers: 1, heads: 2, maxLength: 6, hiddenDropout: 0, attentionDropout: 0)
+        let model = try SequentialModel.initialized(config: config, seed: 3)
+        let before = model.parameterSet.variables.flatMap(\.value.array)
+        try SequentialTrainer(model: model, dataset: cycle, options: options).train()
+        let after = model.parameterSet.variables.flatMap(\.value.array)
+        return zip(before, after).map { abs($0 - $1) }.max()!
+    }
+
+    func testTheOptionsPickTheSchedule() {
+        XCTAssertEqual(SequentialTrainingOptions(learningRate: 1e-3).schedule(totalSteps: 10), .constant(1e-3))
+        XCTAssertEqual(
+            SequentialTrainingOptions(learningRate: 5e-5, warmupSteps: 100, decay: .linear).schedule(totalSteps: 600),
+            .warmupLinearDecay(.init(peak: 5e-5, warmupSteps: 100, totalSteps: 600)))
+        XCTAssertEqual(SequentialTrainingOptions(learningRate: 1e-3, warmupSteps: 10).schedule(totalSteps: 20).rate(step: 1000), 1e-3, "no decay")
+    }
+
+    func testTheFirstUpdateIsTakenAtTheWarmupsFirstRate() throws {
+        let constant = try largestChange(SequentialTrainingOptions(maxEpochs: 1, patience: 1, batchSize: 20, learningRate: 1e-2, seed: 3))
+        XCTAssertEqual(constant, 1e-2, accuracy: 1e-4)
+        let warm = try largestChange(
+            SequentialTrainingOptions(maxEpochs: 1, patience: 1, batchSize: 20, learningRate: 1e-2, seed: 3, warmupSteps: 100))
+        XCTAssertEqual(warm, 1e-4, accuracy: 1e-6)
+    }
+
+    func testALinearDecayEndsAtZeroOnTheLastEpochsStep() throws {
+        // Two steps in all: the first at half the peak, the second at 0 (no change).
+        let change = try largestChange(
+            SequentialTrainingOptions(maxEpochs: 2, patience: 2, batchSize: 20, learningRate: 1e-2, seed: 3, decay: .linear))
+        XCTAssertEqual(change, 5e-3, accuracy: 5e-5)
+    }
+}

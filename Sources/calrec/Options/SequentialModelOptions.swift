@@ -23,8 +23,14 @@ struct SequentialModelOptions: ParsableArguments {
     @Option(name: .customLong("train-budget"), help: "Trained models: the budget that sets --max-epochs (default: --budget).")
     var trainBudget: Budget?
 
-    @Option(help: "Trained models: Adam learning rate (default: 1e-3; recformer 5e-5, as its authors fine-tune).")
+    @Option(help: "Trained models: Adam learning rate, the peak one with a warmup or decay (default: 1e-3; recformer 5e-5, as its authors fine-tune).")
     var lr: Float?
+
+    @Option(name: .customLong("warmup-steps"), help: "Trained models: optimiser steps of linear warmup from 0 (default: 0; recformer 100, as its authors').")
+    var warmupSteps: Int?
+
+    @Option(name: .customLong("lr-decay"), help: "Trained models: none (the rate stays) or linear (down to 0 at the last of --max-epochs; recformer's default, as its authors').")
+    var lrDecay: LearningRateDecay?
 
     @Option(help: "Hidden size (default: SASRec/BERT4Rec 64, UniSRec 300, as in their papers).")
     var hidden: Int?
@@ -100,6 +106,7 @@ struct SequentialModelOptions: ParsableArguments {
     func validate() throws {
         if let hidden, hidden < 1 { throw ValidationError("--hidden must be at least 1") }
         guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
+        guard (warmupSteps ?? 0) >= 0 else { throw ValidationError("--warmup-steps must be 0 or more") }
         guard (maxEpochs ?? 1) >= 1, patience >= 1, batch >= 1, (lr ?? 1) > 0, (temperature ?? 1) > 0 else {
             throw ValidationError("--max-epochs, --patience, --batch, --lr and --temperature must be positive")
         }
@@ -116,11 +123,15 @@ struct SequentialModelOptions: ParsableArguments {
             maskProbability: maskProbability)
     }
 
-    /// What a method trains with unless told otherwise: Adam's rate and the most epochs by budget.
+    /// What a method trains with unless told otherwise: Adam's rate and its schedule, and the most
+    /// epochs by budget.
     struct TrainingDefaults: Sendable {
         var lr: Float = 1e-3
+        var warmupSteps = 0
+        var decay = LearningRateDecay.none
         var epochs: @Sendable (Budget) -> Int = { $0.sequentialEpochs }
-        static let recformer = TrainingDefaults(lr: 5e-5, epochs: { $0.recformerEpochs })
+        /// The authors' `finetune.py`: 5e-5, 100 warmup steps, then a linear decay.
+        static let recformer = TrainingDefaults(lr: 5e-5, warmupSteps: 100, decay: .linear, epochs: { $0.recformerEpochs })
     }
 
     /// Epochs to train at most: `--max-epochs`, or by budget.
@@ -134,7 +145,7 @@ struct SequentialModelOptions: ParsableArguments {
     func training(_ budget: Budget, defaults: TrainingDefaults = .init()) -> SequentialTrainingOptions {
         SequentialTrainingOptions(
             maxEpochs: epochs(budget, defaults: defaults), patience: patience, batchSize: batch, learningRate: learningRate(defaults), seed: seed,
-            validationUsers: validationUsers)
+            validationUsers: validationUsers, warmupSteps: warmupSteps ?? defaults.warmupSteps, decay: lrDecay ?? defaults.decay)
     }
 
     /// Trains (or loads) the model for `dataset`, saving it with its curve under `folder/model`;
@@ -165,7 +176,8 @@ struct SequentialModelOptions: ParsableArguments {
     ) throws -> (training: SequentialRunSettings.Training, cpuSeconds: Double) {
         let name = model.methodName
         let maxEpochs = epochs(budget, defaults: defaults)
-        let trainer = try SequentialTrainer(model: model, dataset: dataset, options: training(budget, defaults: defaults))
+        let options = training(budget, defaults: defaults)
+        let trainer = try SequentialTrainer(model: model, dataset: dataset, options: options)
         let started = TrainingCost.Mark.now()
         let progress = ProgressDisplay(total: maxEpochs, label: "\(name) \(dataset.name)")
         let modelFolder = (folder as NSString).appendingPathComponent("model")
@@ -193,7 +205,8 @@ struct SequentialModelOptions: ParsableArguments {
         let training = SequentialRunSettings.Training(
             maxEpochs: maxEpochs, patience: patience, batch: batch, lr: learningRate(defaults), seed: seed, validationUsers: validationUsers,
             epochsRun: records.count, bestEpoch: best.epoch, bestValidNDCG10: best.validNDCG10, cpuSeconds: cost.cpuSeconds,
-            wallSeconds: cost.wallSeconds, trainingUsers: trainer.trainingUsers, resumed: resume ? true : nil)
+            wallSeconds: cost.wallSeconds, trainingUsers: trainer.trainingUsers, resumed: resume ? true : nil, warmupSteps: options.warmupSteps,
+            lrDecay: options.decay)
         return (training, cost.cpuSeconds)
     }
 }
@@ -253,6 +266,7 @@ extension SequentialModelOptions {
 
 extension SequentialLoss: ExpressibleByArgument {}
 extension FDSAFeatureSource: ExpressibleByArgument {}
+extension LearningRateDecay: ExpressibleByArgument {}
 
 extension SequentialModelOptions: DeclaresFiles {
     var files: CommandFiles { CommandFiles(reading: [load] + pretrainRecBole + pretrainAmazon2018) }
