@@ -19,7 +19,7 @@ struct FeaturesCommand: ParsableCommand {
 
     @OptionGroup var source: DataSourceOptions
     @Option(help: "A Hugging Face BERT folder (config.json, model.safetensors, tokenizer.json or vocab.txt).")
-    var encoder = ".cache/models/all-MiniLM-L6-v2"
+    var encoder = TextFeatureOptions.defaultEncoder
     @Option(help: "Output folder.") var out: String
     @Option(help: "mean (over every token; all-MiniLM-L6-v2's pooling) or cls (the [CLS] state; UniSRec's).")
     var pooling: FeaturePooling = .mean
@@ -37,10 +37,7 @@ struct FeaturesCommand: ParsableCommand {
             throw ValidationError("features are computed for one dataset at a time; the source has \(datasets.count) (pick one with --category or --name)")
         }
         let dataset = datasets[0]
-        guard FileManager.default.fileExists(atPath: (encoder as NSString).appendingPathComponent("config.json")) else {
-            throw ValidationError("--encoder \(encoder): no config.json there; `make models` fetches all-MiniLM-L6-v2 into .cache/models")
-        }
-        let model = try BertEncoder(folder: encoder)
+        let model = try BertEncoder(folder: try TextFeatureOptions.checkedEncoderFolder(encoder))
         let name = URL(fileURLWithPath: encoder).standardizedFileURL.lastPathComponent
         let started = Platform.processCPUSeconds()
         let progress = ProgressDisplay(total: dataset.items.count, label: "features")

@@ -13,7 +13,7 @@ struct TextFeatureOptions: ParsableArguments {
     @Option(help: "Item features written by calrec features (default: computed with --encoder into <out>/features).")
     var features: String?
     @Option(help: "BERT folder that encodes the item texts when --features is not given.")
-    var encoder = ".cache/models/all-MiniLM-L6-v2"
+    var encoder = Self.defaultEncoder
     @Option(help: "With --encoder: mean or cls pooling.")
     var pooling: FeaturePooling = .mean
     @Option(name: .customLong("max-tokens"), help: "With --encoder: tokens per item at most.")
@@ -29,12 +29,21 @@ struct TextFeatureOptions: ParsableArguments {
         return try encode(dataset, with: try loadEncoder(), folder: (out as NSString).appendingPathComponent("features"))
     }
 
+    /// Where `make models` puts all-MiniLM-L6-v2, the default encoder.
+    static let defaultEncoder = ".cache/models/all-MiniLM-L6-v2"
+
     /// `--encoder`, checked to be a model folder (a missing one says how to get it).
     func checkedEncoderFolder() throws -> String {
-        guard FileManager.default.fileExists(atPath: (encoder as NSString).appendingPathComponent("config.json")) else {
-            throw ValidationError("--encoder \(encoder): no config.json there; `make models` fetches all-MiniLM-L6-v2 (or pass --features where it applies)")
+        try Self.checkedEncoderFolder(encoder, alternative: " (or pass --features where it applies)")
+    }
+
+    /// `folder`, checked to be a model folder; the error names it, says how to get the default one,
+    /// and adds `alternative`.
+    static func checkedEncoderFolder(_ folder: String, alternative: String = "") throws -> String {
+        guard FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent("config.json")) else {
+            throw ValidationError("--encoder \(folder): no config.json there; `make models` fetches all-MiniLM-L6-v2 into .cache/models\(alternative)")
         }
-        return encoder
+        return folder
     }
 
     /// The BERT of `--encoder` and the name its features record.
