@@ -72,7 +72,7 @@ let package = Package(
         .target(name: "Retrieval", dependencies: ["RecData"]),
         .target(name: "Evaluation", dependencies: ["Support", "RecData"]),
         .target(name: "Baselines", dependencies: ["RecData", "Retrieval", "Evaluation"]),
-        .target(name: "SequentialRecommenders", dependencies: ["Support", "Tensors", "Training", "RecData", "Evaluation", "TextEncoders", "Tokenization"]),
+        .target(name: "SequentialRecommenders", dependencies: ["Support", "Tensors", "Training", "RecData", "Evaluation", "TextEncoders", "Tokenization", "TestEnvironment"]),
         .target(
             name: "Provenance",
             dependencies: ["Support", "CGit2", "RecData"]),
@@ -103,25 +103,27 @@ let package = Package(
             name: "RetrievalBenchmark", dependencies: ["Support", "RecData", "Retrieval", "Evaluation"],
             path: "Benchmarks/RetrievalBenchmark"),
 
+        // The cached models and Python environment the tests look for (`make models`, `make venv`).
+        .target(name: "TestEnvironment", path: "Tests/TestEnvironment"),
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "RecDataTests", dependencies: ["RecData", "Support", "CJSONLines"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Support"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensors", "Support"]),
-        .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Tensors", "Training"]),
-        .testTarget(name: "TextEncodersTests", dependencies: ["TextEncoders", "Tensors", "Tokenization", "RecData", "Support"]),
+        .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Tensors", "Training", "TestEnvironment"]),
+        .testTarget(name: "TextEncodersTests", dependencies: ["TextEncoders", "Tensors", "Tokenization", "RecData", "Support", "TestEnvironment"]),
         .testTarget(
             name: "CALRecTests",
-            dependencies: ["CALRec", "Support", "LanguageModel", "Tensors", "Training", "Tokenization", "RecData", "Evaluation", "Retrieval"]),
+            dependencies: ["CALRec", "Support", "LanguageModel", "Tensors", "Training", "Tokenization", "RecData", "Evaluation", "Retrieval", "TestEnvironment"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "RecData"]),
         .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "Evaluation"]),
         .testTarget(
-            name: "SequentialRecommendersTests", dependencies: ["SequentialRecommenders", "Support", "Tensors", "Training", "RecData", "Evaluation", "TextEncoders", "Tokenization"]),
+            name: "SequentialRecommendersTests", dependencies: ["SequentialRecommenders", "Support", "Tensors", "Training", "RecData", "Evaluation", "TextEncoders", "Tokenization", "TestEnvironment"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Support"]),
         .testTarget(name: "ProvenanceTests", dependencies: ["Provenance"]),
-        .testTarget(name: "CalrecCLITests", dependencies: ["calrec"]),
+        .testTarget(name: "CalrecCLITests", dependencies: ["calrec", "TestEnvironment"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -3,6 +3,7 @@ import LanguageModel
 import RecData
 import Support
 import Tensors
+import TestEnvironment
 import Tokenization
 import XCTest
 @testable import CALRec
@@ -13,19 +14,9 @@ import XCTest
 final class TorchEngineTests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// The environment's Python; without one the tests skip, or fail where `CALREC_REQUIRE_PYTHON=1`
-    /// (`make test`, which makes the environment first).
+    /// The environment's Python, with torch, transformers, peft and accelerate.
     func python() throws -> String {
-        let python = ProcessInfo.processInfo.environment["CALREC_PYTHON"] ?? Self.repository.appendingPathComponent(".venv/bin/python").path
-        let required = ProcessInfo.processInfo.environment["CALREC_REQUIRE_PYTHON"] == "1"
-        func missing(_ why: String) -> Error {
-            if required { XCTFail(why) }
-            return XCTSkip(why)
-        }
-        guard FileManager.default.isExecutableFile(atPath: python) else { throw missing("no Python environment at \(python) (make venv)") }
-        let probe = try run(python, ["-c", "import torch, transformers, peft, accelerate"])
-        guard probe.status == 0 else { throw missing("\(python) lacks torch, transformers, peft or accelerate (make venv): \(probe.err)") }
-        return python
+        try TestEnvironment.python(importing: ["torch", "transformers", "peft", "accelerate"])
     }
 
     func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, out: Data, err: String) {
@@ -83,11 +74,7 @@ final class TorchEngineTests: XCTestCase {
     /// under one that a single item overflows (the prompt then keeps that item's last tokens).
     func testAModelLoadedFromAGGUFFileSavesAsAPlainHuggingFaceFolderWithTheSameLogits() throws {
         let python = try python()
-        let gguf = Self.repository.appendingPathComponent(".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-        guard FileManager.default.fileExists(atPath: gguf) else {
-            if ProcessInfo.processInfo.environment["CALREC_REQUIRE_MODELS"] == "1" { XCTFail("\(gguf) is missing; make models fetches it") }
-            throw XCTSkip("\(gguf) is missing; `make models` fetches it (make test does)")
-        }
+        let gguf = try TestEnvironment.smolLM2()
         let folder = try scratch("gguf-save")
         // Full fine-tuning from a GGUF file ends with save_pretrained: it must not refuse the
         // dequantized model, and the folder must load back to the same function.

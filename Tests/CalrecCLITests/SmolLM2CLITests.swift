@@ -1,24 +1,14 @@
 import Foundation
 import XCTest
+import TestEnvironment
 
 /// `calrec train --init <gguf> --lora-rank r` and `calrec recommend` on the real SmolLM2-135M, at
 /// the smallest size that runs every step: the adapter folder, its records, and inference from it
 /// and from the GGUF file itself (zero-shot). Skipped when the model is not cached (`make test`
 /// fetches and requires it).
 final class SmolLM2CLITests: XCTestCase {
-    static func model() throws -> String {
-        let path = CLITests.repository.appendingPathComponent(".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-        guard FileManager.default.fileExists(atPath: path) else {
-            if ProcessInfo.processInfo.environment["CALREC_REQUIRE_MODELS"] == "1" {
-                throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: "\(path) is missing: run make models"])
-            }
-            throw XCTSkip("\(path) is missing; `make models` fetches it (make test does)")
-        }
-        return path
-    }
-
     func testLoRAFineTuningFromTheGGUFFileWritesPEFTAdaptersAndRecommends() throws {
-        let gguf = try Self.model()
+        let gguf = try TestEnvironment.smolLM2()
         let folder = try scratchFolder("calrec-smollm2")
         let recbole = CLITests.data.appendingPathComponent("office-2014-recbole").path
         let out = folder + "/stage2"

@@ -1,20 +1,10 @@
 import Foundation
 import XCTest
+import TestEnvironment
 
 /// End-to-end: `calrec features`, then UniSRec and FDSA over those features through `calrec baseline`.
 final class TextAwareBaselineCLITests: XCTestCase {
     private let cli = CLIRunner()
-
-    /// The cached all-MiniLM-L6-v2 folder; skipped without it, failed under `make test`.
-    private func encoder() throws -> String {
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let path = repository.appendingPathComponent(".cache/models/all-MiniLM-L6-v2").path
-        guard FileManager.default.fileExists(atPath: path + "/model.safetensors") else {
-            if ProcessInfo.processInfo.environment["CALREC_REQUIRE_MODELS"] == "1" { XCTFail("\(path) is missing; make models fetches it") }
-            throw XCTSkip("\(path) is missing; `make models` fetches it (make test does)")
-        }
-        return path
-    }
 
     private func tinyDataset(_ folder: String) throws -> String {
         let data = folder + "/tiny"
@@ -64,7 +54,7 @@ final class TextAwareBaselineCLITests: XCTestCase {
     }
 
     func testUniSRecPreTrainsOnTheGivenFoldersThenFineTunesWithTheEncoderFixed() throws {
-        let encoder = try encoder()
+        let encoder = try TestEnvironment.miniLM()
         let folder = try scratchFolder("calrec-unisrec-pretraining")
         let data = try tinyDataset(folder)
         let giftCards = CLITests.data.appendingPathComponent("amazon2018-gift-cards").path
@@ -88,7 +78,7 @@ final class TextAwareBaselineCLITests: XCTestCase {
     }
 
     func testRecformerFineTunesFromTheEncoderRecordsItsSettingsAndReloadsToTheSameRanks() throws {
-        let encoder = try encoder()
+        let encoder = try TestEnvironment.miniLM()
         let folder = try scratchFolder("calrec-recformer")
         let giftCards = CLITests.data.appendingPathComponent("amazon2018-gift-cards").path
         let out = folder + "/recformer"
@@ -121,7 +111,7 @@ final class TextAwareBaselineCLITests: XCTestCase {
     }
 
     func testFeaturesAreComputedOnceAndTheTextAwareBaselinesTrainReloadAndRecordThem() throws {
-        let encoder = try encoder()
+        let encoder = try TestEnvironment.miniLM()
         let folder = try scratchFolder("calrec-text-aware")
         let data = try tinyDataset(folder)
         let features = try cli.run(["features", "--recbole", data, "--encoder", encoder, "--out", folder + "/features"])

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestEnvironment
 
 /// End-to-end: `calrec run` on a workbook, its reports, and the HTML in headless Chromium.
 final class WorkbookCLITests: XCTestCase {
@@ -279,13 +280,7 @@ final class WorkbookCLITests: XCTestCase {
 /// evaluated here, reported, and the engine's environment in the run record.
 final class TorchWorkbookCLITests: XCTestCase {
     func testAWorkbookTrainsAndSamplesOnThePyTorchEngineAndRecordsItsEnvironment() throws {
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let python = ProcessInfo.processInfo.environment["CALREC_PYTHON"] ?? repository.appendingPathComponent(".venv/bin/python").path
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            let why = "no Python environment at \(python) (make venv)"
-            if ProcessInfo.processInfo.environment["CALREC_REQUIRE_PYTHON"] == "1" { XCTFail(why) }
-            throw XCTSkip(why)
-        }
+        let python = try TestEnvironment.python(importing: ["torch", "transformers", "accelerate"])
         let cli = CLIRunner(extraEnvironment: ["CALREC_PYTHON": python])
         let folder = try scratchFolder("calrec-torch-run")
         let workbook = """

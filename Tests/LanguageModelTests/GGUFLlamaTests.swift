@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestEnvironment
 @testable import LanguageModel
 
 /// A Llama GGUF file mapped onto the Hugging Face Llama layout.
@@ -32,7 +33,7 @@ final class GGUFLlamaTests: XCTestCase {
     /// key/value heads of 64, SwiGLU 1536, RMSNorm ε 1e-5, RoPE base 100,000, 49,152 tokens, tied
     /// embeddings; every one of its 272 tensors has a Hugging Face name.
     func testSmolLM2ConfigurationAndNamesComeFromItsMetadata() throws {
-        let file = try GGUFFile(path: try GGUFTests.smolLM2())
+        let file = try GGUFFile(path: try TestEnvironment.smolLM2())
         let config = try GGUFLlama.config(file)
         XCTAssertEqual(
             config,

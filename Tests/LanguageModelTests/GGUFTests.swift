@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestEnvironment
 @testable import LanguageModel
 
 /// The GGUF reader against what llama.cpp's own Python package (`gguf` 0.19.0) reads from the same
@@ -7,21 +8,6 @@ import XCTest
 final class GGUFTests: XCTestCase {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/gguf")
-    static let repository = fixtures.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// The cached SmolLM2-135M-Instruct GGUF (`CALREC_SMOLLM2_GGUF` overrides the path). Missing, the
-    /// test is skipped — or fails under `make test`, which fetches it first and sets
-    /// `CALREC_REQUIRE_MODELS=1`.
-    static func smolLM2() throws -> String {
-        let environment = ProcessInfo.processInfo.environment
-        let path = environment["CALREC_SMOLLM2_GGUF"]
-            ?? repository.appendingPathComponent(".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-        guard FileManager.default.fileExists(atPath: path) else {
-            if environment["CALREC_REQUIRE_MODELS"] == "1" { throw GGUFTestError.modelMissing(path) }
-            throw XCTSkip("\(path) is missing; `make models` fetches it (make test does)")
-        }
-        return path
-    }
 
     private func expected(_ name: String) throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent(name))) as! [String: Any]
@@ -75,7 +61,7 @@ final class GGUFTests: XCTestCase {
     /// The real SmolLM2-135M-Instruct file (fetched by `make models`): its header, the
     /// architecture's metadata, the tokenizer's sizes, and two blocks of each tensor type it holds.
     func testSmolLM2FileReadsAsTheGGUFPackageReadsIt() throws {
-        let file = try GGUFFile(path: try Self.smolLM2())
+        let file = try GGUFFile(path: try TestEnvironment.smolLM2())
         let expected = try expected("smollm2.expected.json")
         XCTAssertEqual(file.tensors.count, expected["tensor_count"] as? Int)
         XCTAssertEqual(file.alignment, expected["alignment"] as? Int)
@@ -140,16 +126,6 @@ final class GGUFTests: XCTestCase {
         XCTAssertThrowsError(try GGUFFile(path: folder + "/q4k.gguf")) { error in
             XCTAssertEqual(error as? GGUFError, .unsupportedType(path: folder + "/q4k.gguf", tensor: "t.f32", type: "Q4_K"))
             XCTAssert((error as? LocalizedError)?.errorDescription?.contains("Q8_0") == true)
-        }
-    }
-}
-
-enum GGUFTestError: LocalizedError {
-    case modelMissing(String)
-
-    var errorDescription: String? {
-        switch self {
-        case .modelMissing(let path): return "\(path) is missing; `make models` fetches it"
         }
     }
 }

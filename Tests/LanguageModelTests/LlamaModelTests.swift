@@ -1,6 +1,7 @@
 import Foundation
 import Tensors
 import XCTest
+import TestEnvironment
 @testable import LanguageModel
 
 /// A tiny Llama-family model: its training and decoding paths agree, the KV cache reproduces full
@@ -203,19 +204,12 @@ final class LlamaModelTests: XCTestCase {
     /// With Python's `peft` available (the reference venv, or `CALREC_PYTHON`), the adapter folder
     /// loads with `PeftModel.from_pretrained` and gives the same logits; skipped otherwise.
     func assertPEFTLoadsTheSameLogits(base: String, adapter: String, tokens: [Int32], expected: [Float]) throws {
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let python = ProcessInfo.processInfo.environment["CALREC_PYTHON"] ?? repository.appendingPathComponent(".venv/bin/python").path
-        guard FileManager.default.isExecutableFile(atPath: python) else { return }
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: python)
-        check.arguments = ["-c", "import peft, transformers, torch"]
-        try check.run()
-        check.waitUntilExit()
-        guard check.terminationStatus == 0 else { return }
+        let python: String
+        do { python = try TestEnvironment.python(importing: ["peft", "transformers", "torch"]) } catch is XCTSkip { return }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [
-            repository.appendingPathComponent("Tests/Fixtures/peft/check_adapter.py").path, base, adapter, tokens.map(String.init).joined(separator: ","),
+            TestEnvironment.repository.appendingPathComponent("Tests/Fixtures/peft/check_adapter.py").path, base, adapter, tokens.map(String.init).joined(separator: ","),
         ]
         process.environment = ProcessInfo.processInfo.environment.merging(["HF_HUB_OFFLINE": "1"]) { $1 }
         let output = Pipe()

@@ -2,6 +2,7 @@ import Foundation
 import Tensors
 import Tokenization
 import XCTest
+import TestEnvironment
 @testable import LanguageModel
 
 /// SmolLM2-135M from its GGUF file against Hugging Face's libraries: token ids from `tokenizers`
@@ -43,7 +44,7 @@ final class SmolLM2Tests: XCTestCase {
 
     static func smolLM2() throws -> (model: LlamaModel, tokenizer: BPETokenizer) {
         if let loaded { return loaded }
-        let result = try LlamaModel.load(gguf: try GGUFTests.smolLM2())
+        let result = try LlamaModel.load(gguf: try TestEnvironment.smolLM2())
         loaded = result
         return result
     }

@@ -5,6 +5,7 @@ import Tensors
 import TextEncoders
 import Tokenization
 import XCTest
+import TestEnvironment
 @testable import SequentialRecommenders
 
 /// Recformer: the item and sequence layout against hand-written token ids, the encoder it starts
@@ -226,19 +227,6 @@ final class RecformerTests: XCTestCase {
         }
     }
 
-    /// The cached all-MiniLM-L6-v2 folder; missing, the test is skipped — or fails under `make
-    /// test`, which fetches it and sets `CALREC_REQUIRE_MODELS=1`.
-    func miniLM() throws -> String {
-        let environment = ProcessInfo.processInfo.environment
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let path = environment["CALREC_MINILM"] ?? repository.appendingPathComponent(".cache/models/all-MiniLM-L6-v2").path
-        guard FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("model.safetensors")) else {
-            if environment["CALREC_REQUIRE_MODELS"] == "1" { XCTFail("\(path) is missing; `make models` fetches it") }
-            throw XCTSkip("\(path) is missing; `make models` fetches it (make test does)")
-        }
-        return path
-    }
-
     /// From the pretrained encoder (whose item table starts apart, as the method assumes: from a
     /// random tiny BERT every item's [CLS] starts alike and the frozen-table objective has nothing
     /// that moves them apart), fine-tuning at the authors' rate memorises the training targets; the
@@ -246,7 +234,7 @@ final class RecformerTests: XCTestCase {
     func testRecformerFromMiniLMMemorisesTheTinyDataset() throws {
         let data = Self.alternating
         let model = try RecformerModel.initialized(
-            encoderFolder: try miniLM(), items: data.items, settings: RecformerSettings(maxItems: 4, maxTokens: 32), seed: 1)
+            encoderFolder: try TestEnvironment.miniLM(), items: data.items, settings: RecformerSettings(maxItems: 4, maxTokens: 32), seed: 1)
         XCTAssertLessThan(UniSRecTests.memorised(model, cycle: data), 0.7, "the pretrained encoder alone has not learnt the order")
         let trainer = try SequentialTrainer(
             model: model, dataset: data, options: SequentialTrainingOptions(maxEpochs: 10, patience: 10, batchSize: 4, learningRate: 5e-5, seed: 1))

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestEnvironment
 import RecData
 import Support
 @testable import Tensors
@@ -26,7 +27,7 @@ final class BertEncoderTests: XCTestCase {
     }
 
     func testMeanAndCLSVectorsOfTwentyTextsMatchTransformersWithin1e4() throws {
-        let encoder = try BertEncoder(folder: try MiniLMFixture.folder())
+        let encoder = try BertEncoder(folder: try TestEnvironment.miniLM())
         let expected = try MiniLMFixture.expected("encoder.expected.json")
         let entries = expected["texts"] as! [[String: Any]]
         XCTAssertEqual(entries.count, 20)
@@ -61,7 +62,7 @@ final class BertEncoderTests: XCTestCase {
     }
 
     func testNormalisedVectorsHaveUnitLengthAndTruncationKeepsClassifierAndSeparator() throws {
-        let encoder = try BertEncoder(folder: try MiniLMFixture.folder())
+        let encoder = try BertEncoder(folder: try TestEnvironment.miniLM())
         let ids = encoder.tokenize(String(repeating: "word ", count: 60), maxTokens: 16)
         XCTAssertEqual(ids.count, 16)
         XCTAssertEqual(ids.first, encoder.tokenizer.classifierID)

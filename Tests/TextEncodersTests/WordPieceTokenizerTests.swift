@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestEnvironment
 @testable import Tokenization
 
 /// BERT's WordPiece tokenizer: hand-made cases, and all-MiniLM-L6-v2's `tokenizer.json` against
@@ -34,7 +35,7 @@ final class WordPieceTokenizerTests: XCTestCase {
     }
 
     func testMiniLMTokenizerMatchesHuggingFaceOnEveryOfficeItemAndTheStressStrings() throws {
-        let folder = try MiniLMFixture.folder()
+        let folder = try TestEnvironment.miniLM()
         let tokenizer = try WordPieceTokenizer.load(folder: folder)
         let expected = try MiniLMFixture.expected("tokenizer.expected.json")
         let items = expected["office_items"] as! [[Int]]
