@@ -92,11 +92,14 @@ recbole-check: build venv
 
 ## recbole-check-office: SASRec and BERT4Rec against RecBole 1.2.1 on the same split of Office (the
 ## text-only RecBole files carry no attributes for FDSA's and S³-Rec's categorical form). RecBole's
-## SASRec takes about 2 minutes an epoch here on one thread, so this is hours of CPU.
+## SASRec takes about 2 minutes an epoch here on one thread, so this is hours of CPU;
+## `make recbole-check-office OFFICE_CHECK_MODELS=sasrec OFFICE_CHECK_EPOCHS=20` is about an hour.
+OFFICE_CHECK_MODELS ?= sasrec,bert4rec
+OFFICE_CHECK_EPOCHS ?= 200
 recbole-check-office: build venv
 	$(VENV)/bin/pip install --quiet --no-deps -r Benchmarks/recbole-requirements.txt
 	$(VENV)/bin/python Benchmarks/recbole_check.py --calrec $(CALREC) --recbole-folder Workbooks/data/office-2014-recbole --name Office \
-	  --models sasrec,bert4rec --epochs 200 --seed 0 --work artifacts/recbole-check-office
+	  --models $(OFFICE_CHECK_MODELS) --epochs $(OFFICE_CHECK_EPOCHS) --seed 0 --work artifacts/recbole-check-office
 
 ## bench: the benchmarks of Benchmarks/ (see Benchmarks/README.md).
 bench: deps models venv
