@@ -72,7 +72,7 @@ let package = Package(
         .target(name: "Retrieval", dependencies: ["RecData"]),
         .target(name: "Evaluation", dependencies: ["Support", "RecData"]),
         .target(name: "Baselines", dependencies: ["RecData", "Retrieval", "Evaluation"]),
-        .target(name: "SequentialRecommenders", dependencies: ["Support", "Tensors", "Training", "RecData", "Evaluation", "TextEncoders", "Tokenization", "TestEnvironment"]),
+        .target(name: "SequentialRecommenders", dependencies: ["Support", "Tensors", "Training", "RecData", "Evaluation", "TextEncoders", "Tokenization"]),
         .target(
             name: "Provenance",
             dependencies: ["Support", "CGit2", "RecData"]),

@@ -12,8 +12,6 @@ import XCTest
 /// exported examples: prompt assembly, the objective's parts, gradients, and 20 AdamW steps. Runs
 /// with the project's Python environment (`make venv`, or `CALREC_PYTHON`); skipped without torch.
 final class TorchEngineTests: XCTestCase {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     /// The environment's Python, with torch, transformers, peft and accelerate.
     func python() throws -> String {
         try TestEnvironment.python(importing: ["torch", "transformers", "peft", "accelerate"])
@@ -24,7 +22,7 @@ final class TorchEngineTests: XCTestCase {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
-        environment["PYTHONPATH"] = Self.repository.appendingPathComponent("python").path
+        environment["PYTHONPATH"] = TestEnvironment.repository.appendingPathComponent("python").path
         environment["HF_HUB_OFFLINE"] = "1"
         process.environment = environment
         // stderr to a file: a pipe nobody reads while stdout is drained could fill and stall the child.
