@@ -14,6 +14,9 @@ struct SequentialModelOptions: ParsableArguments {
     @Option(name: .customLong("max-epochs"), help: "Trained models: most epochs to train (default by --budget: tiny 2, default 50, full 200).")
     var maxEpochs: Int?
 
+    @Option(name: .customLong("epoch-cap"), help: "Trained models: never more than this many epochs, whatever --max-epochs or the budget says (a workbook parameter can bound its costliest block with it; a decaying rate then reaches 0 at the cap).")
+    var epochCap: Int?
+
     @Option(help: "Trained models: stop after this many epochs without a better validation NDCG@10.")
     var patience = 10
 
@@ -110,6 +113,7 @@ struct SequentialModelOptions: ParsableArguments {
         guard (maxEpochs ?? 1) >= 1, patience >= 1, batch >= 1, (lr ?? 1) > 0, (temperature ?? 1) > 0 else {
             throw ValidationError("--max-epochs, --patience, --batch, --lr and --temperature must be positive")
         }
+        if let epochCap, epochCap < 1 { throw ValidationError("--epoch-cap must be at least 1") }
         if let validationUsers, validationUsers < 1 { throw ValidationError("--validation-users must be at least 1") }
         guard pretrainBatch >= 2, (0..<1).contains(wordDropRatio) else { throw ValidationError("--pretrain-batch must be at least 2, --word-drop-ratio in [0, 1)") }
     }
@@ -134,9 +138,9 @@ struct SequentialModelOptions: ParsableArguments {
         static let recformer = TrainingDefaults(lr: 5e-5, warmupSteps: 100, decay: .linear, epochs: { $0.recformerEpochs })
     }
 
-    /// Epochs to train at most: `--max-epochs`, or by budget.
+    /// Epochs to train at most: `--max-epochs`, or by budget, never more than `--epoch-cap`.
     func epochs(_ budget: Budget, defaults: TrainingDefaults = .init()) -> Int {
-        maxEpochs ?? defaults.epochs(trainBudget ?? budget)
+        min(maxEpochs ?? defaults.epochs(trainBudget ?? budget), epochCap ?? .max)
     }
 
     /// The learning rate: `--lr`, or the method's.
