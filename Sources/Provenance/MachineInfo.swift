@@ -10,6 +10,11 @@ public struct MachineInfo: Codable, Equatable, Sendable {
     /// OpenBLAS's kernel (`openblas_get_corename()`), e.g. `Haswell`, `SkylakeX`, `Zen`, `Prescott`.
     public var blasKernel: String
     public var blasThreads: Int
+    /// The engine's threads (`CALREC_THREADS`, default one per core). Its kernels split work into
+    /// one part per thread, so results are bit-identical for a given count and differ, in the last
+    /// bits, between counts: reproducing a number elsewhere means setting `CALREC_THREADS` to this
+    /// (absent in older records).
+    public var engineThreads: Int?
     /// How the engine was compiled: "portable" or "tuned for haswell (AVX2 + FMA)" (absent in older records).
     public var build: String?
 
@@ -18,11 +23,12 @@ public struct MachineInfo: Codable, Equatable, Sendable {
         case memoryGiB = "memory_gib"
         case blasKernel = "blas_kernel"
         case blasThreads = "blas_threads"
+        case engineThreads = "engine_threads"
     }
 
     /// This machine, with what the engine reports about its BLAS and its build (Provenance does not
     /// link the engine; the caller asks it).
-    public static func current(blasKernel: String, blasThreads: Int, build: String) -> MachineInfo {
+    public static func current(blasKernel: String, blasThreads: Int, engineThreads: Int, build: String) -> MachineInfo {
         var name = utsname()
         uname(&name)
         let os = [name.sysname, name.release, name.machine].map { field in
@@ -31,7 +37,7 @@ public struct MachineInfo: Codable, Equatable, Sendable {
         return MachineInfo(
             cpu: Platform.cpuModel, cores: ProcessInfo.processInfo.activeProcessorCount,
             memoryGiB: (Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824 * 10).rounded() / 10, os: os,
-            blasKernel: blasKernel, blasThreads: blasThreads, build: build)
+            blasKernel: blasKernel, blasThreads: blasThreads, engineThreads: engineThreads, build: build)
     }
 
     /// The Swift compiler that built this binary.

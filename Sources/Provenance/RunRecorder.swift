@@ -179,6 +179,7 @@ extension RunRecorder {
         }
         if x.toolVersion != y.toolVersion { lines.append("calrec: \(x.toolVersion) → \(y.toolVersion)") }
         if x.machine.blasKernel != y.machine.blasKernel { lines.append("BLAS kernel: \(x.machine.blasKernel) → \(y.machine.blasKernel)") }
+        if let a = x.machine.engineThreads, let b = y.machine.engineThreads, a != b { lines.append("engine threads: \(a) → \(b)") }
         return lines
     }
 

@@ -57,9 +57,11 @@ extension Calrec {
 }
 
 extension Calrec {
-    /// This machine as run records describe it, with the engine's BLAS kernel and build.
+    /// This machine as run records describe it, with the engine's BLAS kernel, threads and build.
+    /// (OpenBLAS's own thread count is read before the engine claims it single-threaded.)
     static var machine: MachineInfo {
-        .current(blasKernel: BLASKernel.current, blasThreads: BLASKernel.threads, build: EngineBuild.summary)
+        let blasThreads = BLASKernel.threads
+        return .current(blasKernel: BLASKernel.current, blasThreads: blasThreads, engineThreads: Parallel.threads, build: EngineBuild.summary)
     }
 }
 

@@ -83,6 +83,11 @@ final class WorkbookCLITests: XCTestCase {
         XCTAssertTrue(markdown.contains("| Synthetic |"), markdown)
         XCTAssertTrue(markdown.contains("```text\nmetrics.json\nranks.tsv\n```"), markdown)
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/Reports/e2e-figures/compare-bar-1.svg"))
+        // The footer names the machine with the engine's thread count, which a reproduction must match.
+        let threads = ProcessInfo.processInfo.environment["CALREC_THREADS"].flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount
+        XCTAssertTrue(markdown.contains("| machine | ") && markdown.contains("; engine \(threads) threads; OpenBLAS "), markdown)
+        let recorded = try git(["show", "refs/calrec/runs/\(runID):manifest.json"], in: folder)
+        XCTAssertTrue(recorded.contains("\"engine_threads\" : \(threads)"), recorded)
 
         let second = try cli.run(["run", "e2e.md"], in: folder)
         XCTAssertEqual(try cli.run(["diff", runID, String(try cli.run(["runs"], in: folder).out.split(separator: "\n")[1].prefix { $0 != " " })], in: folder).status, 0)

@@ -52,7 +52,7 @@ final class RunRecorderTests: XCTestCase {
         RunManifest(
             runID: id, workbook: "Workbooks/x.md", status: "succeeded", started: Date(timeIntervalSince1970: 0),
             finished: Date(timeIntervalSince1970: 1), source: try recorder.sourceState(excluding: outputs), parameters: parameters,
-            toolVersion: "0.1.0", swiftVersion: MachineInfo.swiftVersion, machine: .current(blasKernel: "Zen", blasThreads: 1, build: "portable"),
+            toolVersion: "0.1.0", swiftVersion: MachineInfo.swiftVersion, machine: .current(blasKernel: "Zen", blasThreads: 1, engineThreads: 2, build: "portable"),
             blocks: [.init(id: "pop", status: "ran", key: "k", seconds: 0.5, metrics: ["pop ndcg@10 opt": 0.1])],
             artifacts: try recorder.artifacts(artifacts))
     }
@@ -117,6 +117,19 @@ final class RunRecorderTests: XCTestCase {
         XCTAssertEqual(lines[0], "param seed: 1 → 2")
         XCTAssertTrue(lines.contains("  changed: code.swift"), "\(lines)")
         XCTAssertFalse(lines.contains { $0.hasPrefix("metric") })
+        XCTAssertFalse(lines.contains { $0.hasPrefix("engine threads") }, "same thread count: \(lines)")
+    }
+
+    /// The engine's thread count decides a result's last bits, so a diff says when it changed (and
+    /// the manifest keeps it under machine.engine_threads).
+    func testDiffNamesAChangedEngineThreadCount() throws {
+        let recorder = RunRecorder(repository: try GitRepository(discoveringFrom: folder))
+        try recorder.record(try manifest(recorder, id: "two"))
+        var sixteen = try manifest(recorder, id: "sixteen")
+        sixteen.machine.engineThreads = 16
+        try recorder.record(sixteen)
+        XCTAssertEqual(try recorder.diff("two", "sixteen"), ["engine threads: 2 → 16"])
+        XCTAssertTrue(try git("show", "refs/calrec/runs/sixteen:manifest.json").contains("\"engine_threads\" : 16"))
     }
 
     func testOutsideARepositoryProvenanceIsRefusedWithoutNamingAnOptionOfOneCommand() {

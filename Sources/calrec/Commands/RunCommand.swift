@@ -140,6 +140,7 @@ struct RunFinisher: @unchecked Sendable {
                 ("record", "refs/calrec/runs/\(report.runID)"),
             ]
         }
+        footer.append(("machine", Self.describe(Calrec.machine)))
         let paths = try ReportRenderer(workbook: workbook, report: report, provenance: footer).write(to: reports)
         log("report: \(paths.markdown), \(paths.html)")
         guard let recorder, let source else { return }
@@ -156,6 +157,18 @@ struct RunFinisher: @unchecked Sendable {
             artifacts: try recorder.artifacts(outputs))
         let commit = try recorder.record(manifest)
         log("run recorded: refs/calrec/runs/\(report.runID) (commit \(commit.hex.prefix(10)))")
+    }
+}
+
+extension RunFinisher {
+    /// The machine in one line, with what a number's last bits depend on: the engine's thread count
+    /// (set `CALREC_THREADS` to it to reproduce the run elsewhere), OpenBLAS's kernel and the build.
+    static func describe(_ machine: MachineInfo) -> String {
+        var parts = ["\(machine.cpu), \(machine.cores) cores, \(machine.memoryGiB) GiB"]
+        if let threads = machine.engineThreads { parts.append("engine \(threads) threads") }
+        parts.append("OpenBLAS \(machine.blasKernel)")
+        if let build = machine.build { parts.append(build) }
+        return parts.joined(separator: "; ")
     }
 }
 
