@@ -94,6 +94,20 @@ final class CALRecCLITests: XCTestCase {
         XCTAssertEqual(results.status, 0, results.err)
         XCTAssertTrue(results.out.contains("CPU s (training + inference)"), results.out)
         XCTAssertEqual(try String(contentsOfFile: folder + "/rec/ranks.tsv", encoding: .utf8).split(separator: "\n").count, 13)
+        // What the samples name: written by recommend, and the same again by evaluate from samples.jsonl.
+        let grounding = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/rec/grounding.json"))) as! [String: Any]
+        XCTAssertEqual(grounding["users"] as? Int, 12)
+        XCTAssertEqual(grounding["samples"] as? Int, 36)
+        for key in ["catalogue_text", "history_text", "target_text", "best_match_in_history", "best_match_is_target", "unmatched"] {
+            let share = try XCTUnwrap(grounding[key] as? Double, key)
+            XCTAssertTrue((0...1).contains(share), "\(key) = \(share)")
+        }
+        XCTAssertTrue(recommend.out.contains("What calrec's samples name"), recommend.out)
+        let evaluate = try run([
+            "evaluate", folder + "/rec/samples.jsonl", "--recbole", recbole, "--out", folder + "/eval", "--max-users", "12",
+        ])
+        XCTAssertEqual(evaluate.status, 0, evaluate.err)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: folder + "/eval/grounding.json")), try Data(contentsOf: URL(fileURLWithPath: folder + "/rec/grounding.json")))
     }
 
     /// Stage 0 killed with SIGKILL once it has written a checkpoint, then resumed: calrec.json's CPU

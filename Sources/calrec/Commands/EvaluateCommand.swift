@@ -33,6 +33,7 @@ struct EvaluateCommand: ParsableCommand {
         let cases = Array(dataset.evaluationCases(evaluation.split).prefix(evaluation.userLimit ?? Int.max))
         let ranks: [UserRank]
         var settings = ScoredInputSettings(input: input, qrr: nil)
+        var grounded: (samples: [[GeneratedSample]], index: BM25Index)?
         if input.hasSuffix(".tsv") {
             let scores = try SparseScoresFile.read(input, itemIDs: dataset.itemIDs)
             let byUser = scores
@@ -57,8 +58,12 @@ struct EvaluateCommand: ParsableCommand {
             }
             let missing = cases.filter { samples[dataset.userIDs[$0.user]] == nil }.count
             if missing > 0 { log("\(missing) evaluated users have no samples; all their items tie at 0") }
+            grounded = (cases.map { samples[dataset.userIDs[$0.user]] ?? [] }, index)
         }
         try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: false, settings: settings)
+        if let (perCase, index) = grounded {
+            try evaluation.writeGrounding(cases: cases, samples: perCase, dataset: dataset, format: source.itemTextFormat, index: index, method: method)
+        }
     }
 }
 

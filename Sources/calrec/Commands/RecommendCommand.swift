@@ -13,7 +13,7 @@ import Workbench
 struct RecommendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recommend",
-        abstract: "Sample N_gen continuations per user, rank the catalogue by quasi-round-robin BM25, evaluate (samples.jsonl, ranks.tsv, metrics.json).")
+        abstract: "Sample N_gen continuations per user, rank the catalogue by quasi-round-robin BM25, evaluate (samples.jsonl, ranks.tsv, metrics.json, grounding.json).")
 
     @Option(help: "Model folder from `calrec train` (its calrec.json gives the prompt settings).") var model: String
     @OptionGroup var source: DataSourceOptions
@@ -94,6 +94,7 @@ struct RecommendCommand: ParsableCommand {
             generationSeconds: generationSeconds, generationCPUSeconds: generationCPUSeconds,
             qrr: ranking.quasiRoundRobin)
         try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: false, settings: inference, cost: cost)
+        try evaluation.writeGrounding(cases: cases, samples: generated, dataset: dataset, format: source.itemTextFormat, index: index, method: method)
     }
 
     /// The samples of every case from the PyTorch engine: the cases and the catalogue exported with
