@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Support"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensors", "Support"]),
-        .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Tensors", "Training", "TestEnvironment"]),
+        .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Tensors", "Training", "Tokenization", "Support", "TestEnvironment"]),
         .testTarget(name: "TextEncodersTests", dependencies: ["TextEncoders", "Tensors", "Tokenization", "RecData", "Support", "TestEnvironment"]),
         .testTarget(
             name: "CALRecTests",

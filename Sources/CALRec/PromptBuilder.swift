@@ -28,8 +28,8 @@ public final class PromptBuilder {
         template: PromptTemplate, tokenizer: BPETokenizer, items: [ItemAttributes], format: ItemTextFormat = .init(),
         maxInputTokens: Int, maxOutputTokens: Int
     ) throws {
-        guard let endOfText = tokenizer.id(ofSpecial: "<|endoftext|>") else {
-            throw CALRecError.invalidModel("the tokenizer has no <|endoftext|> token")
+        guard let endOfText = tokenizer.endOfText else {
+            throw CALRecError.invalidModel("the tokenizer has no end-of-text token (<|endoftext|> or <|end_of_text|>)")
         }
         self.template = template
         self.tokenizer = tokenizer

@@ -66,7 +66,7 @@ public struct LanguageModelTraining {
         progress: (Point) throws -> Void = { _ in }
     ) throws -> (model: GPT2Model, curve: [Point], priorCost: TrainingCost) {
         precondition(options.context <= model.config.maxPositions && options.accumulationSteps >= 1)
-        let endOfText = tokenizer.id(ofSpecial: "<|endoftext|>")
+        let endOfText = tokenizer.endOfText
         var stream: [Int32] = []
         for document in documents {
             stream += tokenizer.encode(document, allowSpecial: false)

@@ -15,7 +15,8 @@ public enum TokenizerError: Error, LocalizedError, Equatable {
 
 /// A byte-level BPE tokenizer: a vocabulary (token → id) and merges (highest priority first), from
 /// GPT-2's `vocab.json` + `merges.txt`, a Hugging Face `tokenizer.json` or a GGUF file's metadata.
-/// Text is pre-tokenized (`PreTokenization`: GPT-2's pattern, or with every digit split off first),
+/// Text is normalized (`TextNormalization`, Qwen2's NFC) and pre-tokenized (`PreTokenization`:
+/// GPT-2's pattern, with every digit split off first, or Llama 3's and Qwen2's pattern),
 /// each piece turned into byte-level characters (`ByteLevel`) and merged pair by pair in merge-rank
 /// order, as GPT-2's `encoder.py` and Hugging Face's BPE model do. Special tokens (e.g.
 /// `<|endoftext|>`) are matched in the text before pre-tokenization and encoded as their own ids.
@@ -29,7 +30,14 @@ public final class BPETokenizer: @unchecked Sendable {
     public let specialTokens: [String]
     /// How text is cut into pieces before BPE.
     public let preTokenization: PreTokenization
-    private var cache: [Substring: [Int32]] = [:]
+    /// What is done to text (outside special tokens) before it is cut: nothing, or NFC (Qwen2's normalizer).
+    public let normalization: TextNormalization
+    /// A piece that is itself a token becomes that token without merging (Hugging Face's
+    /// `ignore_merges`, Llama 3's setting).
+    public let ignoreMerges: Bool
+    /// Encodings of pieces, keyed by their byte-level text (never by `String` equality, which
+    /// treats canonically equivalent texts of different bytes as one).
+    private var cache: [String: [Int32]] = [:]
     private let lock = NSLock()
 
     struct Pair: Hashable {
@@ -38,10 +46,13 @@ public final class BPETokenizer: @unchecked Sendable {
     }
 
     public init(
-        vocabulary: [String: Int32], merges: [(String, String)], specialTokens: [String] = [], preTokenization: PreTokenization = .gpt2
+        vocabulary: [String: Int32], merges: [(String, String)], specialTokens: [String] = [], preTokenization: PreTokenization = .gpt2,
+        normalization: TextNormalization = .none, ignoreMerges: Bool = false
     ) {
         self.vocabulary = vocabulary
         self.preTokenization = preTokenization
+        self.normalization = normalization
+        self.ignoreMerges = ignoreMerges
         var tokens = [String](repeating: "", count: (vocabulary.values.max().map { Int($0) + 1 }) ?? 0)
         for (token, id) in vocabulary { tokens[Int(id)] = token }
         self.tokens = tokens
@@ -57,6 +68,10 @@ public final class BPETokenizer: @unchecked Sendable {
     /// The id of a special token.
     public func id(ofSpecial token: String) -> Int32? { specialTokens.contains(token) ? vocabulary[token] : nil }
 
+    /// The token that ends a text: `<|endoftext|>` (GPT-2, SmolLM2, Qwen2) or, where there is none,
+    /// `<|end_of_text|>` (Llama 3).
+    public var endOfText: Int32? { id(ofSpecial: "<|endoftext|>") ?? id(ofSpecial: "<|end_of_text|>") }
+
     /// Token ids of `text`; special tokens in the text become their ids when `allowSpecial` is true.
     public func encode(_ text: String, allowSpecial: Bool = true) -> [Int32] {
         var ids: [Int32] = []
@@ -68,7 +83,7 @@ public final class BPETokenizer: @unchecked Sendable {
                     if let range = rest.range(of: special), next == nil || range.lowerBound < next!.0.lowerBound { next = (range, special) }
                 }
             }
-            let plain = next.map { rest[..<$0.0.lowerBound] } ?? rest
+            let plain = normalization.apply(next.map { rest[..<$0.0.lowerBound] } ?? rest)
             for piece in preTokenization.pieces(plain) { ids += encodePiece(piece) }
             guard let (range, special) = next else { break }
             ids.append(vocabulary[special]!)
@@ -89,15 +104,21 @@ public final class BPETokenizer: @unchecked Sendable {
     }
 
     func encodePiece(_ piece: Substring) -> [Int32] {
+        let word = ByteLevel.encode(piece.utf8)
         lock.lock()
-        if let cached = cache[piece] {
+        if let cached = cache[word] {
             lock.unlock()
             return cached
         }
         lock.unlock()
-        let ids = bpe(ByteLevel.encode(piece.utf8)).map { vocabulary[$0] ?? 0 }
+        let ids: [Int32]
+        if ignoreMerges, let whole = vocabulary[word] {
+            ids = [whole]
+        } else {
+            ids = bpe(word).map { vocabulary[$0] ?? 0 }
+        }
         lock.lock()
-        cache[piece] = ids
+        cache[word] = ids
         lock.unlock()
         return ids
     }
@@ -166,7 +187,7 @@ public final class BPETokenizer: @unchecked Sendable {
     /// pre-tokenization, a Hugging Face `tokenizer.json` otherwise (the only format that records it).
     public func save(to folder: String) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        guard preTokenization == .gpt2 else {
+        guard preTokenization == .gpt2 && normalization == .none && !ignoreMerges else {
             try saveTokenizerJSON(to: folder)
             return
         }

@@ -6,6 +6,11 @@ public enum PreTokenization: String, Sendable, Codable, CaseIterable {
     /// `Sequence[Digits(individual_digits: true), ByteLevel(use_regex: true)]`, the SmolLM family's
     /// pre-tokenizer (llama.cpp calls it `smollm`). " 2014" becomes " ", "2", "0", "1", "4".
     case individualDigits = "individual-digits"
+    /// Llama 3's pattern (`LlamaThreePreTokenizer`, numbers in runs of up to three): Hugging Face's
+    /// `Sequence[Split(Regex, Isolated), ByteLevel(use_regex: false)]`, llama.cpp's `llama-bpe`.
+    case llama3
+    /// The same pattern with every number its own piece: Qwen2's (llama.cpp's `qwen2`).
+    case qwen2
 
     /// The pieces of `text`, in order; concatenated they give `text` back.
     public func pieces(_ text: Substring) -> [Substring] {
@@ -16,6 +21,10 @@ public enum PreTokenization: String, Sendable, Codable, CaseIterable {
             var result: [Substring] = []
             for part in Self.splittingDigits(text) { result += PreTokenizer.pieces(String(part)) }
             return result
+        case .llama3:
+            return LlamaThreePreTokenizer.pieces(text, maxDigits: 3)
+        case .qwen2:
+            return LlamaThreePreTokenizer.pieces(text, maxDigits: 1)
         }
     }
 

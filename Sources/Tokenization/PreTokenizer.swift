@@ -52,6 +52,11 @@ public enum PreTokenizer {
             i = j
             bounds.append(i)
         }
+        return cut(Substring(text), at: bounds)
+    }
+
+    /// `text` cut at `bounds` (the end offset, in Unicode scalars, of each piece, increasing).
+    static func cut(_ text: Substring, at bounds: [Int]) -> [Substring] {
         var result: [Substring] = []
         var index = text.unicodeScalars.startIndex
         var previous = 0

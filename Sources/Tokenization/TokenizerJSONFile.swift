@@ -3,8 +3,8 @@ import Support
 
 /// The part of Hugging Face's `tokenizer.json` a byte-level BPE tokenizer needs: the BPE model
 /// (vocabulary and merges), the pre-tokenizer, and the added tokens. Reading accepts what GPT-2,
-/// SmolLM and similar byte-level tokenizers use and names anything else it cannot reproduce exactly
-/// (a normalizer, byte fallback, another pre-tokenizer); writing gives a file Hugging Face's
+/// SmolLM, Llama 3, Qwen2 and similar byte-level tokenizers use and names anything else it cannot
+/// reproduce exactly (a normalizer other than NFC, byte fallback, another pre-tokenizer); writing gives a file Hugging Face's
 /// `tokenizers` loads as the same tokenizer.
 public struct TokenizerJSONFile: Codable, Sendable {
     public struct AddedToken: Codable, Sendable, Equatable {
@@ -26,11 +26,46 @@ public struct TokenizerJSONFile: Codable, Sendable {
     public indirect enum PreTokenizerSpec: Codable, Sendable, Equatable {
         case byteLevel(addPrefixSpace: Bool, useRegex: Bool)
         case digits(individual: Bool)
+        /// `Split` with a regular expression (`{"Regex": …}`) or a literal (`{"String": …}`).
+        case split(pattern: SplitPattern, behavior: String, invert: Bool)
         case sequence([PreTokenizerSpec])
         case other(type: String)
 
+        /// The pattern of a `Split` pre-tokenizer as the file spells it.
+        public enum SplitPattern: Codable, Sendable, Equatable {
+            case regex(String)
+            case string(String)
+
+            enum CodingKeys: String, CodingKey {
+                case regex = "Regex"
+                case string = "String"
+            }
+
+            public init(from decoder: Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                if let regex = try container.decodeIfPresent(String.self, forKey: .regex) {
+                    self = .regex(regex)
+                } else {
+                    self = .string(try container.decode(String.self, forKey: .string))
+                }
+            }
+
+            public func encode(to encoder: Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                switch self {
+                case .regex(let pattern): try container.encode(pattern, forKey: .regex)
+                case .string(let literal): try container.encode(literal, forKey: .string)
+                }
+            }
+        }
+
+        /// Llama 3's `Split` pattern (OpenAI's `cl100k_base`).
+        static let llama3Pattern = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+        /// Qwen2's: the same with single digits.
+        static let qwen2Pattern = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+
         enum CodingKeys: String, CodingKey {
-            case type, pretokenizers
+            case type, pretokenizers, pattern, behavior, invert
             case addPrefixSpace = "add_prefix_space"
             case useRegex = "use_regex"
             case individualDigits = "individual_digits"
@@ -46,6 +81,11 @@ public struct TokenizerJSONFile: Codable, Sendable {
                     addPrefixSpace: try container.decodeIfPresent(Bool.self, forKey: .addPrefixSpace) ?? true,
                     useRegex: try container.decodeIfPresent(Bool.self, forKey: .useRegex) ?? true)
             case "Digits": self = .digits(individual: try container.decodeIfPresent(Bool.self, forKey: .individualDigits) ?? false)
+            case "Split":
+                self = .split(
+                    pattern: try container.decode(SplitPattern.self, forKey: .pattern),
+                    behavior: try container.decode(String.self, forKey: .behavior),
+                    invert: try container.decodeIfPresent(Bool.self, forKey: .invert) ?? false)
             case "Sequence": self = .sequence(try container.decode([PreTokenizerSpec].self, forKey: .pretokenizers))
             default: self = .other(type: type)
             }
@@ -62,6 +102,11 @@ public struct TokenizerJSONFile: Codable, Sendable {
             case .digits(let individual):
                 try container.encode("Digits", forKey: .type)
                 try container.encode(individual, forKey: .individualDigits)
+            case .split(let pattern, let behavior, let invert):
+                try container.encode("Split", forKey: .type)
+                try container.encode(pattern, forKey: .pattern)
+                try container.encode(behavior, forKey: .behavior)
+                try container.encode(invert, forKey: .invert)
             case .sequence(let parts):
                 try container.encode("Sequence", forKey: .type)
                 try container.encode(parts, forKey: .pretokenizers)
@@ -75,6 +120,8 @@ public struct TokenizerJSONFile: Codable, Sendable {
             switch preTokenization {
             case .gpt2: self = .byteLevel(addPrefixSpace: false, useRegex: true)
             case .individualDigits: self = .sequence([.digits(individual: true), .byteLevel(addPrefixSpace: false, useRegex: true)])
+            case .llama3: self = .sequence([.split(pattern: .regex(Self.llama3Pattern), behavior: "Isolated", invert: false), .byteLevel(addPrefixSpace: false, useRegex: false)])
+            case .qwen2: self = .sequence([.split(pattern: .regex(Self.qwen2Pattern), behavior: "Isolated", invert: false), .byteLevel(addPrefixSpace: false, useRegex: false)])
             }
         }
 
@@ -83,6 +130,8 @@ public struct TokenizerJSONFile: Codable, Sendable {
             switch self {
             case .byteLevel(addPrefixSpace: false, useRegex: true): return .gpt2
             case .sequence([.digits(individual: true), .byteLevel(addPrefixSpace: false, useRegex: true)]): return .individualDigits
+            case .sequence([.split(pattern: .regex(Self.llama3Pattern), behavior: "Isolated", invert: false), .byteLevel(addPrefixSpace: false, useRegex: false)]): return .llama3
+            case .sequence([.split(pattern: .regex(Self.qwen2Pattern), behavior: "Isolated", invert: false), .byteLevel(addPrefixSpace: false, useRegex: false)]): return .qwen2
             default: return nil
             }
         }
@@ -175,25 +224,32 @@ public struct TokenizerJSONFile: Codable, Sendable {
         addedTokens = tokenizer.specialTokens.compactMap { token in
             tokenizer.vocabulary[token].map { AddedToken(id: $0, content: token, special: true) }
         }.sorted { $0.id < $1.id }
-        normalizer = nil
+        switch tokenizer.normalization {
+        case .none: normalizer = nil
+        case .nfc: normalizer = Normalizer(type: "NFC")
+        }
         preTokenizer = PreTokenizerSpec(tokenizer.preTokenization)
         decoder = DecoderSpec(type: "ByteLevel")
         model = Model(vocab: tokenizer.vocabulary, merges: tokenizer.merges.map { [$0.0, $0.1] })
+        model.ignoreMerges = tokenizer.ignoreMerges
     }
 
     /// The tokenizer this file describes; `path` names the file in errors.
     public func tokenizer(path: String) throws -> BPETokenizer {
         func unsupported(_ detail: String) -> TokenizerError { .malformedFile(path: path, line: 1, detail: detail) }
         guard model.type == "BPE" else { throw unsupported("model.type is '\(model.type)'; only byte-level BPE tokenizers are supported") }
-        if let normalizer { throw unsupported("normalizer '\(normalizer.type)' is not supported (byte-level BPE tokenizers have none)") }
+        var normalization = TextNormalization.none
+        if let normalizer {
+            guard normalizer.type == "NFC" else { throw unsupported("normalizer '\(normalizer.type)' is not supported (supported: none, NFC)") }
+            normalization = .nfc
+        }
         if model.byteFallback == true { throw unsupported("model.byte_fallback is true; only byte-level BPE (no byte fallback) is supported") }
-        if model.ignoreMerges == true { throw unsupported("model.ignore_merges is true; that BPE variant is not supported") }
         let preTokenization: PreTokenization
         if let preTokenizer {
             guard let known = preTokenizer.preTokenization else {
                 let written = (try? String(decoding: JSONEncoder().encode(preTokenizer), as: UTF8.self)) ?? "?"
                 throw unsupported(
-                    "pre_tokenizer \(written) is not supported; supported: ByteLevel(add_prefix_space: false, use_regex: true), alone or after Digits(individual_digits: true)")
+                    "pre_tokenizer \(written) is not supported; supported: ByteLevel(add_prefix_space: false, use_regex: true), alone or after Digits(individual_digits: true), and Llama 3's or Qwen2's Split pattern (Isolated) before ByteLevel(use_regex: false)")
             }
             preTokenization = known
         } else {
@@ -213,7 +269,8 @@ public struct TokenizerJSONFile: Codable, Sendable {
             merges.append((merge[0], merge[1]))
         }
         return BPETokenizer(
-            vocabulary: vocabulary, merges: merges, specialTokens: addedTokens.filter(\.special).map(\.content), preTokenization: preTokenization)
+            vocabulary: vocabulary, merges: merges, specialTokens: addedTokens.filter(\.special).map(\.content), preTokenization: preTokenization,
+            normalization: normalization, ignoreMerges: model.ignoreMerges ?? false)
     }
 
     /// Reads `path`.
@@ -249,6 +306,9 @@ extension BPETokenizer {
     /// rank order and the special tokens. Two tokenizers with the same fingerprint encode every text alike.
     public var fingerprint: String {
         var text = "pre-tokenization \(preTokenization.rawValue)\n"
+        // Added only when set, so that the fingerprints of tokenizers without them stay as they were.
+        if normalization != .none { text += "normalization \(normalization.rawValue)\n" }
+        if ignoreMerges { text += "ignore-merges\n" }
         for (id, token) in tokens.enumerated() { text += "\(id) \(token)\n" }
         text += "merges\n"
         for (left, right) in merges { text += "\(left) \(right)\n" }

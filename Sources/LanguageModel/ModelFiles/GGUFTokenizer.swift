@@ -5,8 +5,14 @@ import Tokenization
 /// priority first), `token_type` (3 = control, 4 = user-defined: both are matched as special
 /// tokens), and the pre-tokenizer named by `tokenizer.ggml.pre`.
 public enum GGUFTokenizer {
-    /// The pre-tokenizations of llama.cpp's names that this package reproduces.
-    static let preTokenizers: [String: PreTokenization] = ["gpt2": .gpt2, "smollm": .individualDigits]
+    /// The pre-tokenizations of llama.cpp's names that this package reproduces, with the
+    /// normalizer and merge rule Hugging Face's tokenizer of the same family has (Llama 3 ignores
+    /// merges for pieces in the vocabulary; Qwen2 composes to NFC first).
+    static let preTokenizers: [String: (PreTokenization, TextNormalization, ignoreMerges: Bool)] = [
+        "gpt2": (.gpt2, .none, false), "smollm": (.individualDigits, .none, false),
+        "llama-bpe": (.llama3, .none, true), "llama3": (.llama3, .none, true), "llama-v3": (.llama3, .none, true),
+        "qwen2": (.qwen2, .nfc, false),
+    ]
 
     /// The tokenizer of `file`; an error names the metadata key that stops it.
     public static func tokenizer(_ file: GGUFFile) throws -> BPETokenizer {
@@ -16,7 +22,7 @@ public enum GGUFTokenizer {
             throw malformed("tokenizer.ggml.model is '\(model)'; only byte-level BPE ('gpt2') tokenizers are supported")
         }
         let pre = file["tokenizer.ggml.pre"]?.string ?? "gpt2"
-        guard let preTokenization = preTokenizers[pre] else {
+        guard let (preTokenization, normalization, ignoreMerges) = preTokenizers[pre] else {
             throw malformed(
                 "tokenizer.ggml.pre is '\(pre)'; supported pre-tokenizers: \(preTokenizers.keys.sorted().joined(separator: ", "))")
         }
@@ -40,7 +46,9 @@ public enum GGUFTokenizer {
         vocabulary.reserveCapacity(tokens.count)
         for (id, token) in tokens.enumerated() where vocabulary[token] == nil { vocabulary[token] = Int32(id) }
         let specials = zip(tokens, types).filter { $0.1 == 3 || $0.1 == 4 }.map(\.0)
-        return BPETokenizer(vocabulary: vocabulary, merges: merges, specialTokens: specials, preTokenization: preTokenization)
+        return BPETokenizer(
+            vocabulary: vocabulary, merges: merges, specialTokens: specials, preTokenization: preTokenization, normalization: normalization,
+            ignoreMerges: ignoreMerges)
     }
 
     /// The id `tokenizer.ggml.<role>_token_id` names (`bos`, `eos`, `padding`, …), if the file has it.

@@ -155,7 +155,7 @@ struct LMGenerateCommand: ParsableCommand {
         let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP, maxNewTokens: maxNewTokens, stopSequences: stop, seed: seed)
         let results = folder.model.generate(
             prompts: Array(repeating: ids, count: samples), options: options,
-            endOfText: folder.tokenizer.id(ofSpecial: "<|endoftext|>"), decode: folder.tokenizer.decode)
+            endOfText: folder.tokenizer.endOfText, decode: folder.tokenizer.decode)
         for result in results {
             var text = folder.tokenizer.decode(result.tokens)
             for s in stop where text.hasSuffix(s) { text.removeLast(s.count) }
