@@ -14,8 +14,10 @@ import Retrieval
 ///  "unmatched": 0.0, "distinct_texts_per_user": 6.2}
 /// ```
 ///
-/// Shares are over all samples. A text matches when it equals an item's body after trimming
-/// whitespace at both ends. The best match is the item with the highest BM25 score for the
+/// Shares are over all samples. A text matches an item when it equals the item's text as a model
+/// generates it (`itemTexts`: `recommend` gives each body cut where training targets and sampling
+/// are cut, at the output limit; `evaluate`, which knows no model, gives whole bodies), whitespace at
+/// both ends trimmed. The best match is the item with the highest BM25 score for the
 /// sample's text as the query (the lowest item index among equal scores); a sample sharing no term
 /// with the catalogue has none and counts as unmatched.
 public struct SampleGrounding: Codable, Sendable, Equatable {
@@ -23,7 +25,7 @@ public struct SampleGrounding: Codable, Sendable, Equatable {
     public static var currentVersion: Int { 1 }
 
     public var version: Int
-    /// Users whose samples were counted.
+    /// Users evaluated (a user without samples counts here and in `distinctTextsPerUser`).
     public var users: Int
     public var samples: Int
     /// Samples that are some catalogue item's body.
@@ -38,7 +40,8 @@ public struct SampleGrounding: Codable, Sendable, Equatable {
     public var bestMatchIsTarget: Double
     /// Samples that share no term with any item.
     public var unmatched: Double
-    /// Mean number of different texts among a user's samples.
+    /// Mean number of different texts among a user's samples (as quasi-round-robin de-duplicates
+    /// them: untrimmed).
     public var distinctTextsPerUser: Double
 
     enum CodingKeys: String, CodingKey {
@@ -52,13 +55,13 @@ public struct SampleGrounding: Codable, Sendable, Equatable {
     }
 
     /// Counts the samples of every case (`samples[i]` belongs to `cases[i]`) against the catalogue:
-    /// `itemBodies` (the text a model generates for an item) and `index` (BM25 over the items, in
+    /// `itemTexts` (the text a model generates for each item) and `index` (BM25 over the items, in
     /// the same order).
-    public init(cases: [EvaluationCase], samples: [[GeneratedSample]], itemBodies: [String], index: BM25Index) {
+    public init(cases: [EvaluationCase], samples: [[GeneratedSample]], itemTexts: [String], index: BM25Index) {
         precondition(cases.count == samples.count, "one list of samples per case")
-        precondition(itemBodies.count == index.documentCount, "one body per indexed item")
+        precondition(itemTexts.count == index.documentCount, "one text per indexed item")
         var itemsByBody: [String: [Int32]] = [:]
-        for (item, body) in itemBodies.enumerated() {
+        for (item, body) in itemTexts.enumerated() {
             itemsByBody[body.trimmingCharacters(in: .whitespacesAndNewlines), default: []].append(Int32(item))
         }
         var counted = 0, catalogue = 0, history = 0, target = 0, bestInHistory = 0, bestIsTarget = 0, none = 0, distinct = 0

@@ -35,8 +35,9 @@ public final class BPETokenizer: @unchecked Sendable {
     /// A piece that is itself a token becomes that token without merging (Hugging Face's
     /// `ignore_merges`, Llama 3's setting).
     public let ignoreMerges: Bool
-    /// Encodings of pieces, keyed by their byte-level text (never by `String` equality, which
-    /// treats canonically equivalent texts of different bytes as one).
+    /// Encodings of pieces, keyed by their byte-level text rather than the piece itself: `String`
+    /// equality treats canonically equivalent texts of different bytes as one, and no two
+    /// byte-level texts are canonically equivalent (the byte alphabet holds no combining marks).
     private var cache: [String: [Int32]] = [:]
     private let lock = NSLock()
 

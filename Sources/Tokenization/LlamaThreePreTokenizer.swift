@@ -12,8 +12,6 @@
 /// classified as in `PreTokenizer` (GPT-2's pattern). The case-insensitive contractions match ASCII
 /// letters only (Unicode case folding of `ſ` and the like is not reproduced).
 enum LlamaThreePreTokenizer {
-    static let contractions: [[Unicode.Scalar]] = ["s", "t", "re", "ve", "m", "ll", "d"].map { Array($0.unicodeScalars) }
-
     static func isLineBreak(_ scalar: Unicode.Scalar) -> Bool { scalar == "\r" || scalar == "\n" }
 
     /// The ASCII lowercase of `scalar` (the contractions' case-insensitive match).
@@ -46,7 +44,7 @@ enum LlamaThreePreTokenizer {
         }
         // (?i:'s|'t|'re|'ve|'m|'ll|'d)
         if scalars[i] == "'" {
-            for c in contractions where i + 1 + c.count <= n {
+            for c in PreTokenizer.contractions where i + 1 + c.count <= n {
                 if (0..<c.count).allSatisfy({ lowercased(scalars[i + 1 + $0]) == c[$0] }) { return i + 1 + c.count }
             }
         }

@@ -202,7 +202,7 @@ public struct TokenizerJSONFile: Codable, Sendable {
 
     public var version = "1.0"
     public var addedTokens: [AddedToken]
-    /// A normalizer's type, when the file has one (this package reproduces none).
+    /// A normalizer's type, when the file has one (this package reproduces NFC only).
     public var normalizer: Normalizer?
     public var preTokenizer: PreTokenizerSpec?
     public var decoder: DecoderSpec?

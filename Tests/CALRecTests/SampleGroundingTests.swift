@@ -21,7 +21,7 @@ final class SampleGroundingTests: XCTestCase {
             // the target twice, once with whitespace around it
             [sample("red stapler"), sample(" red stapler\n")],
         ]
-        let grounding = SampleGrounding(cases: cases, samples: samples, itemBodies: bodies, index: BM25Index(documents: bodies))
+        let grounding = SampleGrounding(cases: cases, samples: samples, itemTexts: bodies, index: BM25Index(documents: bodies))
         XCTAssertEqual(grounding.users, 2)
         XCTAssertEqual(grounding.samples, 6)
         XCTAssertEqual(grounding.catalogueText, 4.0 / 6, accuracy: 1e-12)
@@ -38,14 +38,14 @@ final class SampleGroundingTests: XCTestCase {
         // "green pen" scores "blue pen" (1) and "green notebook" (2) alike: item 1, in the history.
         let cases = [EvaluationCase(user: 0, history: [1], target: 2)]
         let grounding = SampleGrounding(
-            cases: cases, samples: [[sample("green pen")]], itemBodies: bodies, index: BM25Index(documents: bodies))
+            cases: cases, samples: [[sample("green pen")]], itemTexts: bodies, index: BM25Index(documents: bodies))
         XCTAssertEqual(grounding.bestMatchInHistory, 1)
         XCTAssertEqual(grounding.bestMatchIsTarget, 0)
         XCTAssertEqual(grounding.catalogueText, 0)
     }
 
     func testFileUsesSnakeCaseKeysAndAVersion() throws {
-        let grounding = SampleGrounding(cases: [], samples: [], itemBodies: bodies, index: BM25Index(documents: bodies))
+        let grounding = SampleGrounding(cases: [], samples: [], itemTexts: bodies, index: BM25Index(documents: bodies))
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: grounding.encoded()) as? [String: Any])
         XCTAssertEqual(
             Set(object.keys),

@@ -98,16 +98,18 @@ final class CALRecCLITests: XCTestCase {
         let grounding = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/rec/grounding.json"))) as! [String: Any]
         XCTAssertEqual(grounding["users"] as? Int, 12)
         XCTAssertEqual(grounding["samples"] as? Int, 36)
-        for key in ["catalogue_text", "history_text", "target_text", "best_match_in_history", "best_match_is_target", "unmatched"] {
-            let share = try XCTUnwrap(grounding[key] as? Double, key)
-            XCTAssertTrue((0...1).contains(share), "\(key) = \(share)")
-        }
         XCTAssertTrue(recommend.out.contains("What calrec's samples name"), recommend.out)
         let evaluate = try run([
             "evaluate", folder + "/rec/samples.jsonl", "--recbole", recbole, "--out", folder + "/eval", "--max-users", "12",
         ])
         XCTAssertEqual(evaluate.status, 0, evaluate.err)
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: folder + "/eval/grounding.json")), try Data(contentsOf: URL(fileURLWithPath: folder + "/rec/grounding.json")))
+        // evaluate knows no model: the best matches agree, and whole bodies match no more often than
+        // bodies cut at the output limit.
+        let evaluated = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/eval/grounding.json"))) as! [String: Any]
+        for key in ["users", "samples", "best_match_in_history", "best_match_is_target", "unmatched", "distinct_texts_per_user"] {
+            XCTAssertEqual(evaluated[key] as? Double, grounding[key] as? Double, key)
+        }
+        XCTAssertLessThanOrEqual(evaluated["catalogue_text"] as! Double, grounding["catalogue_text"] as! Double)
     }
 
     /// Stage 0 killed with SIGKILL once it has written a checkpoint, then resumed: calrec.json's CPU

@@ -62,7 +62,9 @@ struct EvaluateCommand: ParsableCommand {
         }
         try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: false, settings: settings)
         if let (perCase, index) = grounded {
-            try evaluation.writeGrounding(cases: cases, samples: perCase, dataset: dataset, format: source.itemTextFormat, index: index, method: method)
+            // No model here: samples are matched against whole item bodies.
+            try evaluation.writeGrounding(
+                cases: cases, samples: perCase, dataset: dataset, itemTexts: dataset.items.map(source.itemTextFormat.body), index: index, method: method)
         }
     }
 }

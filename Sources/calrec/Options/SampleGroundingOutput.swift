@@ -8,11 +8,12 @@ import Support
 
 extension EvaluationOptions {
     /// Writes `grounding.json` (what the samples name) into the output folder, prints it as a table
-    /// and hands the table and its shares to the workbook's report.
+    /// and hands the table and its shares to the workbook's report. `itemTexts`: what a model
+    /// generates for each item (`SampleGrounding`).
     func writeGrounding(
-        cases: [EvaluationCase], samples: [[GeneratedSample]], dataset: SequenceDataset, format: ItemTextFormat, index: BM25Index, method: String
+        cases: [EvaluationCase], samples: [[GeneratedSample]], dataset: SequenceDataset, itemTexts: [String], index: BM25Index, method: String
     ) throws {
-        let grounding = SampleGrounding(cases: cases, samples: samples, itemBodies: dataset.items.map(format.body), index: index)
+        let grounding = SampleGrounding(cases: cases, samples: samples, itemTexts: itemTexts, index: index)
         try AtomicWrite.write(try grounding.encoded(), to: (out as NSString).appendingPathComponent("grounding.json"))
         let rows: [(String, String, Double)] = [
             ("a catalogue item's text, word for word", "catalogue_text", grounding.catalogueText),
