@@ -28,6 +28,9 @@ public final class BPETokenizer: @unchecked Sendable {
     let ranks: [Pair: Int]
     public let merges: [(String, String)]
     public let specialTokens: [String]
+    /// The special tokens' scalars, longest first, and the scalars they start with.
+    let specialScalars: [(token: String, scalars: [Unicode.Scalar])]
+    let specialFirstScalars: Set<Unicode.Scalar>
     /// How text is cut into pieces before BPE.
     public let preTokenization: PreTokenization
     /// What is done to text (outside special tokens) before it is cut: nothing, or NFC (Qwen2's normalizer).
@@ -64,6 +67,9 @@ public final class BPETokenizer: @unchecked Sendable {
         }
         self.ranks = ranks
         self.specialTokens = specialTokens.filter { vocabulary[$0] != nil }.sorted { $0.count > $1.count }
+        specialScalars = self.specialTokens.map { ($0, Array($0.unicodeScalars)) }.filter { !$0.1.isEmpty }
+            .sorted { $0.1.count > $1.1.count }
+        specialFirstScalars = Set(specialScalars.map { $0.1[0] })
     }
 
     /// The id of a special token.
@@ -76,21 +82,34 @@ public final class BPETokenizer: @unchecked Sendable {
     /// Token ids of `text`; special tokens in the text become their ids when `allowSpecial` is true.
     public func encode(_ text: String, allowSpecial: Bool = true) -> [Int32] {
         var ids: [Int32] = []
-        var rest = Substring(text)
-        while !rest.isEmpty {
-            var next: (Range<Substring.Index>, String)?
-            if allowSpecial {
-                for special in specialTokens {
-                    if let range = rest.range(of: special), next == nil || range.lowerBound < next!.0.lowerBound { next = (range, special) }
-                }
-            }
-            let plain = normalization.apply(next.map { rest[..<$0.0.lowerBound] } ?? rest)
+        let scalars = text.unicodeScalars
+        var start = scalars.startIndex
+        while start < scalars.endIndex {
+            let next = allowSpecial ? firstSpecial(in: scalars[start...]) : nil
+            let plain = normalization.apply(Substring(scalars[start..<(next?.range.lowerBound ?? scalars.endIndex)]))
             for piece in preTokenization.pieces(plain) { ids += encodePiece(piece) }
-            guard let (range, special) = next else { break }
-            ids.append(vocabulary[special]!)
-            rest = rest[range.upperBound...]
+            guard let next else { break }
+            ids.append(vocabulary[next.token]!)
+            start = next.range.upperBound
         }
         return ids
+    }
+
+    /// The earliest special token in `scalars` (the longest of those that start there), matched
+    /// scalar by scalar as Hugging Face matches added tokens: a combining mark after a token does
+    /// not hide it, as it would from a search by grapheme clusters.
+    func firstSpecial(in scalars: String.UnicodeScalarView.SubSequence) -> (range: Range<String.Index>, token: String)? {
+        guard !specialScalars.isEmpty else { return nil }
+        var index = scalars.startIndex
+        while index < scalars.endIndex {
+            if specialFirstScalars.contains(scalars[index]) {
+                for (token, tokenScalars) in specialScalars where scalars[index...].starts(with: tokenScalars) {
+                    return (index..<scalars.index(index, offsetBy: tokenScalars.count), token)
+                }
+            }
+            index = scalars.index(after: index)
+        }
+        return nil
     }
 
     /// The text of token ids (bytes that do not form valid UTF-8 become U+FFFD).

@@ -51,7 +51,7 @@ STRESS = [
     "caf\u00e9", "cafe\u0301", "e\u0301le\u0300ve co\u0308operate", "na\u00efve fa\u00e7ade", "\u65e5\u672c\u8a9e\u306e\u30c6\u30ad\u30b9\u30c8",
     "emoji \U0001F44D\U0001F3FD ok", "\ufb01 ligature", "A\u030a ring", "x\u0301",
     "a\u3000!", "x\u00a0\u00a0y", "\u0085abc", "a\u2028b", "\r  x", " 's", "'Ll", "a \u0301b", "\n !", "!\n\n  x",
-    "<|endoftext|>hello<|endoftext|>", "<|im_start|>user\nHi<|im_end|>", "x<|endoftext|>y <|im_end|> z", "",
+    "<|endoftext|>hello<|endoftext|>", "<|im_end|>\u0301 after", "\u0600<|im_start|>x", "<|im_start|>user\nHi<|im_end|>", "x<|endoftext|>y <|im_end|> z", "",
 ]
 
 
