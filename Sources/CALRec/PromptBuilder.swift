@@ -76,6 +76,12 @@ public final class PromptBuilder {
         return tokens
     }
 
+    /// Each item's text as a model trained on these targets can generate it: the target without
+    /// end-of-text, decoded, spaces at both ends trimmed (as `Recommender` trims samples).
+    public var generatableItemTexts: [String] {
+        itemTokens.indices.map { tokenizer.decode(Array(target(Int32($0)).dropLast())).trimmingCharacters(in: .whitespaces) }
+    }
+
     /// The target tokens of `item`: its body (cut to fit) and end-of-text.
     public func target(_ item: Int32) -> [Int32] {
         Array(itemTokens[Int(item)].prefix(maxOutputTokens - 1)) + [endOfText]

@@ -33,6 +33,17 @@ public struct ModelFolder {
         }
     }
 
+    /// The tokenizer of a model (a GGUF file or a model folder) without loading its weights.
+    public static func tokenizer(path: String) throws -> BPETokenizer {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ModelError.io(path: path, detail: "no such model (give a GGUF file or a model folder with config.json)")
+        }
+        if isDirectory.boolValue { return try BPETokenizer.load(folder: path) }
+        guard path.hasSuffix(".gguf") else { throw ModelError.io(path: path, detail: "a model file must be GGUF (*.gguf); otherwise give a model folder") }
+        return try GGUFTokenizer.tokenizer(try GGUFFile(path: path))
+    }
+
     /// Whether `folder` holds a Llama-family model (adapters, or a `config.json` with `hidden_size`).
     static func isLlamaFamily(folder: String) -> Bool {
         if FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(PEFTAdapter.configName)) { return true }

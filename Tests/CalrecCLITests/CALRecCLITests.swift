@@ -110,6 +110,13 @@ final class CALRecCLITests: XCTestCase {
             XCTAssertEqual(evaluated[key] as? Double, grounding[key] as? Double, key)
         }
         XCTAssertLessThanOrEqual(evaluated["catalogue_text"] as! Double, grounding["catalogue_text"] as! Double)
+        // Told the model, evaluate cuts the item texts as recommend does: the same file.
+        let withModel = try run([
+            "evaluate", folder + "/rec/samples.jsonl", "--recbole", recbole, "--out", folder + "/eval-model", "--max-users", "12", "--model", folder + "/m2",
+        ])
+        XCTAssertEqual(withModel.status, 0, withModel.err)
+        XCTAssertEqual(
+            try Data(contentsOf: URL(fileURLWithPath: folder + "/eval-model/grounding.json")), try Data(contentsOf: URL(fileURLWithPath: folder + "/rec/grounding.json")))
     }
 
     /// Stage 0 killed with SIGKILL once it has written a checkpoint, then resumed: calrec.json's CPU

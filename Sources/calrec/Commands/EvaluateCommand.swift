@@ -1,6 +1,8 @@
 import ArgumentParser
+import CALRec
 import Evaluation
 import Foundation
+import LanguageModel
 import RecData
 import Reporting
 import Retrieval
@@ -20,8 +22,20 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var ranking: RankingOptions
 
+    @Option(help: "samples.jsonl: the model that wrote them (GGUF file or folder); grounding.json then compares samples with item texts cut at its output limit, not whole bodies.")
+    var model: String?
     @Option(help: "Method name recorded in metrics.json.")
     var method = "calrec"
+
+    /// What samples are matched against: each item's text cut as `--model`'s targets are, or whole bodies.
+    private func itemTexts(_ dataset: SequenceDataset) throws -> [String] {
+        guard let model else { return dataset.items.map(source.itemTextFormat.body) }
+        let settings = try RecommendCommand.settings(model)
+        let builder = try PromptBuilder(
+            template: settings.template, tokenizer: try ModelFolder.tokenizer(path: model), items: dataset.items, format: source.itemTextFormat,
+            maxInputTokens: settings.maxInput ?? 1024, maxOutputTokens: settings.maxOutput)
+        return builder.generatableItemTexts
+    }
 
     func run() throws {
         var datasets: [SequenceDataset] = []
@@ -62,14 +76,12 @@ struct EvaluateCommand: ParsableCommand {
         }
         try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: false, settings: settings)
         if let (perCase, index) = grounded {
-            // No model here: samples are matched against whole item bodies.
-            try evaluation.writeGrounding(
-                cases: cases, samples: perCase, dataset: dataset, itemTexts: dataset.items.map(source.itemTextFormat.body), index: index, method: method)
+            try evaluation.writeGrounding(cases: cases, samples: perCase, dataset: dataset, itemTexts: try itemTexts(dataset), index: index, method: method)
         }
     }
 }
 
 extension EvaluateCommand: DeclaresFiles {
     /// The samples or scores file, the data, and the evaluation's outputs.
-    var files: CommandFiles { CommandFiles(reading: [input]) + source.files + evaluation.files }
+    var files: CommandFiles { CommandFiles(reading: [input] + (model.map { [$0] } ?? [])) + source.files + evaluation.files }
 }

@@ -94,11 +94,8 @@ struct RecommendCommand: ParsableCommand {
             generationSeconds: generationSeconds, generationCPUSeconds: generationCPUSeconds,
             qrr: ranking.quasiRoundRobin)
         try evaluation.write(ranks: ranks, dataset: dataset.name, method: method, multiple: false, settings: inference, cost: cost)
-        // Each item's text as the model can generate it: its target tokens without end-of-text.
-        let itemTexts = (0..<dataset.items.count).map { item in
-            builder.tokenizer.decode(Array(builder.target(Int32(item)).dropLast())).trimmingCharacters(in: .whitespaces)
-        }
-        try evaluation.writeGrounding(cases: cases, samples: generated, dataset: dataset, itemTexts: itemTexts, index: index, method: method)
+        try evaluation.writeGrounding(
+            cases: cases, samples: generated, dataset: dataset, itemTexts: builder.generatableItemTexts, index: index, method: method)
     }
 
     /// The samples of every case from the PyTorch engine: the cases and the catalogue exported with
