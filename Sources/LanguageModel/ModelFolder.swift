@@ -13,12 +13,7 @@ public struct ModelFolder {
     public let tokenizer: BPETokenizer
 
     public init(path: String) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ModelError.io(path: path, detail: "no such model (give a GGUF file or a model folder with config.json)")
-        }
-        if !isDirectory.boolValue {
-            guard path.hasSuffix(".gguf") else { throw ModelError.io(path: path, detail: "a model file must be GGUF (*.gguf); otherwise give a model folder") }
+        if try !Self.isFolder(path) {
             (model, tokenizer) = try LlamaModel.load(gguf: path)
         } else if Self.isLlamaFamily(folder: path) {
             model = try LlamaModel.load(folder: path)
@@ -35,13 +30,18 @@ public struct ModelFolder {
 
     /// The tokenizer of a model (a GGUF file or a model folder) without loading its weights.
     public static func tokenizer(path: String) throws -> BPETokenizer {
+        try isFolder(path) ? try BPETokenizer.load(folder: path) : try GGUFTokenizer.tokenizer(try GGUFFile(path: path))
+    }
+
+    /// Whether `path` is a model folder (true) or a GGUF file (false); anything else is an error.
+    static func isFolder(_ path: String) throws -> Bool {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ModelError.io(path: path, detail: "no such model (give a GGUF file or a model folder with config.json)")
         }
-        if isDirectory.boolValue { return try BPETokenizer.load(folder: path) }
+        if isDirectory.boolValue { return true }
         guard path.hasSuffix(".gguf") else { throw ModelError.io(path: path, detail: "a model file must be GGUF (*.gguf); otherwise give a model folder") }
-        return try GGUFTokenizer.tokenizer(try GGUFFile(path: path))
+        return false
     }
 
     /// Whether `folder` holds a Llama-family model (adapters, or a `config.json` with `hidden_size`).

@@ -33,7 +33,7 @@ struct EvaluateCommand: ParsableCommand {
         let settings = try RecommendCommand.settings(model)
         let builder = try PromptBuilder(
             template: settings.template, tokenizer: try ModelFolder.tokenizer(path: model), items: dataset.items, format: source.itemTextFormat,
-            maxInputTokens: settings.maxInput ?? 1024, maxOutputTokens: settings.maxOutput)
+            maxInputTokens: .max, maxOutputTokens: settings.maxOutput)  // only the targets are used: no prompt limit
         return builder.generatableItemTexts
     }
 
